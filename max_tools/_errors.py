@@ -1,0 +1,326 @@
+"""Every error max-tools raises, in one tree.
+
+::
+
+    MaxError
+    ├── ConfigurationError            a setting is missing or wrong; nothing was sent
+    └── APIError                      talking to PostHog went wrong
+        ├── APIStatusError            PostHog answered with an error status (.status_code, .body)
+        │   ├── BadRequestError                 400
+        │   ├── AuthenticationError             401
+        │   ├── QuotaExceededError              402
+        │   ├── PermissionDeniedError           403
+        │   ├── NotFoundError                   404
+        │   ├── ConflictError                   409
+        │   │   ├── ConversationBusyError       a reply is already running
+        │   │   ├── QueueFullError              two follow-ups are queued already
+        │   │   └── QueueNotRunningError        no run will pick a queued message up
+        │   ├── UnprocessableEntityError        422
+        │   ├── RateLimitError                  429 (.retry_after)
+        │   └── InternalServerError             >= 500
+        ├── APIConnectionError        no answer: DNS, refused, reset, TLS
+        │   └── APITimeoutError       no answer in time
+        └── StreamError               the reply stream broke and could not be resumed
+
+Messages say what happened and what to do next. They never contain the API key.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConversationBusyError",
+    "InternalServerError",
+    "MaxError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QueueFullError",
+    "QueueNotRunningError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "StreamError",
+    "UnprocessableEntityError",
+]
+
+
+class MaxError(Exception):
+    """Base class of every max-tools error."""
+
+
+class ConfigurationError(MaxError, ValueError):
+    """A setting is missing or cannot be right (key, host, project id)."""
+
+
+class APIError(MaxError):
+    """Talking to the PostHog API failed."""
+
+
+class APIStatusError(APIError):
+    """PostHog answered with an error status.
+
+    Attributes:
+        status_code: the HTTP status.
+        body: the parsed JSON body, or the text when it was not JSON.
+        code: PostHog's error code (`not_found`, `queue_full`, ...) when it sent one.
+        detail: PostHog's own sentence, when it sent one.
+        attr: the request field the error is about, for validation errors.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: Any = None,
+        code: str | None = None,
+        detail: str | None = None,
+        attr: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+        self.code = code
+        self.detail = detail
+        self.attr = attr
+
+
+class BadRequestError(APIStatusError):
+    """400: PostHog refused the request as invalid."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key was missing, unknown or expired."""
+
+
+class QuotaExceededError(APIStatusError):
+    """402: the organization used up its AI credits."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such conversation (or queue item) for this key and project."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the conversation's state."""
+
+
+class ConversationBusyError(ConflictError):
+    """409: the conversation is still answering an earlier message."""
+
+
+class QueueFullError(ConflictError):
+    """409: the conversation already has the most follow-ups PostHog keeps."""
+
+
+class QueueNotRunningError(ConflictError):
+    """409: nothing is running that would pick a queued message up; send it instead."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: PostHog could not carry the action out."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; `retry_after` says how many seconds to wait, when known."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """5xx: PostHog or a proxy in front of it failed."""
+
+
+class APIConnectionError(APIError):
+    """The request got no answer: the host could not be reached or the connection broke.
+
+    Attributes:
+        request_sent: False when the request surely never reached PostHog (connection refused,
+            DNS failure); True when it may have.
+    """
+
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
+
+
+class APITimeoutError(APIConnectionError):
+    """The request got no answer in time."""
+
+
+class StreamError(APIError):
+    """The reply stream broke or was malformed, and could not be resumed."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: QuotaExceededError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def parse_error_body(text: str) -> tuple[Any, str | None, str | None, str | None]:
+    """Read either PostHog error shape into (body, code, detail, attr).
+
+    The exceptions-hog shape is ``{"type", "code", "detail", "attr"}``; some endpoints answer
+    ``{"error": ...}`` (sometimes with ``detail``) or DRF's plain ``{"detail": ...}``.
+    """
+    try:
+        body: Any = json.loads(text) if text else None
+    except ValueError:
+        snippet = " ".join(text.split())[:200] or None
+        return text, None, snippet, None
+    if not isinstance(body, dict):
+        return body, None, None, None
+    code = _text(body.get("code"))
+    detail = _text(body.get("detail"))
+    error = _text(body.get("error"))
+    if error is not None:
+        # {"error": "queue_full", "detail": ...} carries a code, {"error": "Cannot ..."} a sentence.
+        if detail is None and (" " in error or len(error) > 40):
+            detail = error
+        elif code is None:
+            code = error
+    return body, code, detail, _text(body.get("attr"))
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def make_status_error(
+    status_code: int,
+    text: str,
+    *,
+    doing: str,
+    host: str,
+    is_us_cloud: bool,
+    retry_after: float | None = None,
+    scoped_action: bool = False,
+    sending_message: bool = False,
+) -> APIStatusError:
+    """Build the error for one failed response.
+
+    Args:
+        status_code: the HTTP status.
+        text: the response body, already scrubbed of the key.
+        doing: what the client was doing, e.g. "cancel conversation 6a3e...".
+        host: the PostHog host, to name in region advice.
+        is_us_cloud: whether the host is US Cloud (a 401 elsewhere often means the wrong region).
+        retry_after: seconds from a Retry-After header.
+        scoped_action: the endpoint is one PostHog refuses to scoped personal API keys.
+        sending_message: the request sent a new message (a 409 then means "busy").
+    """
+    body, code, detail, attr = parse_error_body(text)
+    cls: type[APIStatusError] = _STATUS_CLASSES.get(
+        status_code, InternalServerError if status_code >= 500 else APIStatusError
+    )
+    said = f" PostHog said: {detail}" if detail else ""
+    if said and not said.endswith((".", "!", "?")):
+        said += "."
+    field = f" (field {attr!r})" if attr else ""
+    head = f"Could not {doing}: {status_code}{field}.{said}"
+
+    if status_code == 400:
+        advice = "Fix the request; repeating it unchanged will fail again."
+    elif status_code == 401:
+        region = (
+            f"The key must come from the same PostHog region as {host}: keys made on "
+            "eu.posthog.com do not work on us.posthog.com and the other way round; "
+            "check POSTHOG_HOST."
+            if not is_us_cloud
+            else "If your PostHog is in the EU region, set POSTHOG_HOST=eu."
+        )
+        advice = (
+            "Check POSTHOG_PERSONAL_API_KEY: it must be a valid, unexpired personal API key "
+            f"(phx_...). {region}"
+        )
+    elif status_code == 402:
+        advice = (
+            "The organization has used up its PostHog AI credits; raise the limit in Billing "
+            "settings or ask an organization admin."
+        )
+    elif status_code == 403 and scoped_action:
+        advice = (
+            "PostHog refuses this action (append, cancel and the message queue) to personal API "
+            "keys that have scopes, even '*'. Sending messages, reading and deleting "
+            "conversations work with the conversation:read / conversation:write scopes."
+        )
+    elif status_code == 403:
+        advice = (
+            "The key lacks permission: give it the conversation:read and conversation:write "
+            "scopes, and check that POSTHOG_PROJECT_ID is a project you belong to."
+        )
+    elif status_code == 404:
+        advice = (
+            "Check the id and POSTHOG_PROJECT_ID. Conversations you do not own, deleted ones, "
+            "and new ones PostHog AI has not titled yet are not found."
+        )
+    elif status_code == 409:
+        if code == "queue_full":
+            cls = QueueFullError
+            advice = "Wait for the running reply to take a queued message, or remove one."
+        elif code == "not_running":
+            cls = QueueNotRunningError
+            advice = "No reply is running to pick it up; send the message as a new message instead."
+        elif sending_message:
+            cls = ConversationBusyError
+            advice = (
+                "The conversation is still answering an earlier message: queue this message "
+                "(queue_message), or wait for the reply (wait) and send it then."
+            )
+        else:
+            advice = "Read the conversation's current state and try again."
+    elif status_code == 422:
+        advice = "PostHog could not carry it out; try again in a moment."
+    elif status_code == 429:
+        advice = (
+            f"Rate limited: retry in {retry_after:g} s."
+            if retry_after is not None
+            else "Rate limited: wait a minute before trying again."
+        )
+    elif status_code >= 500:
+        advice = "PostHog or a proxy in front of it failed; try again in a moment."
+    elif 300 <= status_code < 400:
+        advice = (
+            "PostHog redirected the request; set POSTHOG_HOST to the host it redirects to "
+            "(us.posthog.com or eu.posthog.com)."
+        )
+    else:
+        advice = "This status was not expected; check the request."
+
+    message = f"{head} {advice}"
+    fields: dict[str, Any] = {
+        "status_code": status_code,
+        "body": body,
+        "code": code,
+        "detail": detail,
+        "attr": attr,
+    }
+    if issubclass(cls, RateLimitError):
+        return cls(message, retry_after=retry_after, **fields)
+    return cls(message, **fields)

@@ -1,0 +1,284 @@
+"""The one place that talks HTTP: sends requests, retries, and turns httpx errors into ours."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource, ServerSentEvent
+
+from max_tools._config import Settings
+from max_tools._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    StreamError,
+    make_status_error,
+)
+from max_tools._retry import Outcome, Repeatable, retry_delay
+from max_tools._version import __version__
+
+__all__ = ["DEFAULT_TIMEOUT", "HTTPCore", "Sleep"]
+
+logger = logging.getLogger("max_tools")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=30.0)
+"""Connect 10 s; read 60 s between bytes (PostHog sends a keep-alive after 15 s of silence)."""
+
+USER_AGENT = f"max-tools/{__version__}"
+_EXPECTED_AVAILABLE = re.compile(r"available in (\d+) second")
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+class HTTPCore:
+    """Sends requests to one PostHog project's conversations API."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: httpx.AsyncClient,
+        timeout: httpx.Timeout | None,
+        max_retries: int,
+        sleep: Sleep,
+    ) -> None:
+        self.settings = settings
+        self.max_retries = max_retries
+        self.sleep = sleep
+        self._client = client
+        self._timeout = timeout
+        self._secret = settings.api_key.get_secret_value()
+        self._headers = {
+            "Authorization": f"Bearer {self._secret}",
+            "User-Agent": USER_AGENT,
+        }
+
+    def url(self, path: str) -> str:
+        """The absolute URL of `path`, relative to the conversations collection."""
+        return self.settings.api_base + path
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, int] | None = None,
+        stream: bool = False,
+        doing: str,
+    ) -> httpx.Response:
+        """Send one request, once. Raises `APIConnectionError` / `APITimeoutError` on no answer.
+
+        With `stream=True` the body is not read; the caller closes the response.
+        """
+        headers = dict(self._headers)
+        headers["Accept"] = "text/event-stream" if stream else "application/json"
+        request = self._client.build_request(
+            method,
+            self.url(path),
+            json=json,
+            params=params,
+            headers=headers,
+            timeout=self._timeout if self._timeout is not None else httpx.USE_CLIENT_DEFAULT,
+        )
+        started = time.perf_counter()
+        try:
+            response = await self._client.send(request, stream=stream)
+        except httpx.TransportError as exc:
+            logger.debug("%s %s -> no answer (%s)", method, request.url.path, type(exc).__name__)
+            raise self.connection_error(exc, doing=doing) from exc
+        logger.debug(
+            "%s %s -> %d in %.3f s",
+            method,
+            request.url.path,
+            response.status_code,
+            time.perf_counter() - started,
+        )
+        return response
+
+    def connection_error(self, exc: httpx.TransportError, *, doing: str) -> APIConnectionError:
+        """Our error for an httpx transport error (the one place this translation happens)."""
+        sent = not isinstance(exc, _NOT_SENT)
+        host = self.settings.host
+        if isinstance(exc, httpx.TimeoutException):
+            phase = {
+                httpx.ConnectTimeout: "connecting to",
+                httpx.PoolTimeout: "waiting for a free connection to",
+                httpx.WriteTimeout: "sending to",
+            }.get(type(exc), "waiting for an answer from")
+            return APITimeoutError(
+                f"Could not {doing}: timed out {phase} {host}. Check the network and "
+                "POSTHOG_HOST, then try again.",
+                request_sent=sent,
+            )
+        reason = self._scrub(str(exc)) or type(exc).__name__
+        return APIConnectionError(
+            f"Could not {doing}: no answer from {host} ({reason}). Check the network and "
+            "POSTHOG_HOST, then try again.",
+            request_sent=sent,
+        )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        doing: str,
+        repeatable: Repeatable,
+        json: Any = None,
+        params: dict[str, int] | None = None,
+        scoped_action: bool = False,
+        gone_ok_on_repeat: bool = False,
+    ) -> httpx.Response | None:
+        """Send a request with retries and return the successful (2xx) response.
+
+        Args:
+            method: the HTTP method.
+            path: relative to the conversations collection.
+            doing: what this does, for error messages ("cancel conversation ...").
+            repeatable: how safe it is to send it again.
+            json: the JSON body.
+            params: query parameters.
+            scoped_action: PostHog refuses this endpoint to scoped keys (for the 403 message).
+            gone_ok_on_repeat: a 404 after an attempt that may have landed means it did:
+                return None instead of raising (deletes).
+
+        Raises:
+            APIStatusError: PostHog answered with an error status (a subclass per status).
+            APIConnectionError: no answer, after the retries allowed.
+        """
+        attempt = 0
+        maybe_landed = False
+        while True:
+            attempt += 1
+            try:
+                response = await self.send(method, path, json=json, params=params, doing=doing)
+            except APIConnectionError as error:
+                outcome = Outcome.NO_ANSWER if error.request_sent else Outcome.NOT_SENT
+                delay = self._delay(attempt, repeatable, outcome)
+                if delay is None:
+                    raise
+                maybe_landed = maybe_landed or error.request_sent
+                await self.pause(delay, why=str(error))
+                continue
+            if response.is_success:
+                return response
+            if response.status_code == 404 and maybe_landed and gone_ok_on_repeat:
+                return None
+            error_ = self.status_error(response, doing=doing, scoped_action=scoped_action)
+            delay = self._delay(
+                attempt, repeatable, Outcome.STATUS, response.status_code, _retry_after(error_)
+            )
+            if delay is None:
+                raise error_
+            maybe_landed = maybe_landed or response.status_code in (502, 504)
+            await self.pause(delay, why=f"{response.status_code} answer")
+
+    def _delay(
+        self,
+        attempt: int,
+        repeatable: Repeatable,
+        outcome: Outcome,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> float | None:
+        return retry_delay(
+            attempt=attempt,
+            max_retries=self.max_retries,
+            repeatable=repeatable,
+            outcome=outcome,
+            status_code=status_code,
+            retry_after=retry_after,
+        )
+
+    def delay_for_status(self, attempt: int, error: APIStatusError) -> float | None:
+        """How long to wait before repeating a request that is always safe to repeat."""
+        return self._delay(
+            attempt, Repeatable.ALWAYS, Outcome.STATUS, error.status_code, _retry_after(error)
+        )
+
+    def delay_for_connection(self, attempt: int, error: APIConnectionError) -> float | None:
+        """How long to wait before repeating a request that is always safe to repeat."""
+        outcome = Outcome.NO_ANSWER if error.request_sent else Outcome.NOT_SENT
+        return self._delay(attempt, Repeatable.ALWAYS, outcome)
+
+    async def pause(self, delay: float, *, why: str) -> None:
+        """Wait before a retry."""
+        logger.info("Retrying in %.2f s after %s", delay, why)
+        await self.sleep(delay)
+
+    def status_error(
+        self,
+        response: httpx.Response,
+        *,
+        doing: str,
+        scoped_action: bool = False,
+        sending_message: bool = False,
+    ) -> APIStatusError:
+        """Our error for an error response whose body has been read."""
+        text = self._scrub(response.text)
+        return make_status_error(
+            response.status_code,
+            text,
+            doing=doing,
+            host=self.settings.host,
+            is_us_cloud=self.settings.is_us_cloud,
+            retry_after=_parse_retry_after(response, text),
+            scoped_action=scoped_action,
+            sending_message=sending_message,
+        )
+
+    async def iter_sse(
+        self, response: httpx.Response, *, doing: str
+    ) -> AsyncGenerator[ServerSentEvent, None]:
+        """The SSE events of a streaming response; a broken connection raises ours."""
+        content_type = response.headers.get("content-type", "")
+        if "text/event-stream" not in content_type:
+            raise StreamError(
+                f"Could not {doing}: expected an event stream (Content-Type "
+                f"text/event-stream), got {content_type or 'no content type'!r}. Check that "
+                "POSTHOG_HOST points at PostHog itself, not a proxy or login page."
+            )
+        events = EventSource(response).aiter_sse()
+        try:
+            while True:
+                try:
+                    event = await events.__anext__()
+                except StopAsyncIteration:
+                    return
+                except httpx.TransportError as exc:
+                    raise self.connection_error(exc, doing=doing) from exc
+                yield event
+        finally:
+            await events.aclose()
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._secret, "[redacted]") if self._secret in text else text
+
+
+def _retry_after(error: APIStatusError) -> float | None:
+    return getattr(error, "retry_after", None)
+
+
+def _parse_retry_after(response: httpx.Response, text: str) -> float | None:
+    if response.status_code not in (429, 503):
+        return None
+    header = response.headers.get("retry-after")
+    if header:
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(header)
+            except (TypeError, ValueError):
+                return None
+            return max(0.0, when.timestamp() - time.time())
+    found = _EXPECTED_AVAILABLE.search(text)  # DRF: "Expected available in 42 seconds."
+    return float(found.group(1)) if found else None

@@ -1,0 +1,133 @@
+"""`Reply`: what one stream (or a finished conversation) amounts to, built event by event."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+from pydantic import BaseModel
+
+from max_tools._events import ConversationEvent, MessageEvent, StreamEvent
+from max_tools._messages import (
+    AIMessage,
+    ArtifactMessage,
+    FailureMessage,
+    HumanMessage,
+    Message,
+    MultiVisualizationMessage,
+    NotebookMessage,
+    VisualizationMessage,
+)
+
+__all__ = ["Reply", "ReplyBuilder", "ReplyStatus"]
+
+_VISUAL = (VisualizationMessage, MultiVisualizationMessage, ArtifactMessage)
+_ANSWERS = (*_VISUAL, NotebookMessage)
+
+
+class ReplyStatus(enum.StrEnum):
+    """How a reply stands when it is handed back."""
+
+    COMPLETED = "completed"
+    """The run finished with an answer."""
+    IN_PROGRESS = "in_progress"
+    """The time budget ran out; the run goes on at PostHog (follow it with `wait`)."""
+    CANCELED = "canceled"
+    """The run stopped before it answered (someone canceled it)."""
+    FAILED = "failed"
+    """The run ended with a failure message; see `failures`."""
+
+
+class Reply(BaseModel):
+    """The outcome of a message: status, the answer's text, and every finished message.
+
+    `text` is the newest assistant text of the last turn: the last finished assistant message,
+    or, while the run goes on (`in_progress`), the text written so far. When queued follow-ups
+    ran on the same stream, it is the answer to the last of them; `messages` holds every turn.
+    """
+
+    conversation_id: str
+    status: ReplyStatus
+    text: str = ""
+    title: str | None = None
+    messages: list[Message] = []
+    visualizations: list[Message] = []
+    failures: list[FailureMessage] = []
+
+
+class ReplyBuilder:
+    """Folds stream events (already de-duplicated) into a `Reply`."""
+
+    def __init__(self, conversation_id: str) -> None:
+        self.conversation_id = conversation_id
+        self.title: str | None = None
+        self.messages: list[Message] = []
+        self.partial_text = ""
+        self._turn_start = 0  # index in `messages` of the newest human message
+
+    def add(self, event: StreamEvent) -> None:
+        """Take one event into account."""
+        if isinstance(event, MessageEvent):
+            message = event.message
+            if message.id is None:
+                if isinstance(message, AIMessage):
+                    self.partial_text = message.content
+                elif isinstance(message, FailureMessage):  # PostHog may send one without an id
+                    self.add_message(message)
+                return
+            self.add_message(message)
+        elif isinstance(event, ConversationEvent) and event.conversation.title:
+            self.title = event.conversation.title
+
+    def add_message(self, message: Message) -> None:
+        """Take one finished message into account."""
+        if isinstance(message, HumanMessage):
+            self._turn_start = len(self.messages)
+        self.messages.append(message)
+        self.partial_text = ""
+
+    def extend(self, messages: Iterable[Message]) -> None:
+        """Take several finished messages into account, in order."""
+        for message in messages:
+            self.add_message(message)
+
+    def build(self, *, running: bool = False) -> Reply:
+        """The reply so far; `running` says the run was left going (the budget ran out)."""
+        turn = self.messages[self._turn_start :]
+        text = next(
+            (m.content for m in reversed(turn) if isinstance(m, AIMessage) and m.content), ""
+        )
+        if running:
+            status = ReplyStatus.IN_PROGRESS
+            text = self.partial_text or text
+        else:
+            status = _final_status(turn)
+        return Reply(
+            conversation_id=self.conversation_id,
+            status=status,
+            text=text,
+            title=self.title,
+            messages=list(self.messages),
+            visualizations=[m for m in self.messages if _is_visual(m)],
+            failures=[m for m in self.messages if isinstance(m, FailureMessage)],
+        )
+
+
+def _final_status(turn: list[Message]) -> ReplyStatus:
+    for message in reversed(turn):
+        if isinstance(message, FailureMessage):
+            return ReplyStatus.FAILED
+        if isinstance(message, AIMessage) and message.content and not message.tool_calls:
+            return ReplyStatus.COMPLETED
+        if isinstance(message, _ANSWERS):
+            return ReplyStatus.COMPLETED
+        if isinstance(message, HumanMessage | AIMessage):
+            break
+    return ReplyStatus.CANCELED
+
+
+def _is_visual(message: Message) -> bool:
+    if isinstance(message, ArtifactMessage):
+        content = message.content
+        return not isinstance(content, dict) or content.get("content_type") != "notebook"
+    return isinstance(message, _VISUAL)

@@ -1,0 +1,287 @@
+"""Reply streams: send a message or attach to a running reply, read typed events, resume.
+
+PostHog's stream rules (reference sections 5 and 6) live here:
+
+* an `ai` message without an id is the whole text so far of the message being written;
+* a message with an id is finished; a reconnect replays the run, so ids are de-duplicated;
+* the end of the body is the end of the run, including queued follow-ups run on the same response;
+* a dropped connection does not stop the run: reconnect with `content: null` and a new trace id;
+  once the run is over PostHog refuses that (400), and the result is read from the conversation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
+from typing import Any
+
+import httpx
+
+from max_tools._errors import (
+    APIConnectionError,
+    APIStatusError,
+    BadRequestError,
+    ConversationBusyError,
+    NotFoundError,
+    StreamError,
+)
+from max_tools._events import MessageEvent, StreamEvent, UpdateEvent, parse_event
+from max_tools._http import HTTPCore
+from max_tools._messages import AIMessage, HumanMessage, Message
+from max_tools._models import Conversation
+from max_tools._reply import Reply, ReplyBuilder
+
+__all__ = ["ReplyStream"]
+
+GetConversation = Callable[[str], Awaitable[Conversation]]
+
+_RECENT_UPDATES = 1024
+"""How many update events are remembered to drop their replays (bounded, so memory stays flat)."""
+
+
+class _Replay:
+    """Tells events already delivered from new ones when a reconnect replays a run.
+
+    A replay may start at the beginning of the run or, when PostHog already trimmed its buffer,
+    part-way; finished messages are recognised by id, partial text by being a prefix of what was
+    shown, and updates by their content.
+    """
+
+    def __init__(self) -> None:
+        self.seen_ids: set[str] = set()
+        self.replaying = False
+        self._anchor: str | None = None
+        self._partial = ""
+        self._updates: OrderedDict[tuple[str | None, str | None, str], None] = OrderedDict()
+
+    def restart(self) -> None:
+        """A reconnect happened: what follows may repeat what was delivered."""
+        self.replaying = True
+
+    def accept(self, event: StreamEvent) -> bool:
+        """Whether to deliver this event."""
+        if isinstance(event, MessageEvent):
+            return self._accept_message(event.message)
+        if isinstance(event, UpdateEvent):
+            key = (event.id, event.tool_call_id, repr(event.content))
+            if key in self._updates:
+                return False
+            self._updates[key] = None
+            if len(self._updates) > _RECENT_UPDATES:
+                self._updates.popitem(last=False)
+        return True
+
+    def _accept_message(self, message: Message) -> bool:
+        if message.id is None:
+            if not isinstance(message, AIMessage):
+                return True
+            text = message.content
+            if self.replaying:
+                if not (self._partial and text.startswith(self._partial) and text != self._partial):
+                    return False
+                self.replaying = False
+            elif self._partial and text and self._partial.startswith(text):
+                return False
+            self._partial = text
+            return True
+        if message.id in self.seen_ids:
+            if message.id == self._anchor:
+                self.replaying = False  # the replay caught up with what was delivered
+            return False
+        self.seen_ids.add(message.id)
+        self._anchor = message.id
+        self._partial = ""
+        self.replaying = False
+        return True
+
+
+class ReplyStream:
+    """The typed events of one reply; iterate it once with ``async for``.
+
+    It resumes by itself when the connection drops, without sending the message again and
+    without repeating text. `reply()` sums up what was received so far.
+    """
+
+    def __init__(
+        self,
+        http: HTTPCore,
+        get_conversation: GetConversation,
+        *,
+        conversation_id: str,
+        body: dict[str, Any],
+        sending: bool,
+    ) -> None:
+        self.conversation_id = conversation_id
+        self.trace_id: str = body["trace_id"]
+        self._http = http
+        self._get_conversation = get_conversation
+        self._body = body
+        self._sending = sending
+        self._builder = ReplyBuilder(conversation_id)
+        self._replay = _Replay()
+        self._response: httpx.Response | None = None
+        self._catch_up: list[Message] | None = None
+        self._iterator: AsyncGenerator[StreamEvent, None] | None = None
+
+    def __aiter__(self) -> AsyncGenerator[StreamEvent, None]:
+        if self._iterator is None:
+            self._iterator = self._iterate()
+        return self._iterator
+
+    def reply(self, *, running: bool = False) -> Reply:
+        """What the events received so far amount to.
+
+        Args:
+            running: the caller stopped reading before the end (its time budget ran out), so
+                the run goes on: the status is `in_progress`.
+        """
+        return self._builder.build(running=running)
+
+    async def aclose(self) -> None:
+        """Stop reading and close the connection; the run goes on at PostHog."""
+        if self._iterator is not None:
+            await self._iterator.aclose()
+        await self._close_response()
+
+    async def open(self) -> None:
+        """Send the request that starts (or attaches to) the reply."""
+        await self._connect(sending=self._sending)
+
+    async def _close_response(self) -> None:
+        if self._response is not None:
+            response, self._response = self._response, None
+            await response.aclose()
+
+    def _doing(self, sending: bool) -> str:
+        if sending:
+            return f"send a message to conversation {self.conversation_id}"
+        return f"follow the reply of conversation {self.conversation_id}"
+
+    async def _connect(self, *, sending: bool) -> None:
+        """Open the stream: afterwards `_response` or, if the run is over, `_catch_up` is set."""
+        attempt = 0
+        maybe_landed = False
+        while True:
+            attempt += 1
+            if sending and maybe_landed:
+                # An earlier attempt may have reached PostHog: never send the message twice.
+                landed = await self._find_sent_message()
+                if landed is not None:
+                    conversation, index = landed
+                    if not conversation.is_running:
+                        self._finish_from(conversation, conversation.messages[index:])
+                        return
+                    sending = False
+            body = self._body if sending else self._attach_body()
+            doing = self._doing(sending)
+            try:
+                response = await self._http.send("POST", "", json=body, stream=True, doing=doing)
+            except APIConnectionError as error:
+                delay = self._http.delay_for_connection(attempt, error)
+                if delay is None:
+                    raise
+                maybe_landed = maybe_landed or error.request_sent
+                await self._http.pause(delay, why=str(error))
+                continue
+            if response.status_code == 200:
+                self._response = response
+                return
+            try:
+                await response.aread()
+            except httpx.TransportError as exc:
+                raise self._http.connection_error(exc, doing=doing) from exc
+            finally:
+                await response.aclose()
+            status_error = self._http.status_error(response, doing=doing, sending_message=sending)
+            if sending and maybe_landed and isinstance(status_error, ConversationBusyError):
+                sending = False  # the earlier attempt landed and is running: attach to it
+                continue
+            if not sending and _is_idle_refusal(status_error):
+                await self._finish_from_history()
+                return
+            delay = self._http.delay_for_status(attempt, status_error)
+            if delay is None:
+                raise status_error
+            maybe_landed = maybe_landed or status_error.status_code in (502, 504)
+            await self._http.pause(delay, why=f"{status_error.status_code} answer")
+
+    def _attach_body(self) -> dict[str, Any]:
+        return {
+            "content": None,
+            "conversation": self.conversation_id,
+            "trace_id": str(uuid.uuid4()),
+        }
+
+    async def _find_sent_message(self) -> tuple[Conversation, int] | None:
+        """The conversation and the index of our message in it, if it got there."""
+        try:
+            conversation = await self._get_conversation(self.conversation_id)
+        except NotFoundError:
+            return None
+        for index in range(len(conversation.messages) - 1, -1, -1):
+            message = conversation.messages[index]
+            if isinstance(message, HumanMessage) and message.trace_id == self.trace_id:
+                return conversation, index
+        return None
+
+    async def _finish_from_history(self) -> None:
+        """The run is over: take what was not delivered from the stored conversation."""
+        conversation = await self._get_conversation(self.conversation_id)
+        messages = conversation.messages
+        seen = [i for i, m in enumerate(messages) if m.id in self._replay.seen_ids]
+        if seen:
+            start = seen[-1] + 1
+        else:
+            humans = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
+            start = humans[-1] if humans else 0
+        self._finish_from(conversation, messages[start:])
+
+    def _finish_from(self, conversation: Conversation, messages: list[Message]) -> None:
+        if conversation.title:
+            self._builder.title = conversation.title
+        self._catch_up = messages
+
+    async def _iterate(self) -> AsyncGenerator[StreamEvent, None]:
+        drops = 0
+        while True:
+            if self._catch_up is not None:
+                for message in self._catch_up:
+                    stored = MessageEvent(message)
+                    if message.id is not None and self._replay.accept(stored):
+                        self._builder.add(stored)
+                        yield stored
+                return
+            response = self._response
+            if response is None:
+                raise StreamError("The reply stream was used before it was opened.")
+            delivered = False
+            try:
+                async with aclosing(self._http.iter_sse(response, doing=self._doing(False))) as sse:
+                    async for item in sse:
+                        event = parse_event(item.event, item.data)
+                        if self._replay.accept(event):
+                            delivered = True
+                            self._builder.add(event)
+                            yield event
+                await self._close_response()
+                return
+            except APIConnectionError as error:
+                drops = 1 if delivered else drops + 1
+                delay = self._http.delay_for_connection(drops, error)
+                if delay is None:
+                    raise StreamError(
+                        f"The reply stream of conversation {self.conversation_id} broke and "
+                        f"could not be resumed ({error}). The run may still be going at PostHog: "
+                        "follow it with wait(conversation_id)."
+                    ) from error
+                await self._close_response()
+                await self._http.pause(delay, why="the reply stream broke")
+                await self._connect(sending=False)
+                self._replay.restart()
+
+
+def _is_idle_refusal(error: APIStatusError) -> bool:
+    """PostHog's 400 for attaching to a conversation whose run is already over."""
+    return isinstance(error, BadRequestError) and "idle" in (error.detail or "")
