@@ -74,6 +74,7 @@ class APIStatusError(APIError):
         code: PostHog's error code (`not_found`, `queue_full`, ...) when it sent one.
         detail: PostHog's own sentence, when it sent one.
         attr: the request field the error is about, for validation errors.
+        retry_after: seconds PostHog asked to wait before trying again (429, 503), if it said.
     """
 
     def __init__(
@@ -85,6 +86,7 @@ class APIStatusError(APIError):
         code: str | None = None,
         detail: str | None = None,
         attr: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -92,6 +94,7 @@ class APIStatusError(APIError):
         self.code = code
         self.detail = detail
         self.attr = attr
+        self.retry_after = retry_after
 
 
 class BadRequestError(APIStatusError):
@@ -136,10 +139,6 @@ class UnprocessableEntityError(APIStatusError):
 
 class RateLimitError(APIStatusError):
     """429: too many requests; `retry_after` says how many seconds to wait, when known."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class InternalServerError(APIStatusError):
@@ -320,7 +319,6 @@ def make_status_error(
         "code": code,
         "detail": detail,
         "attr": attr,
+        "retry_after": retry_after,
     }
-    if issubclass(cls, RateLimitError):
-        return cls(message, retry_after=retry_after, **fields)
     return cls(message, **fields)

@@ -174,7 +174,7 @@ class HTTPCore:
                 return None
             error_ = self.status_error(response, doing=doing, scoped_action=scoped_action)
             delay = self._delay(
-                attempt, repeatable, Outcome.STATUS, response.status_code, _retry_after(error_)
+                attempt, repeatable, Outcome.STATUS, response.status_code, error_.retry_after
             )
             if delay is None:
                 raise error_
@@ -201,7 +201,7 @@ class HTTPCore:
     def delay_for_status(self, attempt: int, error: APIStatusError) -> float | None:
         """How long to wait before repeating a request that is always safe to repeat."""
         return self._delay(
-            attempt, Repeatable.ALWAYS, Outcome.STATUS, error.status_code, _retry_after(error)
+            attempt, Repeatable.ALWAYS, Outcome.STATUS, error.status_code, error.retry_after
         )
 
     def delay_for_connection(self, attempt: int, error: APIConnectionError) -> float | None:
@@ -261,10 +261,6 @@ class HTTPCore:
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._secret, "[redacted]") if self._secret in text else text
-
-
-def _retry_after(error: APIStatusError) -> float | None:
-    return getattr(error, "retry_after", None)
 
 
 def _parse_retry_after(response: httpx.Response, text: str) -> float | None:
