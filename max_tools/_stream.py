@@ -185,7 +185,7 @@ class ReplyStream:
                 maybe_landed = maybe_landed or error.request_sent
                 await self._http.pause(delay, why=str(error))
                 continue
-            if response.status_code == 200:
+            if response.is_success:  # 200 in practice; PostHog's docs say 201
                 self._response = response
                 return
             try:
