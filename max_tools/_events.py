@@ -25,7 +25,7 @@ __all__ = [
 logger = logging.getLogger("max_tools")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ConversationEvent:
     """The conversation row: sent first for a new conversation, again once it has a title."""
 
@@ -33,7 +33,7 @@ class ConversationEvent:
     type: ClassVar[str] = "conversation"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageEvent:
     """A message; finished when it has an id.
 
@@ -50,7 +50,7 @@ class MessageEvent:
         return self.message.id is None and isinstance(self.message, AIMessage)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UpdateEvent:
     """Tool progress: `content` is a sentence, or a subagent's tool call as a dict."""
 
@@ -60,7 +60,7 @@ class UpdateEvent:
     type: ClassVar[str] = "update"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StatusEvent:
     """A generation status; PostHog forwards only `generation_error` (a step will be retried)."""
 
@@ -68,7 +68,7 @@ class StatusEvent:
     type: ClassVar[str] = "status"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UnknownEvent:
     """An event this version does not know, or could not read; `data` is the JSON or the text."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -90,10 +91,11 @@ class HTTPCore:
         )
         started = time.perf_counter()
         try:
-            response = await self._client.send(request, stream=stream)
-        except httpx.TransportError as exc:
-            logger.debug("%s %s -> no answer (%s)", method, request.url.path, type(exc).__name__)
-            raise self.connection_error(exc, doing=doing) from exc
+            with self.transport_errors(doing=doing):
+                response = await self._client.send(request, stream=stream)
+        except APIConnectionError:
+            logger.debug("%s %s -> no answer", method, request.url.path)
+            raise
         logger.debug(
             "%s %s -> %d in %.3f s",
             method,
@@ -104,7 +106,7 @@ class HTTPCore:
         return response
 
     def connection_error(self, exc: httpx.TransportError, *, doing: str) -> APIConnectionError:
-        """Our error for an httpx transport error (the one place this translation happens)."""
+        """Our error for an httpx transport error."""
         sent = not isinstance(exc, _NOT_SENT)
         host = self.settings.host
         if isinstance(exc, httpx.TimeoutException):
@@ -235,10 +237,10 @@ class HTTPCore:
             sending_message=sending_message,
         )
 
-    async def iter_sse(
+    def open_sse(
         self, response: httpx.Response, *, doing: str
     ) -> AsyncGenerator[ServerSentEvent, None]:
-        """The SSE events of a streaming response; a broken connection raises ours."""
+        """The SSE events of a streaming response; read them inside `transport_errors`."""
         content_type = response.headers.get("content-type", "")
         if "text/event-stream" not in content_type:
             raise StreamError(
@@ -246,18 +248,15 @@ class HTTPCore:
                 f"text/event-stream), got {content_type or 'no content type'!r}. Check that "
                 "POSTHOG_HOST points at PostHog itself, not a proxy or login page."
             )
-        events = EventSource(response).aiter_sse()
+        return EventSource(response).aiter_sse()
+
+    @contextmanager
+    def transport_errors(self, *, doing: str) -> Iterator[None]:
+        """Turn httpx transport errors into ours (the one place this translation happens)."""
         try:
-            while True:
-                try:
-                    event = await events.__anext__()
-                except StopAsyncIteration:
-                    return
-                except httpx.TransportError as exc:
-                    raise self.connection_error(exc, doing=doing) from exc
-                yield event
-        finally:
-            await events.aclose()
+            yield
+        except httpx.TransportError as exc:
+            raise self.connection_error(exc, doing=doing) from exc
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._secret, "[redacted]") if self._secret in text else text

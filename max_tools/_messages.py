@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Tag, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError
 
 __all__ = [
     "AIMessage",
@@ -209,9 +209,39 @@ Message = Annotated[
 
 _MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
 
+# The stream's hot path: pydantic's own discriminator (no Python call per message) over the
+# known types, falling back to `Message` when the tag is missing or new.
+_KNOWN_ADAPTER: TypeAdapter[BaseMessage] = TypeAdapter(
+    Annotated[
+        HumanMessage
+        | AIMessage
+        | FailureMessage
+        | VisualizationMessage
+        | MultiVisualizationMessage
+        | ArtifactMessage
+        | NotebookMessage
+        | ReasoningMessage
+        | PlanningMessage
+        | TaskExecutionMessage
+        | ToolResultMessage
+        | ContextMessage,
+        Field(discriminator="type"),
+    ]
+)
+_validate_known_json = _KNOWN_ADAPTER.validator.validate_json
+
 
 def parse_message(data: str | bytes | dict[str, Any]) -> Message:
     """Validate one message from JSON text or a dict."""
     if isinstance(data, dict):
         return _MESSAGE_ADAPTER.validate_python(data)
-    return _MESSAGE_ADAPTER.validate_json(data)
+    try:
+        message: Message = _validate_known_json(data)
+    except ValidationError as exc:
+        if exc.errors(include_url=False)[0]["type"] not in _UNTAGGED:
+            raise
+        return _MESSAGE_ADAPTER.validate_json(data)
+    return message
+
+
+_UNTAGGED = frozenset({"union_tag_invalid", "union_tag_not_found"})

@@ -14,7 +14,6 @@ from __future__ import annotations
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -189,9 +188,8 @@ class ReplyStream:
                 self._response = response
                 return
             try:
-                await response.aread()
-            except httpx.TransportError as exc:
-                raise self._http.connection_error(exc, doing=doing) from exc
+                with self._http.transport_errors(doing=doing):
+                    await response.aread()
             finally:
                 await response.aclose()
             status_error = self._http.status_error(response, doing=doing, sending_message=sending)
@@ -258,13 +256,19 @@ class ReplyStream:
                 raise StreamError("The reply stream was used before it was opened.")
             delivered = False
             try:
-                async with aclosing(self._http.iter_sse(response, doing=self._doing(False))) as sse:
-                    async for item in sse:
-                        event = parse_event(item.event, item.data)
-                        if self._replay.accept(event):
-                            delivered = True
-                            self._builder.add(event)
-                            yield event
+                doing = self._doing(False)
+                events = self._http.open_sse(response, doing=doing)
+                accept, add = self._replay.accept, self._builder.add
+                try:
+                    with self._http.transport_errors(doing=doing):
+                        async for item in events:
+                            event = parse_event(item.event, item.data)
+                            if accept(event):
+                                delivered = True
+                                add(event)
+                                yield event
+                finally:
+                    await events.aclose()
                 await self._close_response()
                 return
             except APIConnectionError as error:
