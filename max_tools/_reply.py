@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
 
 from pydantic import BaseModel
 
@@ -85,11 +84,6 @@ class ReplyBuilder:
             self._turn_start = len(self.messages)
         self.messages.append(message)
         self.partial_text = ""
-
-    def extend(self, messages: Iterable[Message]) -> None:
-        """Take several finished messages into account, in order."""
-        for message in messages:
-            self.add_message(message)
 
     def build(self, *, running: bool = False) -> Reply:
         """The reply so far; `running` says the run was left going (the budget ran out)."""

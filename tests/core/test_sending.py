@@ -339,3 +339,22 @@ async def test_a_bad_time_budget_is_refused(posthog: FakePostHog, wait_s: object
     async with posthog.client() as client:
         with pytest.raises(ValueError, match="wait_s"):
             await client.wait(CID, wait_s=wait_s)  # type: ignore[arg-type]
+
+
+async def test_a_send_that_may_have_landed_but_is_not_in_the_conversation_is_resent(
+    posthog: FakePostHog,
+) -> None:
+    other = [{"content": "older", "id": "h0", "type": "human", "trace_id": "someone-else"}]
+    posthog.on(
+        "POST",
+        "",
+        httpx.WriteError("broken pipe"),
+        stream_response(human("hi"), ai("Hello!", "a1")),
+    )
+    posthog.on("GET", f"{CID}/", json_response(200, stored_conversation(other)))
+
+    async with posthog.client() as client:
+        reply = await client.ask("hi", conversation_id=CID)
+
+    assert [b["content"] for b in posthog.bodies()] == ["hi", "hi"]
+    assert reply.text == "Hello!"

@@ -413,3 +413,56 @@ async def test_the_budget_running_out_returns_the_text_so_far_and_detaches(
     assert reply.text == "Still wri"
     assert body.closed
     assert all(r.method == "POST" for r in posthog.requests)  # detaching never cancels the run
+
+
+async def test_replayed_updates_are_not_repeated(posthog: FakePostHog) -> None:
+    update = sse("update", {"content": "Querying", "id": "a1", "tool_call_id": "t"})
+    first = stream_response(
+        human(QUESTION), ai("Step one.", "a1"), update, error=httpx.ReadError("reset")
+    )
+    replay = stream_response(ai("Step one.", "a1"), update, ai(ANSWER, "a2"))
+    posthog.on("POST", "", first, replay)
+
+    events, reply = await collect(posthog)
+
+    assert sum(isinstance(e, UpdateEvent) for e in events) == 1
+    assert reply.text == ANSWER
+
+
+async def test_artifacts_count_as_visualizations_unless_they_are_notebooks(
+    posthog: FakePostHog,
+) -> None:
+    posthog.on(
+        "POST",
+        "",
+        stream_response(
+            human(QUESTION),
+            sse(
+                "message",
+                {
+                    "artifact_id": "x",
+                    "content": {"content_type": "visualization"},
+                    "id": "r1",
+                    "source": "artifact",
+                    "type": "ai/artifact",
+                },
+            ),
+            sse(
+                "message",
+                {
+                    "artifact_id": "y",
+                    "content": {"content_type": "notebook"},
+                    "id": "r2",
+                    "source": "artifact",
+                    "type": "ai/artifact",
+                },
+            ),
+            sse("message", {"id": "m1", "type": "ai/multi_viz", "visualizations": [{"a": 1}]}),
+        ),
+    )
+
+    async with posthog.client() as client:
+        reply = await client.ask(QUESTION)
+
+    assert [m.id for m in reply.visualizations] == ["r1", "m1"]
+    assert reply.status is ReplyStatus.COMPLETED
