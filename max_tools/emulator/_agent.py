@@ -1,0 +1,157 @@
+"""The scripted agent: rules decide what the emulated PostHog AI answers, and how slowly.
+
+A rules file is JSON (a list of rules, or ``{"rules": [...]}``) or TOML (``[[rules]]`` tables).
+Rules are tried in order and the first whose ``match`` is found in the message wins; a built-in
+default answers everything else. Keys of a rule:
+
+``match``          regular expression searched in the message (case-insensitive); required
+``reply``          the answer; ``{message}`` is replaced by the message
+``chunks``         how many partial chunks stream before the final answer (default 8)
+``delay_s``        seconds between chunks (default 0.05), so ``chunks * delay_s`` is the length
+``title``          the conversation title set on its first run
+``visualization``  true: add an ``ai/viz`` trends visualization
+``fail``           true: end the run with an ``ai/failure`` message instead of an answer
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEFAULT_RULE", "Rule", "RulesError", "load_rules", "pick_rule"]
+
+_CHART_WORDS = re.compile(r"\b(chart|graph|plot|trends?|over time|visuali[sz]e|insight)\b", re.I)
+_KEYS = {"match", "reply", "chunks", "delay_s", "title", "visualization", "fail"}
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used; the message names the rule and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One scripted behaviour."""
+
+    match: str = ""
+    reply: str | None = None
+    chunks: int = 8
+    delay_s: float = 0.05
+    title: str | None = None
+    visualization: bool | None = None
+    fail: bool = False
+
+    def answer(self, message: str) -> str:
+        """The answer text for `message`."""
+        if self.reply is not None:
+            return self.reply.replace("{message}", message)
+        return default_answer(message)
+
+    def wants_visualization(self, message: str) -> bool:
+        """Whether the run shows a trends visualization."""
+        if self.visualization is not None:
+            return self.visualization
+        return bool(_CHART_WORDS.search(message))
+
+    def title_for(self, message: str) -> str:
+        """The title given to a new conversation."""
+        if self.title:
+            return self.title
+        words = re.sub(r"\s+", " ", message).strip().rstrip("?.!").split(" ")
+        title = " ".join(words[:6])
+        return (title[:1].upper() + title[1:])[:80] or "New conversation"
+
+
+DEFAULT_RULE = Rule()
+
+
+def default_answer(message: str) -> str:
+    """A deterministic answer that reflects the question (so tests can assert on it)."""
+    digest = zlib.crc32(message.encode())
+    count = 1_000 + digest % 9_000
+    change = digest % 19 - 6
+    trend = f"up {change}%" if change > 0 else f"down {-change}%" if change < 0 else "flat"
+    return (
+        f'Here is what I found for "{message.strip()}": {count:,} matching events in the last '
+        f"7 days, {trend} on the week before."
+    )
+
+
+def pick_rule(rules: Sequence[Rule], message: str) -> Rule:
+    """The first rule whose pattern is found in the message, else the default."""
+    for rule in rules:
+        if re.search(rule.match, message, re.IGNORECASE):
+            return rule
+    return DEFAULT_RULE
+
+
+def load_rules(source: str | Path | Sequence[dict[str, Any]]) -> list[Rule]:
+    """Read rules from a JSON or TOML file, or from already-parsed dicts.
+
+    Raises:
+        RulesError: the file cannot be read or a rule is malformed.
+    """
+    if isinstance(source, str | Path):
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RulesError(f"Cannot read the rules file {path}: {exc.strerror}.") from exc
+        try:
+            data: Any = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        except (ValueError, tomllib.TOMLDecodeError) as exc:
+            raise RulesError(
+                f"The rules file {path} is not valid {path.suffix[1:] or 'JSON'}: {exc}"
+            ) from exc
+        if isinstance(data, dict):
+            data = data.get("rules")
+        if not isinstance(data, list):
+            raise RulesError(
+                f"The rules file {path} must hold a list of rules (or a 'rules' list)."
+            )
+        raw: Sequence[Any] = data
+    else:
+        raw = source
+    return [_rule(item, index) for index, item in enumerate(raw, start=1)]
+
+
+def _rule(item: Any, index: int) -> Rule:
+    where = f"rule {index}"
+    if not isinstance(item, dict):
+        raise RulesError(f"{where} must be a table/object of keys, not {type(item).__name__}.")
+    unknown = sorted(set(item) - _KEYS)
+    if unknown:
+        raise RulesError(f"{where} has unknown keys {unknown}; known keys: {sorted(_KEYS)}.")
+    match = item.get("match")
+    if not isinstance(match, str) or not match:
+        raise RulesError(f"{where} needs 'match', a regular expression.")
+    try:
+        re.compile(match)
+    except re.error as exc:
+        raise RulesError(f"{where}: 'match' is not a valid regular expression ({exc}).") from exc
+    chunks = item.get("chunks", DEFAULT_RULE.chunks)
+    delay = item.get("delay_s", DEFAULT_RULE.delay_s)
+    if isinstance(chunks, bool) or not isinstance(chunks, int) or not 0 <= chunks <= 10_000:
+        raise RulesError(f"{where}: 'chunks' must be a whole number from 0 to 10000.")
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= 3_600:
+        raise RulesError(f"{where}: 'delay_s' must be a number of seconds from 0 to 3600.")
+    for key in ("reply", "title"):
+        if key in item and not isinstance(item[key], str):
+            raise RulesError(f"{where}: '{key}' must be a string.")
+    for key in ("visualization", "fail"):
+        if key in item and not isinstance(item[key], bool):
+            raise RulesError(f"{where}: '{key}' must be true or false.")
+    return Rule(
+        match=match,
+        reply=item.get("reply"),
+        chunks=chunks,
+        delay_s=float(delay),
+        title=item.get("title"),
+        visualization=item.get("visualization"),
+        fail=item.get("fail", False),
+    )

@@ -1,0 +1,361 @@
+"""Runs: the scripted agent working on a conversation, independent of any HTTP response.
+
+A session starts with a POST that sends a message and lasts until the conversation's queue is
+empty: queued follow-ups run in the same session and write to the same event log, as PostHog's
+workflows write to one Redis stream. Responses read the log (a reconnect reads it from the start),
+so a client that goes away never stops a run; only `cancel` does.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from max_tools.emulator._agent import Rule, pick_rule
+from max_tools.emulator._store import Row, Store
+from max_tools.emulator._wire import compact_json, frame, python_json
+
+logger = logging.getLogger("max_tools.emulator")
+
+__all__ = ["Engine", "Faults", "RunLog", "Turn", "ai_message", "human_message"]
+
+INTRO = "Let me look into that."
+OOPS = "Oops! Something went wrong. Please try again."
+
+
+class RunLog:
+    """The framed events of one session, kept for readers that attach later."""
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.done = False
+        self._changed = anyio.Event()
+
+    def append(self, data: bytes) -> None:
+        self.frames.append(data)
+        self._notify()
+
+    def finish(self) -> None:
+        self.done = True
+        self._notify()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def wait_past(self, index: int, timeout_s: float) -> bool:
+        """Wait until there is a frame at `index` or the log is done; False on timeout."""
+        if index < len(self.frames) or self.done:
+            return True
+        with anyio.move_on_after(timeout_s):
+            await self._changed.wait()
+            return True
+        return False
+
+
+@dataclass(slots=True)
+class Turn:
+    """One run of the agent: a message (None when resuming) and its options."""
+
+    message: str | None
+    trace_id: str
+    queued: bool = False
+    ui_context: Any = None
+    agent_mode: str | None = None
+
+
+@dataclass(slots=True)
+class Session:
+    row: Row
+    log: RunLog = field(default_factory=RunLog)
+    scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    canceled: bool = False
+
+
+@dataclass(slots=True)
+class Faults:
+    """Switches for testing clients: what goes wrong next."""
+
+    statuses: list[tuple[int, float | None]] = field(default_factory=list)
+    drop_after_events: int | None = None
+    stall_s: float | None = None
+    unknown_events: bool = False
+
+
+def human_message(content: str, trace_id: str, ui_context: Any = None) -> dict[str, Any]:
+    """A stored human message (all fields, nulls kept)."""
+    return {
+        "content": content,
+        "id": str(uuid.uuid4()),
+        "parent_tool_call_id": None,
+        "trace_id": trace_id,
+        "type": "human",
+        "ui_context": ui_context,
+    }
+
+
+def ai_message(
+    content: str, message_id: str | None, tool_calls: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A stored assistant message (all fields, nulls kept)."""
+    return {
+        "content": content,
+        "id": message_id,
+        "meta": None,
+        "parent_tool_call_id": None,
+        "tool_calls": tool_calls or [],
+        "type": "ai",
+    }
+
+
+def partial_chunk(text: str) -> bytes:
+    """An id-less `ai` message: the whole text so far, as PostHog's stream processor sends it."""
+    payload = {
+        "content": text,
+        "meta": {"thinking": []},
+        "server_tool_calls": [],
+        "tool_calls": [],
+        "type": "ai",
+    }
+    return frame("message", compact_json(payload))
+
+
+def prefixes(text: str, count: int) -> list[str]:
+    """`count` growing prefixes of `text`, the last one the whole text."""
+    if count <= 0 or not text:
+        return []
+    return [text[: math.ceil(len(text) * i / count)] for i in range(1, count + 1)]
+
+
+class Engine:
+    """Starts, follows and cancels runs; owns the queue drain."""
+
+    def __init__(
+        self,
+        store: Store,
+        rules: Sequence[Rule],
+        *,
+        queue_drain: bool = False,
+        delay_s: float | None = None,
+    ) -> None:
+        self.store = store
+        self.rules = list(rules)
+        self.queue_drain = queue_drain
+        self.delay_s = delay_s
+        self.faults = Faults()
+        self.sessions: dict[str, Session] = {}
+        self._task_group: TaskGroup | None = None
+        self._released = anyio.Event()
+        self._released.set()
+
+    @asynccontextmanager
+    async def running(self) -> Any:
+        """Run sessions for as long as the block lasts; they are canceled when it ends."""
+        async with anyio.create_task_group() as task_group:
+            self._task_group = task_group
+            try:
+                yield self
+            finally:
+                self._task_group = None
+                task_group.cancel_scope.cancel()
+
+    def hold(self) -> None:
+        """Make runs wait before they write their answer, until `release()`."""
+        if self._released.is_set():
+            self._released = anyio.Event()
+
+    def release(self) -> None:
+        """Let held runs write their answers."""
+        self._released.set()
+
+    def start(self, row: Row, turn: Turn) -> RunLog:
+        """Start a session with `turn` (its human message is already stored)."""
+        if self._task_group is None:
+            raise RuntimeError("The emulator engine is not running.")
+        session = Session(row)
+        self.sessions[row.id] = session
+        row.status = "in_progress"
+        row.drain_closed = False
+        row.touch()
+        self._task_group.start_soon(self._session, session, turn)
+        return session.log
+
+    def attach(self, row: Row) -> RunLog | None:
+        """The log of the conversation's running session, if any."""
+        session = self.sessions.get(row.id)
+        return session.log if session is not None else None
+
+    def cancel(self, row: Row) -> None:
+        """Stop the running session quietly, clear the queue and close its drain."""
+        row.status = "canceling"
+        session = self.sessions.pop(row.id, None)
+        if session is not None:
+            session.canceled = True
+            session.scope.cancel()
+            session.log.finish()
+        row.queue.clear()
+        row.drain_closed = True
+        row.status = "idle"
+        row.touch()
+        self.store.save()
+
+    async def _session(self, session: Session, turn: Turn | None) -> None:
+        row = session.row
+        try:
+            with session.scope:
+                while turn is not None:
+                    try:
+                        await self._turn(session, turn)
+                    except Exception:  # a bug in a run must not take the emulator down
+                        logger.exception("The scripted run of %s failed", row.id)
+                        session.log.append(frame("message", compact_json({"type": "ai/failure"})))
+                    row.status = "idle"
+                    row.touch()
+                    self.store.save()
+                    turn = self._next_queued(row)
+                    if turn is not None:
+                        row.status = "in_progress"
+        finally:
+            if self.sessions.get(row.id) is session:
+                del self.sessions[row.id]
+            if not session.canceled:
+                row.status = "idle"
+                if self.queue_drain:
+                    row.drain_closed = True
+            session.log.finish()
+
+    def _next_queued(self, row: Row) -> Turn | None:
+        while row.queue:
+            item = row.queue.pop(0)
+            content = item.get("content")
+            if isinstance(content, str) and content.strip():
+                return Turn(
+                    message=content,
+                    trace_id=str(uuid.uuid4()),
+                    queued=True,
+                    ui_context=item.get("ui_context"),
+                    agent_mode=item.get("agent_mode"),
+                )
+        return None
+
+    async def _turn(self, session: Session, turn: Turn) -> None:
+        row, log = session.row, session.log
+        if self.faults.stall_s:
+            stall, self.faults.stall_s = self.faults.stall_s, None
+            await anyio.sleep(stall)  # the response meanwhile sends only keep-alives
+        message = turn.message or ""
+        rule = pick_rule(self.rules, message)
+        if turn.queued:
+            echo = human_message(message, turn.trace_id, turn.ui_context)
+            row.messages.append(echo)
+            log.append(frame("message", compact_json(echo)))
+        if turn.agent_mode:
+            row.agent_mode = turn.agent_mode
+        if self.faults.unknown_events:
+            self.faults.unknown_events = False
+            log.append(
+                frame("emulator_probe", compact_json({"note": "an event type clients do not know"}))
+            )
+            probe = {
+                "id": str(uuid.uuid4()),
+                "note": "a message type clients do not know",
+                "type": "ai/emulator_probe",
+            }
+            row.messages.append(probe)
+            log.append(frame("message", compact_json(probe)))
+
+        visual = rule.wants_visualization(message)
+        tool_name = "create_insight" if visual else "search"
+        pace = self.delay_s if self.delay_s is not None else rule.delay_s
+        for text in prefixes(INTRO, 2):
+            log.append(partial_chunk(text))
+            await _pause(pace)
+        call_id = f"toolu_{uuid.uuid4().hex[:24]}"
+        call = {
+            "args": {"query_description": message},
+            "id": call_id,
+            "name": tool_name,
+            "type": "tool_call",
+        }
+        intro = ai_message(INTRO, str(uuid.uuid4()), [call])
+        self._store_and_send(row, log, intro)
+        update = "Creating a trends insight" if visual else "Searching your project's events"
+        log.append(
+            frame(
+                "update",
+                compact_json({"content": update, "id": intro["id"], "tool_call_id": call_id}),
+            )
+        )
+        await _pause(pace)
+
+        if rule.fail:
+            failure = {
+                "content": OOPS,
+                "id": str(uuid.uuid4()),
+                "parent_tool_call_id": None,
+                "type": "ai/failure",
+            }
+            self._store_and_send(row, log, failure)
+            return
+        if visual:
+            self._store_and_send(row, log, _visualization(message))
+        result = "Insight created." if visual else "Found matching events."
+        tool = {
+            "content": result,
+            "id": str(uuid.uuid4()),
+            "parent_tool_call_id": None,
+            "tool_call_id": call_id,
+            "type": "tool",
+            "ui_payload": None,
+        }
+        self._store_and_send(row, log, tool)
+        if row.title is None:
+            row.title = rule.title_for(message)
+            row.touch()
+            log.append(frame("conversation", python_json(row.minimal())))
+
+        await self._released.wait()
+        answer = (
+            rule.answer(message) if turn.message is not None else "Continuing where I left off."
+        )
+        for text in prefixes(answer, rule.chunks):
+            log.append(partial_chunk(text))
+            await _pause(pace)
+        self._store_and_send(row, log, ai_message(answer, str(uuid.uuid4())))
+
+    def _store_and_send(self, row: Row, log: RunLog, message: dict[str, Any]) -> None:
+        row.messages.append(message)
+        log.append(frame("message", compact_json(message)))
+
+
+def _visualization(message: str) -> dict[str, Any]:
+    return {
+        "answer": {
+            "dateRange": {"date_from": "-7d"},
+            "interval": "day",
+            "kind": "TrendsQuery",
+            "series": [{"event": "$pageview", "kind": "EventsNode", "math": "total"}],
+        },
+        "id": str(uuid.uuid4()),
+        "initiator": None,
+        "parent_tool_call_id": None,
+        "plan": f"Trends of matching events per day over the last 7 days, for: {message}",
+        "query": message,
+        "short_id": None,
+        "type": "ai/viz",
+    }
+
+
+async def _pause(seconds: float) -> None:
+    if seconds > 0:
+        await anyio.sleep(seconds)
+    else:
+        await anyio.lowlevel.checkpoint()

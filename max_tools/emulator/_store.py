@@ -1,0 +1,189 @@
+"""Conversation rows, their messages and queues, as PostHog's database and cache hold them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from max_tools.emulator._wire import drf_time, utcnow
+
+__all__ = ["MAX_QUEUE_MESSAGES", "Row", "Store", "User"]
+
+logger = logging.getLogger("max_tools.emulator")
+
+MAX_QUEUE_MESSAGES = 2  # ee/hogai/queue.py
+
+
+@dataclass(slots=True)
+class User:
+    """The PostHog user behind a personal API key."""
+
+    id: int
+    uuid: str
+    distinct_id: str
+    first_name: str
+    email: str
+
+    def basic(self) -> dict[str, Any]:
+        """`UserBasicSerializer`, in its field order."""
+        return {
+            "id": self.id,
+            "uuid": self.uuid,
+            "distinct_id": self.distinct_id,
+            "first_name": self.first_name,
+            "last_name": "",
+            "email": self.email,
+            "is_email_verified": True,
+            "hedgehog_config": None,
+            "role_at_organization": "engineering",
+        }
+
+
+@dataclass(slots=True)
+class Row:
+    """One `ee_conversation` row plus its checkpointed messages and its queue."""
+
+    id: str
+    user: User
+    team_id: int
+    type: str = "assistant"
+    status: str = "idle"
+    title: str | None = None
+    topic: str | None = None
+    agent_mode: str | None = None
+    is_internal: bool = False
+    deleted: bool = False
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    queue: list[dict[str, Any]] = field(default_factory=list)
+    drain_closed: bool = False
+
+    def touch(self) -> None:
+        self.updated_at = utcnow()
+
+    def minimal(self) -> dict[str, Any]:
+        """`ConversationMinimalSerializer`, in its field order."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "title": self.title,
+            "topic": self.topic,
+            "user": self.user.basic(),
+            "created_at": drf_time(self.created_at),
+            "updated_at": drf_time(self.updated_at),
+            "type": self.type,
+            "is_internal": self.is_internal,
+            "slack_thread_key": None,
+            "slack_workspace_domain": None,
+            "task": None,
+        }
+
+    def full(self) -> dict[str, Any]:
+        """`ConversationSerializer`: the minimal fields, the messages and the extras."""
+        data = self.minimal()
+        task = data.pop("task")
+        data["messages"] = [m for m in self.messages if _shown(m)]
+        data["has_unsupported_content"] = False
+        data["agent_mode"] = self.agent_mode
+        data["agent_runtime"] = "langgraph"
+        data["is_sandbox"] = False
+        data["pending_approvals"] = []
+        data["task"] = task
+        return data
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "user_id": self.user.id,
+            "team_id": self.team_id,
+            "type": self.type,
+            "title": self.title,
+            "topic": self.topic,
+            "agent_mode": self.agent_mode,
+            "deleted": self.deleted,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "messages": self.messages,
+        }
+
+
+def _shown(message: dict[str, Any]) -> bool:
+    """PostHog's `should_output_assistant_message`: no context, no empty assistant messages."""
+    if message.get("type") == "context":
+        return False
+    if message.get("type") == "ai":
+        return bool(message.get("content") or message.get("tool_calls") or message.get("meta"))
+    return True
+
+
+class Store:
+    """Every row and user, in memory, optionally saved to a JSON file after each change."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.rows: dict[str, Row] = {}
+        self.users: dict[str, User] = {}  # by the SHA-256 of the key: keys are never stored
+        self._path = Path(path) if path is not None else None
+        if self._path is not None and self._path.exists():
+            self._load(self._path)
+
+    def user_for(self, key: str) -> User:
+        """The user a key belongs to; every distinct key is a distinct user."""
+        return self._user(hashlib.sha256(key.encode()).hexdigest())
+
+    def _user(self, key: str) -> User:
+        user = self.users.get(key)
+        if user is None:
+            number = len(self.users) + 1
+            user = User(
+                id=number,
+                uuid=str(uuid.UUID(int=number, version=4)),
+                distinct_id=f"emulator-user-{number}",
+                first_name=f"Emulator user {number}",
+                email=f"user{number}@emulator.invalid",
+            )
+            self.users[key] = user
+        return user
+
+    def save(self) -> None:
+        """Write the rows to the state file, if there is one (atomically)."""
+        if self._path is None:
+            return
+        users = {user.id: key_hash for key_hash, user in self.users.items()}
+        state = {
+            "users": users,
+            "rows": [row.to_state() for row in self.rows.values()],
+        }
+        temporary = self._path.with_suffix(self._path.suffix + ".tmp")
+        temporary.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(temporary, self._path)
+
+    def _load(self, path: Path) -> None:
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+            by_id = {int(uid): self._user(key_hash) for uid, key_hash in state["users"].items()}
+            for item in state["rows"]:
+                row = Row(
+                    id=item["id"],
+                    user=by_id[item["user_id"]],
+                    team_id=item["team_id"],
+                    type=item["type"],
+                    title=item["title"],
+                    topic=item.get("topic"),
+                    agent_mode=item.get("agent_mode"),
+                    deleted=item["deleted"],
+                    created_at=datetime.fromisoformat(item["created_at"]),
+                    updated_at=datetime.fromisoformat(item["updated_at"]),
+                    messages=item["messages"],
+                )
+                self.rows[row.id] = row
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"The emulator state file {path} cannot be read: {exc!r}") from exc
+        logger.info("Loaded %d conversations from %s", len(self.rows), path)
