@@ -96,9 +96,7 @@ class EmulatorApp:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = Store(state_file)
-        self.engine = Engine(
-            self.store, rules, queue_drain=queue_drain, delay_s=delay_s
-        )
+        self.engine = Engine(self.store, rules, queue_drain=queue_drain, delay_s=delay_s)
         self.keys = frozenset(keys) if keys is not None else None
         self.project_ids = frozenset(project_ids) if project_ids is not None else None
         self.current_project_id = current_project_id
@@ -407,18 +405,22 @@ class EmulatorApp:
                 raise _DropConnection
         if log is None:
             return
-        index = 0
-        while True:
-            if index < len(log.frames):
-                yield log.frames[index]
-                index += 1
-                sent += 1
-                if drop_after is not None and sent >= drop_after:
-                    raise _DropConnection
-            elif log.done:
-                return
-            elif not await log.wait_past(index, self.keepalive_s):
-                yield KEEPALIVE
+        log.readers += 1
+        try:
+            index = 0
+            while True:
+                if index < len(log.frames):
+                    yield log.frames[index]
+                    index += 1
+                    sent += 1
+                    if drop_after is not None and sent >= drop_after:
+                        raise _DropConnection
+                elif log.done:
+                    return
+                elif not await log.wait_past(index, self.keepalive_s):
+                    yield KEEPALIVE
+        finally:
+            log.readers -= 1
 
     async def _append_message(
         self, request: Request, user: User, team_id: int, cid: str, _: str

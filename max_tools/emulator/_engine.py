@@ -37,6 +37,7 @@ class RunLog:
     def __init__(self) -> None:
         self.frames: list[bytes] = []
         self.done = False
+        self.readers = 0  # responses reading this log right now
         self._changed = anyio.Event()
 
     def append(self, data: bytes) -> None:
@@ -317,12 +318,11 @@ class Engine:
             "ui_payload": None,
         }
         self._store_and_send(row, log, tool)
+        await self._released.wait()
         if row.title is None:
             row.title = rule.title_for(message)
             row.touch()
             log.append(frame("conversation", python_json(row.minimal())))
-
-        await self._released.wait()
         answer = (
             rule.answer(message) if turn.message is not None else "Continuing where I left off."
         )

@@ -59,6 +59,7 @@ async def serve(
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(
