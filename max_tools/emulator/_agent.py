@@ -6,8 +6,8 @@ default answers everything else. Keys of a rule:
 
 ``match``          regular expression searched in the message (case-insensitive); required
 ``reply``          the answer; ``{message}`` is replaced by the message
-``chunks``         how many partial chunks stream before the final answer (default 8)
-``delay_s``        seconds between chunks (default 0.05), so ``chunks * delay_s`` is the length
+``chunks``         how many partial chunks stream before the final answer (default 12)
+``delay_s``        seconds between chunks (default 0.08), so ``chunks * delay_s`` is the length
 ``title``          the conversation title set on its first run
 ``visualization``  true: add an ``ai/viz`` trends visualization
 ``fail``           true: end the run with an ``ai/failure`` message instead of an answer
@@ -40,8 +40,8 @@ class Rule:
 
     match: str = ""
     reply: str | None = None
-    chunks: int = 8
-    delay_s: float = 0.05
+    chunks: int = 12
+    delay_s: float = 0.08
     title: str | None = None
     visualization: bool | None = None
     fail: bool = False

@@ -434,6 +434,8 @@ class EmulatorApp:
             )
         except v.FieldError as error:
             return _validation_error(error)
+        if self._take_action_failure():
+            return _json(422, {"error": "Failed to append message"})
         message_id = str(uuid.uuid4())
         row.messages.append(ai_message(data["content"], message_id))
         self.store.save()
@@ -447,7 +449,13 @@ class EmulatorApp:
             return _not_found()
         if row.status != "canceling":
             self.engine.cancel(row)
+            if self._take_action_failure():  # PostHog still leaves the row idle
+                return _json(422, {"error": "Failed to cancel conversation"})
         return Response(status_code=204)
+
+    def _take_action_failure(self) -> bool:
+        failing, self.engine.faults.action_failure = self.engine.faults.action_failure, False
+        return failing
 
     async def _open(self, request: Request, user: User, team_id: int, cid: str, _: str) -> Response:
         detail = "This conversation is not on the sandbox runtime."
@@ -570,8 +578,15 @@ class EmulatorApp:
         """Apply a faults body (see the README); raises ValueError naming what is wrong."""
         if not isinstance(body, dict) or not body:
             raise ValueError('Send a JSON object of faults, e.g. {"status": 503, "count": 2}.')
-        known = {"status", "retry_after", "count", "drop_after_events", "stall_s", "scoped_keys",
-                 "unknown_events", "hold", "quota_exceeded", "throttle"}  # fmt: skip
+        flags = (
+            "scoped_keys",
+            "unknown_events",
+            "hold",
+            "quota_exceeded",
+            "throttle",
+            "action_failure",
+        )
+        known = {"status", "retry_after", "count", "drop_after_events", "stall_s", *flags}
         unknown = sorted(set(body) - known)
         if unknown:
             raise ValueError(f"Unknown fault keys {unknown}; known: {sorted(known)}.")
@@ -591,13 +606,23 @@ class EmulatorApp:
             )
         if "stall_s" in body:
             faults.stall_s = _number(body["stall_s"], "stall_s")
-        for flag in ("scoped_keys", "unknown_events", "hold", "quota_exceeded", "throttle"):
+        flags = (
+            "scoped_keys",
+            "unknown_events",
+            "hold",
+            "quota_exceeded",
+            "throttle",
+            "action_failure",
+        )
+        for flag in flags:
             if flag in body and not isinstance(body[flag], bool):
                 raise ValueError(f"'{flag}' must be true or false.")
         if "scoped_keys" in body:
             self.scoped_keys = body["scoped_keys"]
         if "unknown_events" in body:
             faults.unknown_events = body["unknown_events"]
+        if "action_failure" in body:
+            faults.action_failure = body["action_failure"]
         if "quota_exceeded" in body:
             self.quota_exceeded = body["quota_exceeded"]
         if "throttle" in body:
@@ -614,6 +639,7 @@ class EmulatorApp:
         faults.drop_after_events = None
         faults.stall_s = None
         faults.unknown_events = False
+        faults.action_failure = False
         self.engine.release()
 
     def fault_state(self) -> dict[str, Any]:
@@ -623,6 +649,7 @@ class EmulatorApp:
             "drop_after_events": faults.drop_after_events,
             "stall_s": faults.stall_s,
             "unknown_events": faults.unknown_events,
+            "action_failure": faults.action_failure,
             "scoped_keys": self.scoped_keys,
             "quota_exceeded": self.quota_exceeded,
             "throttle": self.throttle,

@@ -89,6 +89,7 @@ class Faults:
     drop_after_events: int | None = None
     stall_s: float | None = None
     unknown_events: bool = False
+    action_failure: bool = False
 
 
 def human_message(content: str, trace_id: str, ui_context: Any = None) -> dict[str, Any]:

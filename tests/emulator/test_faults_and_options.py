@@ -315,3 +315,26 @@ async def test_a_stream_can_be_followed_event_by_event(
 
     assert first[0] == "conversation" and second[1]["type"] == "human"
     assert rest[-1][1]["type"] == "ai"
+
+
+async def test_action_failure_makes_the_next_append_or_cancel_422(
+    emulator: RunningEmulator, api: httpx.AsyncClient
+) -> None:
+    cid = (await api.post("", json=send_body("hi"))).request.content
+    conversation = json.loads(cid)["conversation"]
+    await control(emulator, "POST", {"action_failure": True})
+    failed_append = await api.post(f"{conversation}/append_message/", json={"content": "x"})
+    await control(emulator, "POST", {"action_failure": True})
+    failed_cancel = await api.patch(f"{conversation}/cancel/")
+    fine = await api.patch(f"{conversation}/cancel/")
+
+    assert (failed_append.status_code, failed_append.json()) == (
+        422,
+        {"error": "Failed to append message"},
+    )
+    assert (failed_cancel.status_code, failed_cancel.json()) == (
+        422,
+        {"error": "Failed to cancel conversation"},
+    )
+    assert fine.status_code == 204
+    assert emulator.app.store.rows[conversation].status == "idle"
