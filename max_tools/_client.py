@@ -6,7 +6,7 @@ import logging
 import math
 import re
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -17,13 +17,20 @@ from pydantic import BaseModel, ValidationError
 
 from max_tools._config import APIKey, Settings, resolve_settings
 from max_tools._errors import APIError
+from max_tools._events import StreamEvent
 from max_tools._http import DEFAULT_TIMEOUT, USER_AGENT, HTTPCore, Sleep
 from max_tools._models import Conversation, ConversationPage, ConversationSummary, Queue
 from max_tools._reply import Reply
 from max_tools._retry import Repeatable
 from max_tools._stream import ReplyStream
 
-__all__ = ["DEFAULT_MAX_RETRIES", "MAX_APPEND_CHARS", "MAX_MESSAGE_CHARS", "AsyncMaxClient"]
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "MAX_APPEND_CHARS",
+    "MAX_MESSAGE_CHARS",
+    "AsyncMaxClient",
+    "OnEvent",
+]
 
 logger = logging.getLogger("max_tools")
 
@@ -32,6 +39,9 @@ MAX_MESSAGE_CHARS = 40_000
 """PostHog's limit for a message and a queued message (`MessageSerializer`, max_length)."""
 MAX_APPEND_CHARS = 10_000
 """PostHog's limit for append_message (`MessageMinimalSerializer`, max_length)."""
+
+OnEvent = Callable[[StreamEvent], Awaitable[None]]
+"""A coroutine function that is awaited with each stream event (progress reporting)."""
 
 _QUEUE_ID = re.compile(r"^[^/.?#%\s]{1,128}$")  # PostHog routes queue ids as [^/.]+
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
@@ -234,6 +244,7 @@ class AsyncMaxClient:
         ui_context: dict[str, Any] | None = None,
         contextual_tools: dict[str, Any] | None = None,
         billing_context: dict[str, Any] | None = None,
+        on_event: OnEvent | None = None,
     ) -> Reply:
         """Send a message and return the reply once it is complete, or when `wait_s` runs out.
 
@@ -246,6 +257,7 @@ class AsyncMaxClient:
             ui_context: PostHog UI context (dashboards, insights, ...).
             contextual_tools: context for front-end tools.
             billing_context: billing context (an invalid one is ignored by PostHog).
+            on_event: awaited with each stream event as it arrives (to show progress).
 
         Raises:
             ConversationBusyError: the conversation is still answering: queue the message
@@ -259,23 +271,33 @@ class AsyncMaxClient:
             contextual_tools=contextual_tools,
             billing_context=billing_context,
         )
-        return await self._follow(replies, wait_s)
+        return await self._follow(replies, wait_s, on_event)
 
-    async def wait(self, conversation_id: str | uuid.UUID, *, wait_s: float | None = None) -> Reply:
+    async def wait(
+        self,
+        conversation_id: str | uuid.UUID,
+        *,
+        wait_s: float | None = None,
+        on_event: OnEvent | None = None,
+    ) -> Reply:
         """Follow a conversation's running reply until it ends or `wait_s` runs out.
 
-        If no reply is running, the last one is read from the conversation.
+        If no reply is running, the last one is read from the conversation. `on_event` is
+        awaited with each stream event as it arrives.
         """
         replies = self._reply_stream(None, conversation_id=_conversation_id(conversation_id))
-        return await self._follow(replies, wait_s)
+        return await self._follow(replies, wait_s, on_event)
 
-    async def _follow(self, replies: ReplyStream, wait_s: float | None) -> Reply:
+    async def _follow(
+        self, replies: ReplyStream, wait_s: float | None, on_event: OnEvent | None
+    ) -> Reply:
         budget = math.inf if wait_s is None else _seconds(wait_s)
         try:
             with anyio.move_on_after(budget) as scope:
                 await replies.open()
-                async for _ in replies:
-                    pass
+                async for event in replies:
+                    if on_event is not None:
+                        await on_event(event)
             return replies.reply(running=scope.cancelled_caught)
         finally:
             with anyio.CancelScope(shield=True):
