@@ -13,14 +13,13 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from max_tools._client import MAX_APPEND_CHARS, MAX_MESSAGE_CHARS, AsyncMaxClient
+from max_tools._client import MAX_APPEND_CHARS, MAX_MESSAGE_CHARS, AsyncMaxClient, OnEvent
 from max_tools._errors import (
     APIConnectionError,
     APIStatusError,
@@ -55,6 +54,7 @@ from max_tools._render import (
     render_queue,
     visualization_summary,
 )
+from max_tools._reply import Reply
 
 __all__ = [
     "ACTIONS",
@@ -70,6 +70,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("max_tools")
+_T = TypeVar("_T")
 
 MAX_WAIT_S = 55.0
 """Upper bound of `wait_s`: MCP hosts cut a tool call at about 60 s."""
@@ -261,38 +262,37 @@ class Action:
 
 async def _chat(client: AsyncMaxClient, p: ChatParams, progress: Progress | None) -> ActionResult:
     cid = p.conversation_id or str(uuid.uuid4())
-    async with _reporting(progress) as report:
+
+    async def ask(on_event: OnEvent) -> Reply:
+        return await client.ask(
+            p.message,
+            conversation_id=cid,
+            agent_mode=p.agent_mode,
+            wait_s=p.wait_s,
+            on_event=on_event,
+        )
+
+    try:
+        reply = await _with_progress(progress, ask)
+    except ConversationBusyError:
         try:
-            reply = await client.ask(
-                p.message,
-                conversation_id=cid,
-                agent_mode=p.agent_mode,
-                wait_s=p.wait_s,
-                on_event=report,
-            )
-        except ConversationBusyError:
-            try:
-                queue = await client.queue_message(cid, p.message, agent_mode=p.agent_mode)
-            except QueueNotRunningError:  # the earlier reply ended meanwhile: send it after all
-                reply = await client.ask(
-                    p.message,
-                    conversation_id=cid,
-                    agent_mode=p.agent_mode,
-                    wait_s=p.wait_s,
-                    on_event=report,
-                )
-            else:
-                mine = [item for item in queue.messages if item.content == p.message]
-                queue_id = mine[-1].id if mine else None
-                text, data = render_chat(None, conversation_id=cid, queued=queue, queue_id=queue_id)
-                return ActionResult(text, data)
+            queue = await client.queue_message(cid, p.message, agent_mode=p.agent_mode)
+        except QueueNotRunningError:  # the earlier reply ended meanwhile: send it after all
+            reply = await _with_progress(progress, ask)
+        else:
+            mine = [item for item in queue.messages if item.content == p.message]
+            queue_id = mine[-1].id if mine else None
+            text, data = render_chat(None, conversation_id=cid, queued=queue, queue_id=queue_id)
+            return ActionResult(text, data)
     text, data = render_chat(reply, conversation_id=cid)
     return ActionResult(text, data)
 
 
 async def _wait(client: AsyncMaxClient, p: WaitParams, progress: Progress | None) -> ActionResult:
-    async with _reporting(progress) as report:
-        reply = await client.wait(p.conversation_id, wait_s=p.wait_s, on_event=report)
+    async def wait(on_event: OnEvent) -> Reply:
+        return await client.wait(p.conversation_id, wait_s=p.wait_s, on_event=on_event)
+
+    reply = await _with_progress(progress, wait)
     text, data = render_chat(reply, conversation_id=p.conversation_id)
     return ActionResult(text, data)
 
@@ -658,23 +658,27 @@ def explain_error(exc: BaseException) -> str | None:
 # Progress
 
 
-@asynccontextmanager
-async def _reporting(progress: Progress | None) -> Any:
-    """Turn stream events into progress, and keep it ticking at least every second."""
+async def _with_progress(progress: Progress | None, run: Callable[[OnEvent], Awaitable[_T]]) -> _T:
+    """Run `run(on_event)`: stream events become progress, ticking at least every second."""
     if progress is None:
-
-        async def ignore(event: StreamEvent) -> None:
-            return None
-
-        yield ignore
-        return
+        return await run(_ignore_event)
     reporter = _Reporter(progress)
-    async with anyio.create_task_group() as task_group:
-        task_group.start_soon(reporter.tick)
-        try:
-            yield reporter.event
-        finally:
-            task_group.cancel_scope.cancel()
+    try:
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(reporter.tick)
+            try:
+                return await run(reporter.event)
+            finally:
+                task_group.cancel_scope.cancel()
+    except BaseExceptionGroup as group:  # anyio wraps the body's error; hand it on as it was
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
+    raise AssertionError("unreachable: the task group either returned or raised")  # for mypy
+
+
+async def _ignore_event(event: StreamEvent) -> None:
+    return None
 
 
 class _Reporter:

@@ -209,7 +209,7 @@ def render_chat(
         lines.append(
             f"status: queued - the conversation was busy answering an earlier message, so this "
             f"message was queued (position {position} of at most {queued.max_queue_messages}); "
-            f"it runs when the current reply ends. Call max_wait with conversation_id="
+            f"it runs when the current reply ends; call max_wait with conversation_id="
             f'"{conversation_id}" to follow it.'
         )
         result = ChatResult(
@@ -225,7 +225,7 @@ def render_chat(
     explain = {
         ReplyStatus.COMPLETED: "completed - the reply is complete.",
         ReplyStatus.IN_PROGRESS: (
-            "in_progress - PostHog AI is still working; the reply below is partial. Call max_wait "
+            "in_progress - PostHog AI is still working; the reply below is partial; call max_wait "
             f'with conversation_id="{conversation_id}" to get the rest.'
         ),
         ReplyStatus.CANCELED: "canceled - the run stopped before it answered.",

@@ -199,6 +199,16 @@ class ReplyStream:
             if not sending and _is_idle_refusal(status_error):
                 await self._finish_from_history()
                 return
+            if not sending and "non-existent" in (status_error.detail or ""):
+                raise NotFoundError(
+                    f"Could not follow conversation {self.conversation_id}: PostHog has no such "
+                    "conversation (400: Cannot stream from non-existent conversation). Check the "
+                    "id and POSTHOG_PROJECT_ID.",
+                    status_code=status_error.status_code,
+                    body=status_error.body,
+                    code=status_error.code,
+                    detail=status_error.detail,
+                )
             delay = self._http.delay_for_status(attempt, status_error)
             if delay is None:
                 raise status_error
