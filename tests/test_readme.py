@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -43,3 +44,51 @@ async def test_the_emulator_testing_example_runs() -> None:
     namespace: dict[str, object] = {}
     exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102 - our own README
     await namespace["test_my_agent"]()  # type: ignore[operator]
+
+
+def json_blocks() -> list[str]:
+    return re.findall(r"```json\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+
+
+async def test_the_mcp_host_config_starts_a_working_server() -> None:
+    from mcp import Client, StdioServerParameters
+
+    config = json.loads(next(block for block in json_blocks() if "mcpServers" in block))
+    entry = config["mcpServers"]["posthog-max"]
+    params = StdioServerParameters(
+        command=entry["command"],
+        args=[*entry["args"], "--emulator"],
+        env={**os.environ, **entry["env"]},
+    )
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            tools = await client.list_tools()
+            result = await client.call_tool("max_chat", {"message": "How many signups?"})
+
+    assert len(tools.tools) == 12
+    assert (
+        result.structured_content is not None and result.structured_content["status"] == "completed"
+    )
+
+
+def test_the_vs_code_config_asks_for_the_key_as_a_password() -> None:
+    config = json.loads(next(block for block in json_blocks() if '"servers"' in block))
+    assert config["inputs"][0]["password"] is True
+    server = config["servers"]["posthog-max"]
+    assert server["env"]["POSTHOG_PERSONAL_API_KEY"] == "${input:posthog-key}"
+    assert server["command"] == "max-mcp"
+
+
+async def test_importing_the_adapters_stays_light() -> None:
+    code = (
+        "import sys, max_tools, mcp_server; "
+        "assert 'langchain_core' not in sys.modules, 'mcp_server imported langchain_core'; "
+        "import max_tools as m; print('ok')"
+    )
+    core_only = (
+        "import sys, max_tools; assert 'mcp' not in sys.modules and 'starlette' not in sys.modules"
+    )
+    result = await anyio.run_process([sys.executable, "-c", code], check=False)
+    core = await anyio.run_process([sys.executable, "-c", core_only], check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    assert core.returncode == 0, core.stderr.decode()
