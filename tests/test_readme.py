@@ -9,11 +9,8 @@ import sys
 from pathlib import Path
 
 import anyio
-import pytest
 
 from max_tools.emulator import serve
-
-pytestmark = pytest.mark.anyio
 
 README = Path(__file__).parent.parent / "README.md"
 

@@ -7,8 +7,6 @@ import pytest
 from max_tools import APIKey, AsyncMaxClient, ConfigurationError, MaxClient
 from tests.fake_posthog import KEY
 
-pytestmark = pytest.mark.anyio
-
 
 async def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", KEY)

@@ -23,8 +23,6 @@ from max_tools import (
 )
 from tests.fake_posthog import BASE, CID, KEY, FakePostHog, json_response, stored_conversation
 
-pytestmark = pytest.mark.anyio
-
 QID = "3f7c2a9e-1d7b-4c1e-9a55-0b8f2e6d4c10"
 
 

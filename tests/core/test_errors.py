@@ -24,8 +24,6 @@ from max_tools import (
 )
 from tests.fake_posthog import CID, KEY, FakePostHog, json_response
 
-pytestmark = pytest.mark.anyio
-
 
 @pytest.mark.parametrize(
     ("status", "body", "error_type", "says"),

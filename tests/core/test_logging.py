@@ -9,8 +9,6 @@ import pytest
 
 from tests.fake_posthog import CID, KEY, FakePostHog, ai, human, json_response, stream_response
 
-pytestmark = pytest.mark.anyio
-
 
 async def test_debug_logs_name_the_request_but_not_the_key_or_body(
     posthog: FakePostHog, caplog: pytest.LogCaptureFixture

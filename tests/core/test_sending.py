@@ -25,8 +25,6 @@ from tests.fake_posthog import (
     stream_response,
 )
 
-pytestmark = pytest.mark.anyio
-
 BUSY = drf_error(409, "server_error", "conflict", "Cannot resume streaming with a new message")
 
 

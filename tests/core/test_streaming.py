@@ -41,8 +41,6 @@ from tests.fake_posthog import (
     stream_response,
 )
 
-pytestmark = pytest.mark.anyio
-
 QUESTION = "How many users signed up last week? 📈"
 ANSWER = "There were 1 204 sign-ups — up 8 % (über gut) 📈"
 

@@ -14,8 +14,6 @@ from anyio.streams.text import TextReceiveStream
 
 from tests.emulator.wire import messages, send_body
 
-pytestmark = pytest.mark.anyio
-
 COMMAND = [sys.executable, "-m", "max_tools.cli", "emulator"]
 
 

@@ -13,8 +13,6 @@ import pytest
 from max_tools.emulator import DEFAULT_KEY, Rule, RunningEmulator
 from tests.emulator.wire import UUID_RE, SSEReader, events, messages, new_id, send_body
 
-pytestmark = pytest.mark.anyio
-
 EXACT = [
     Rule(match="^exact$", reply="Forty-two.", chunks=2, title="The answer", visualization=False)
 ]

@@ -13,8 +13,6 @@ import pytest
 from max_tools.emulator import EmulatorApp, Rule, RulesError, RunningEmulator, load_rules, serve
 from tests.emulator.wire import SSEReader, events, messages, send_body
 
-pytestmark = pytest.mark.anyio
-
 
 class FakeClock:
     def __init__(self) -> None:

@@ -26,8 +26,6 @@ from max_tools import (
 from max_tools.emulator import DEFAULT_KEY, Rule, RunningEmulator
 from tests.integration.conftest import RecordedSleeps
 
-pytestmark = pytest.mark.anyio
-
 
 async def set_faults(emulator: RunningEmulator, **faults: object) -> None:
     async with httpx.AsyncClient(base_url=emulator.url) as control:

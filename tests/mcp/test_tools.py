@@ -17,8 +17,6 @@ from max_tools._actions import ACTIONS, input_schema
 from max_tools.emulator import DEFAULT_KEY, Rule, RunningEmulator
 from mcp_server import TRANSCRIPT_URI, build_server
 
-pytestmark = pytest.mark.anyio
-
 ALL_TOOLS = [action.name for action in ACTIONS]
 READ_ONLY = ["max_wait", "max_list_conversations", "max_get_conversation", "max_list_queue"]
 

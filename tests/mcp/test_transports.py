@@ -20,8 +20,6 @@ from max_tools.emulator import DEFAULT_KEY, RunningEmulator
 from mcp_server import build_server
 from mcp_server._http import http_app, serve_http
 
-pytestmark = pytest.mark.anyio
-
 MAX_MCP = [sys.executable, "-m", "mcp_server"]
 
 
