@@ -1,4 +1,9 @@
-"""max-tools for LangChain: PostHog AI conversations as LangChain tools (`MaxToolkit`).
+"""max-tools for LangChain: PostHog AI (Max) conversations as LangChain tools.
 
-Not built yet; install the `langchain` extra once it lands.
+Install the `langchain` extra (langchain-core only; no dependency on `mcp`).
+`MaxToolkit().get_tools()` returns the 12 tools that the MCP server also serves.
 """
+
+from langchain_integration._tools import PROGRESS_EVENT, MaxTool, MaxToolkit
+
+__all__ = ["PROGRESS_EVENT", "MaxTool", "MaxToolkit"]

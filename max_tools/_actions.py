@@ -63,6 +63,7 @@ __all__ = [
     "ActionResult",
     "InvalidArgumentsError",
     "Progress",
+    "describe_invalid_arguments",
     "explain_error",
     "input_schema",
     "parse_arguments",
@@ -576,13 +577,16 @@ def parse_arguments(action: Action, arguments: dict[str, Any]) -> _Params:
     try:
         return action.params.model_validate(arguments)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False):
-            where = ".".join(str(part) for part in error["loc"]) or "arguments"
-            problems.append(f"{where} {_plain(error['msg'])}")
-        raise InvalidArgumentsError(
-            f"Invalid arguments for {action.name}: {'; '.join(problems)}."
-        ) from None
+        raise InvalidArgumentsError(describe_invalid_arguments(action.name, exc)) from None
+
+
+def describe_invalid_arguments(tool: str, exc: ValidationError) -> str:
+    """One sentence naming each bad argument of `tool` and what it needs."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "arguments"
+        problems.append(f"{where} {_plain(error['msg'])}")
+    return f"Invalid arguments for {tool}: {'; '.join(problems)}."
 
 
 def _plain(message: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from functools import partial
 from types import TracebackType
@@ -161,6 +161,18 @@ class MaxClient:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    def run_async(self, func: Callable[[AsyncMaxClient], Awaitable[_T]]) -> _T:
+        """Run `func(async_client)` on this client's event loop and return its result.
+
+        For code written against `AsyncMaxClient` that must be called from synchronous code.
+        """
+        client = self._async
+
+        async def call() -> _T:
+            return await func(client)
+
+        return self._call(call)
 
     def _call(self, func: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
         result: _T = self._portal.call(func)

@@ -101,12 +101,26 @@ async def serve_http(
     config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=2)
     uvicorn_server = uvicorn.Server(config)
     shown = f"[{host}]" if ":" in host else host
+    stopped = anyio.Event()
+
+    async def run() -> None:
+        try:
+            await uvicorn_server.serve([sock])
+        finally:
+            stopped.set()
+
     try:
         async with anyio.create_task_group() as task_group:
-            task_group.start_soon(uvicorn_server.serve, [sock])
+            task_group.start_soon(run)
             try:
                 yield f"http://{shown}:{bound}{MCP_PATH}"
             finally:
                 uvicorn_server.should_exit = True
+                with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                    await stopped.wait()
+    except BaseExceptionGroup as group:  # hand the block's own error on as it was raised
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
     finally:
         sock.close()

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import uvicorn
+from anyio.from_thread import start_blocking_portal
 
 from max_tools.emulator._app import EmulatorApp
 
-__all__ = ["DEFAULT_KEY", "RunningEmulator", "serve"]
+__all__ = ["DEFAULT_KEY", "RunningEmulator", "serve", "serve_in_thread"]
 
 DEFAULT_KEY = "phx_emulator_key"
 """A key the default emulator accepts (any `phx_` key works)."""
 
 _START_TIMEOUT_S = 30.0
+_STOP_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +68,44 @@ async def serve(
         app, lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=1
     )
     server = uvicorn.Server(config)
-    async with anyio.create_task_group() as task_group:
-        task_group.start_soon(server.serve, [sock])
-        with anyio.fail_after(_START_TIMEOUT_S):
-            await app.started.wait()
+    stopped = anyio.Event()
+
+    async def run() -> None:
         try:
-            yield RunningEmulator(app, host, bound_port)
+            await server.serve([sock])
         finally:
-            server.should_exit = True
-            app.engine.release()
-    sock.close()
+            stopped.set()
+
+    try:
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(run)
+            with anyio.fail_after(_START_TIMEOUT_S):
+                await app.started.wait()
+            try:
+                yield RunningEmulator(app, host, bound_port)
+            finally:
+                # Stop uvicorn cleanly (finishing the lifespan) rather than canceling it.
+                server.should_exit = True
+                app.engine.release()
+                with anyio.CancelScope(shield=True), anyio.move_on_after(_STOP_TIMEOUT_S):
+                    await stopped.wait()
+    except BaseExceptionGroup as group:  # hand the block's own error on as it was raised
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
+    finally:
+        sock.close()
+
+
+@contextmanager
+def serve_in_thread(app: EmulatorApp | None = None, **options: Any) -> Iterator[RunningEmulator]:
+    """Serve an emulator from a background thread, for synchronous code and test suites.
+
+    Steer it through its control API (`/_emulator/faults`), not through `app` directly: the app
+    lives on the background thread's event loop.
+    """
+    with (
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(serve(app, **options)) as running,
+    ):
+        yield running

@@ -145,7 +145,11 @@ async def test_max_mcp_http_off_loopback_without_a_token_exits_2(
 
 
 async def test_read_only_and_tool_filter_from_the_environment() -> None:
-    env = {**os.environ, "MAX_MCP_READ_ONLY": "1", "MAX_MCP_TOOLS": "max_wait,max_chat,max_list_queue"}
+    env = {
+        **os.environ,
+        "MAX_MCP_READ_ONLY": "1",
+        "MAX_MCP_TOOLS": "max_wait,max_chat,max_list_queue",
+    }
     params = StdioServerParameters(command=MAX_MCP[0], args=[*MAX_MCP[1:], "--emulator"], env=env)
     with anyio.fail_after(60):
         async with Client(params) as client:

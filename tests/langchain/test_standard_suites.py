@@ -1,0 +1,86 @@
+"""LangChain's own standard test suites, for every max-tools tool.
+
+The unit suite runs offline; the integration suite invokes each tool (sync and async, with and
+without a ToolCall) against a served emulator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.tools import BaseTool
+from langchain_tests.integration_tests import ToolsIntegrationTests
+from langchain_tests.unit_tests import ToolsUnitTests
+
+from langchain_integration import MaxTool
+from max_tools._actions import ACTIONS
+from tests.langchain import world
+
+UNIT_EXAMPLES: dict[str, dict[str, Any]] = {
+    "max_chat": {"message": "How many signups last week?"},
+    "max_wait": {"conversation_id": world.UNIT_CID},
+    "max_list_conversations": {"limit": 5},
+    "max_get_conversation": {"conversation_id": world.UNIT_CID, "last_messages": 5},
+    "max_append_message": {"conversation_id": world.UNIT_CID, "message": "Noted."},
+    "max_queue_message": {"conversation_id": world.UNIT_CID, "message": "And by country?"},
+    "max_update_queued_message": {
+        "conversation_id": world.UNIT_CID,
+        "queue_id": "q1",
+        "message": "x",
+    },
+    "max_delete_queued_message": {"conversation_id": world.UNIT_CID, "queue_id": "q1"},
+}
+
+
+def _unit_suite(action: str) -> type[ToolsUnitTests]:
+    class Suite(ToolsUnitTests):
+        @property
+        def tool_constructor(self) -> type[BaseTool]:
+            return MaxTool
+
+        @property
+        def tool_constructor_params(self) -> dict[str, Any]:
+            return {"action": action, "api_key": "phx_unit_key", "host": "https://us.posthog.com"}
+
+        @property
+        def tool_invoke_params_example(self) -> dict[str, Any]:
+            return UNIT_EXAMPLES.get(action, {"conversation_id": world.UNIT_CID})
+
+        @property
+        def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+            env = {
+                "POSTHOG_PERSONAL_API_KEY": "phx_env_key",
+                "POSTHOG_HOST": "eu",
+                "POSTHOG_PROJECT_ID": "42",
+            }
+            expected = {
+                "api_key": "phx_env_key",
+                "host": "https://eu.posthog.com",
+                "project_id": "42",
+            }
+            return env, {"action": action}, expected
+
+    return Suite
+
+
+def _integration_suite(action: str) -> type[ToolsIntegrationTests]:
+    class Suite(ToolsIntegrationTests):
+        @property
+        def tool_constructor(self) -> type[BaseTool]:
+            return MaxTool
+
+        @property
+        def tool_constructor_params(self) -> dict[str, Any]:
+            return {"action": action, **world.tool_params()}
+
+        @property
+        def tool_invoke_params_example(self) -> dict[str, Any]:
+            return world.example(action)
+
+    return Suite
+
+
+for _action in ACTIONS:
+    _suffix = "".join(part.title() for part in _action.name.split("_"))
+    globals()[f"Test{_suffix}Unit"] = _unit_suite(_action.name)
+    globals()[f"Test{_suffix}Integration"] = _integration_suite(_action.name)
