@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any, Literal
 
 from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
-from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables import ensure_config
 from langchain_core.tools import BaseTool, BaseToolkit, ToolException
 from pydantic import (
     BaseModel,
@@ -148,8 +148,13 @@ class MaxTool(BaseTool):
         data.setdefault("args_schema", action.params)
         return data
 
-    def model_post_init(self, context: Any) -> None:
-        """Resolve the settings now, so a missing key fails at construction."""
+    def __init__(self, **data: Any) -> None:
+        """Resolve the settings now, so a missing key fails at construction.
+
+        Raises:
+            ConfigurationError: the key is missing or a setting is wrong.
+        """
+        super().__init__(**data)
         settings = _resolve(self.client, self.api_key, self.host, self.project_id)
         self.api_key = SecretStr(settings.api_key.get_secret_value())
         self.host = settings.host
@@ -161,14 +166,16 @@ class MaxTool(BaseTool):
         """The catalogue entry behind this tool."""
         return _BY_NAME[self.action]
 
-    def _run(self, config: RunnableConfig, **arguments: Any) -> tuple[str, BaseModel]:
+    def _run(self, **arguments: Any) -> tuple[str, BaseModel]:
         action = self.catalogue_action
         params = self._params(arguments)
         writer = _stream_writer()
+        config = ensure_config()  # this run's config; the action runs on the client's thread
 
         async def progress(count: float, message: str) -> None:
             data = self._progress_data(count, message)
-            dispatch_custom_event(PROGRESS_EVENT, data, config=config)
+            with suppress(RuntimeError):  # no parent run: nobody is listening
+                dispatch_custom_event(PROGRESS_EVENT, data, config=config)
             if writer is not None:
                 writer(data)
 
@@ -182,14 +189,15 @@ class MaxTool(BaseTool):
             raise _tool_exception(exc) from exc
         return result.text, result.data
 
-    async def _arun(self, config: RunnableConfig, **arguments: Any) -> tuple[str, BaseModel]:
+    async def _arun(self, **arguments: Any) -> tuple[str, BaseModel]:
         action = self.catalogue_action
         params = self._params(arguments)
         writer = _stream_writer()
 
         async def progress(count: float, message: str) -> None:
             data = self._progress_data(count, message)
-            await adispatch_custom_event(PROGRESS_EVENT, data, config=config)
+            with suppress(RuntimeError):  # no parent run: nobody is listening
+                await adispatch_custom_event(PROGRESS_EVENT, data)
             if writer is not None:
                 writer(data)
 
@@ -290,8 +298,13 @@ class MaxToolkit(BaseToolkit):
 
     _connections: _Connections = PrivateAttr()
 
-    def model_post_init(self, context: Any) -> None:
-        """Check the settings and tool names now, so mistakes fail at construction."""
+    def __init__(self, **data: Any) -> None:
+        """Check the settings and tool names now, so mistakes fail at construction.
+
+        Raises:
+            ConfigurationError: the key is missing, a setting is wrong, or a tool is unknown.
+        """
+        super().__init__(**data)
         settings = _resolve(self.client, self.api_key, self.host, self.project_id)
         select_actions(read_only=self.read_only, names=self.tools)
         self._connections = _Connections(settings, self.client)

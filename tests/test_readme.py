@@ -89,3 +89,16 @@ async def test_importing_the_adapters_stays_light() -> None:
     core = await anyio.run_process([sys.executable, "-c", core_only], check=False)
     assert result.returncode == 0, result.stderr.decode()
     assert core.returncode == 0, core.stderr.decode()
+
+
+async def test_the_langchain_example_runs_against_the_emulator() -> None:
+    example = next(block for block in python_blocks() if "MaxToolkit()" in block)
+    async with serve(delay_s=0) as emulator:
+        env = {**os.environ, **emulator.env()}
+        with anyio.fail_after(60):
+            result = await anyio.run_process([sys.executable, "-c", example], env=env, check=False)
+
+    output = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()
+    assert "status: completed" in output
+    assert output.rstrip().endswith("completed")
