@@ -289,6 +289,10 @@ class Engine:
         }
         intro = ai_message(INTRO, str(uuid.uuid4()), [call])
         self._store_and_send(row, log, intro)
+        if row.title is None:  # PostHog's title generator runs early in a new conversation's run
+            row.title = rule.title_for(message)
+            row.touch()
+            log.append(frame("conversation", python_json(row.minimal())))
         update = "Creating a trends insight" if visual else "Searching your project's events"
         log.append(
             frame(
@@ -320,10 +324,6 @@ class Engine:
         }
         self._store_and_send(row, log, tool)
         await self._released.wait()
-        if row.title is None:
-            row.title = rule.title_for(message)
-            row.touch()
-            log.append(frame("conversation", python_json(row.minimal())))
         answer = (
             rule.answer(message) if turn.message is not None else "Continuing where I left off."
         )

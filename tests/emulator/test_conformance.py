@@ -69,11 +69,11 @@ async def test_a_new_conversation_streams_exactly_the_reference_bytes(
         'event: message\ndata: {"content":"Let me look into that.","id":"<id4>","tool_calls":'
         '[{"args":{"query_description":"exact"},"id":"<call>","name":"search","type":"tool_call"}],'
         '"type":"ai"}\n\n'
+        f"event: conversation\ndata: {conversation.format(title=chr(34) + 'The answer' + chr(34), user=user)}\n\n"
         'event: update\ndata: {"content":"Searching your project\'s events","id":"<id4>",'
         '"tool_call_id":"<call>"}\n\n'
         'event: message\ndata: {"content":"Found matching events.","id":"<id5>","tool_call_id":"<call>",'
         '"type":"tool"}\n\n'
-        f"event: conversation\ndata: {conversation.format(title=chr(34) + 'The answer' + chr(34), user=user)}\n\n"
         f"event: message\ndata: {chunk.format(text='Forty')}\n\n"
         f"event: message\ndata: {chunk.format(text='Forty-two.')}\n\n"
         'event: message\ndata: {"content":"Forty-two.","id":"<id6>","tool_calls":[],"type":"ai"}\n\n'
@@ -171,13 +171,13 @@ async def test_retrieve_answers_404_for_missing_untitled_foreign_and_malformed_i
     emulator: RunningEmulator, api: httpx.AsyncClient
 ) -> None:
     not_found = drf("invalid_request", "not_found", "Not found.")
-    emulator.app.engine.hold()
+    emulator.app.set_faults({"stall_s": 30})  # the run has not titled the conversation yet
     body = send_body("untitled while running")
     async with api.stream("POST", "", json=body) as response:
         response_sse = SSEReader(response)
         await response_sse.next_event()
         untitled = await api.get(f"{body['conversation']}/")
-        emulator.app.engine.release()
+        await api.patch(f"{body['conversation']}/cancel/")
         await response_sse.rest()
     cid = await finished_conversation(api)
 

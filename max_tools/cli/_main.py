@@ -1,0 +1,127 @@
+"""Argument parsing and dispatch for `max-tools`; errors become one line and an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+
+from max_tools._errors import ConfigurationError, MaxError
+from max_tools.cli import _commands
+from max_tools.cli._terminal import Terminal
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="max-tools",
+        description="Talk to PostHog AI (Max) from the shell, or serve its offline emulator.",
+        epilog="PostHog settings come from POSTHOG_PERSONAL_API_KEY, POSTHOG_HOST and "
+        "POSTHOG_PROJECT_ID unless given as flags.",
+    )
+    parser.add_argument("--api-key", help="personal API key (prefer POSTHOG_PERSONAL_API_KEY)")
+    parser.add_argument("--host", help="PostHog host: us, eu or a URL (POSTHOG_HOST)")
+    parser.add_argument("--project-id", help="project id or @current (POSTHOG_PROJECT_ID)")
+    parser.add_argument(
+        "--emulator", action="store_true", help="run against an in-process emulator"
+    )
+    parser.add_argument("--debug", action="store_true", help="debug logs and full tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    chat = commands.add_parser("chat", help="ask PostHog AI and stream the reply")
+    chat.add_argument("message", help="the question")
+    chat.add_argument("--conversation", metavar="ID", help="continue this conversation")
+    chat.add_argument("--mode", help="agent mode, e.g. product_analytics, sql, research")
+    chat.add_argument("--json", action="store_true", help="print the reply as JSON at the end")
+
+    wait = commands.add_parser("wait", help="follow a running reply (or show the last one)")
+    wait.add_argument("conversation", metavar="ID")
+    wait.add_argument("--json", action="store_true", help="print the reply as JSON at the end")
+
+    conversations = commands.add_parser("conversations", help="list or show conversations")
+    conversation_commands = conversations.add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    listing = conversation_commands.add_parser("list", help="your conversations, newest first")
+    listing.add_argument("--limit", type=int, default=20, help="how many (default: %(default)s)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    show = conversation_commands.add_parser("show", help="a conversation's messages")
+    show.add_argument("conversation", metavar="ID")
+    show.add_argument(
+        "--last", type=int, default=50, help="how many messages (default: %(default)s)"
+    )
+    show.add_argument("--json", action="store_true", help="print JSON")
+
+    cancel = commands.add_parser("cancel", help="stop the running reply and clear the queue")
+    cancel.add_argument("conversation", metavar="ID")
+
+    queue = commands.add_parser("queue", help="the follow-ups queued in a conversation")
+    queue_commands = queue.add_subparsers(dest="action", required=True, metavar="ACTION")
+    queue_commands.add_parser("list", help="show the queue").add_argument(
+        "conversation", metavar="ID"
+    )
+    add = queue_commands.add_parser("add", help="queue a follow-up")
+    add.add_argument("conversation", metavar="ID")
+    add.add_argument("message")
+    edit = queue_commands.add_parser("edit", help="change a queued follow-up")
+    edit.add_argument("conversation", metavar="ID")
+    edit.add_argument("queue_id", metavar="QUEUE_ID")
+    edit.add_argument("message")
+    remove = queue_commands.add_parser("rm", help="remove a queued follow-up")
+    remove.add_argument("conversation", metavar="ID")
+    remove.add_argument("queue_id", metavar="QUEUE_ID")
+    queue_commands.add_parser("clear", help="remove every queued follow-up").add_argument(
+        "conversation", metavar="ID"
+    )
+
+    emulator = commands.add_parser("emulator", help="serve the offline PostHog AI emulator")
+    emulator.add_argument("--bind", default="127.0.0.1", help="address (default: %(default)s)")
+    emulator.add_argument(
+        "--port", type=int, default=8010, help="port; 0 picks a free one (default: %(default)s)"
+    )
+    emulator.add_argument("--rules", type=Path, metavar="FILE", help="rules file (JSON or TOML)")
+    emulator.add_argument(
+        "--keepalive-s", type=float, default=15.0, metavar="S", help="silence before a keep-alive"
+    )
+    emulator.add_argument(
+        "--scoped-key", action="store_true", help="refuse append/cancel/queue with 403"
+    )
+    emulator.add_argument("--throttle", action="store_true", help="apply PostHog AI's rate limits")
+    emulator.add_argument(
+        "--queue-drain", action="store_true", help="refuse queueing when no run is active"
+    )
+    emulator.add_argument(
+        "--state", type=Path, metavar="FILE", help="keep conversations in this JSON file"
+    )
+    emulator.add_argument("--key", help="accept only this key (default: any phx_ key)")
+
+    commands.add_parser("demo", help="walk through every tool with max-mcp on the emulator")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    terminal = Terminal()
+    if args.debug:
+        logging.basicConfig(stream=sys.stderr, level=logging.DEBUG)
+    try:
+        return anyio.run(_commands.run, args, terminal)
+    except KeyboardInterrupt:
+        _commands.detached(args, terminal)
+        return 130
+    except ConfigurationError as exc:
+        if args.debug:
+            raise
+        terminal.error(f"max-tools: {exc}")
+        return 2
+    except (MaxError, ValueError) as exc:
+        if args.debug:
+            raise
+        terminal.error(f"max-tools: {exc}")
+        return 1
