@@ -102,3 +102,46 @@ async def test_the_langchain_example_runs_against_the_emulator() -> None:
     assert result.returncode == 0, result.stderr.decode()
     assert "status: completed" in output
     assert output.rstrip().endswith("completed")
+
+
+def test_server_json_matches_the_package_and_the_readme_marker() -> None:
+    import tomllib
+
+    server = json.loads((README.parent / "server.json").read_text())
+    version = tomllib.loads((README.parent / "pyproject.toml").read_text())["project"]["version"]
+    package = server["packages"][0]
+
+    assert server["version"] == package["version"] == version
+    assert f"<!-- mcp-name: {server['name']} -->" in README.read_text()
+    assert len(server["description"]) <= 100
+    assert package["packageArguments"] == [{"type": "positional", "value": "mcp"}]
+    names = {variable["name"] for variable in package["environmentVariables"]}
+    assert {"POSTHOG_PERSONAL_API_KEY", "POSTHOG_HOST", "POSTHOG_PROJECT_ID"} <= names
+
+
+async def test_max_tools_mcp_is_max_mcp() -> None:
+    from mcp import Client, StdioServerParameters
+
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "max_tools.cli", "mcp", "--emulator", "--read-only"]
+    )
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            tools = await client.list_tools()
+
+    assert [t.name for t in tools.tools] == [
+        "max_wait",
+        "max_list_conversations",
+        "max_get_conversation",
+        "max_list_queue",
+    ]
+
+
+async def test_the_sync_example_in_the_readme_runs() -> None:
+    example = next(block for block in python_blocks() if "MaxClient.from_env()" in block)
+    async with serve(delay_s=0) as emulator:
+        env = {**os.environ, **emulator.env()}
+        with anyio.fail_after(60):
+            result = await anyio.run_process([sys.executable, "-c", example], env=env, check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    assert "Here is what I found" in result.stdout.decode()

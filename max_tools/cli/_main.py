@@ -101,12 +101,23 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--key", help="accept only this key (default: any phx_ key)")
 
     commands.add_parser("demo", help="walk through every tool with max-mcp on the emulator")
+    commands.add_parser("mcp", help="run the MCP server (the same as max-mcp; see max-mcp --help)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["mcp"]:  # `max-tools mcp ...` is `max-mcp ...` (registry clients run this)
+        try:
+            from mcp_server.cli import main as max_mcp
+        except ImportError:
+            print(
+                "max-tools mcp needs the mcp extra: pip install 'max-tools[mcp]'", file=sys.stderr
+            )
+            return 2
+        return max_mcp(arguments[1:])
+    args = _parser().parse_args(arguments)
     terminal = Terminal()
     if args.debug:
         logging.basicConfig(stream=sys.stderr, level=logging.DEBUG)

@@ -1,0 +1,218 @@
+"""`max-tools` commands against a served emulator: output, exit codes, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import sys
+from collections.abc import Iterator
+
+import anyio
+import httpx
+import pytest
+from anyio.streams.text import TextReceiveStream
+
+from max_tools.cli import main
+from max_tools.emulator import DEFAULT_KEY, RunningEmulator, serve_in_thread
+
+CLI = [sys.executable, "-m", "max_tools.cli"]
+
+
+@pytest.fixture
+def emulator() -> Iterator[RunningEmulator]:
+    with serve_in_thread(delay_s=0) as running:
+        yield running
+
+
+def run(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    code = main(["--api-key", DEFAULT_KEY, "--host", emulator.url, "--project-id", "1", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def conversation_of(output: str) -> str:
+    found = re.search(r"^conversation: (\S+)$", output, re.M)
+    assert found, output
+    return found.group(1)
+
+
+def test_chat_streams_the_reply_once_with_status_lines_and_ends_with_the_id(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(emulator, capsys, "chat", "Show me a trend of signups")
+
+    assert code == 0, err
+    answer = 'Here is what I found for "Show me a trend of signups"'
+    assert out.count(answer) == 1  # partial text is never repeated
+    assert out.count("Let me look into that.") == 1
+    assert "  . using create_insight" in out and "  . Creating a trends insight" in out
+    assert '  . chart: TrendsQuery of $pageview from -7d for "Show me a trend of signups"' in out
+    assert out.rstrip().splitlines()[-1].startswith("conversation: ")
+    assert "\x1b[" not in out  # plain output when not a terminal
+
+
+def test_chat_json_and_follow_ups(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, first, _ = run(emulator, capsys, "chat", "How many signups?")
+    cid = conversation_of(first)
+
+    code, out, _ = run(emulator, capsys, "chat", "And by country?", "--conversation", cid, "--json")
+
+    reply = json.loads(out)
+    assert code == 0
+    assert reply["conversation_id"] == cid and reply["status"] == "completed"
+    assert reply["text"].startswith('Here is what I found for "And by country?"')
+
+
+def test_wait_shows_the_last_reply_of_a_finished_conversation(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, first, _ = run(emulator, capsys, "chat", "How many signups?")
+    cid = conversation_of(first)
+
+    code, out, _ = run(emulator, capsys, "wait", cid)
+
+    assert code == 0
+    assert 'Here is what I found for "How many signups?"' in out
+    assert conversation_of(out) == cid
+
+
+def test_conversations_list_and_show(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = [conversation_of(run(emulator, capsys, "chat", f"Question {n}")[1]) for n in range(3)]
+
+    code, listed, err = run(emulator, capsys, "conversations", "list", "--limit", "2")
+    _, shown, _ = run(emulator, capsys, "conversations", "show", ids[0])
+    _, as_json, _ = run(emulator, capsys, "conversations", "list", "--json")
+
+    lines = listed.splitlines()
+    assert code == 0
+    assert [line.split()[0] for line in lines] == [ids[2], ids[1]]  # one line each, id first
+    assert "(2 of 3; more with --limit)" in err
+    assert f"conversation_id: {ids[0]}" in shown and "[user] Question 0" in shown
+    assert json.loads(as_json)["count"] == 3
+
+
+def test_queue_commands_and_cancel(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cid = conversation_of(run(emulator, capsys, "chat", "Base question")[1])
+
+    _, added, _ = run(emulator, capsys, "queue", "add", cid, "Split by country")
+    queue_id = re.search(r"queue_id: (\S+)", added).group(1)  # type: ignore[union-attr]
+    _, edited, _ = run(emulator, capsys, "queue", "edit", cid, queue_id, "Split by region")
+    _, listed, _ = run(emulator, capsys, "queue", "list", cid)
+    _, removed, _ = run(emulator, capsys, "queue", "rm", cid, queue_id)
+    run(emulator, capsys, "queue", "add", cid, "Another")
+    _, cleared, _ = run(emulator, capsys, "queue", "clear", cid)
+    code, canceled, _ = run(emulator, capsys, "cancel", cid)
+
+    assert "Split by region" in edited and "Split by region" in listed
+    assert "The queue is empty" in removed and "The queue is empty" in cleared
+    assert code == 0 and f"conversation: {cid}" in canceled
+
+
+def test_errors_are_one_line_and_a_non_zero_exit(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = run(emulator, capsys, "conversations", "show", "6a3e2c1e-8f1b-4a55-9f6e-0c3b8d1a2f77")
+    malformed = run(emulator, capsys, "wait", "not-an-id")
+    code = main(["conversations", "list"])
+    no_key = capsys.readouterr()
+
+    assert missing[0] == 1 and missing[2].startswith("max-tools: Could not read conversation")
+    assert malformed[0] == 1 and "conversation_id must be" in malformed[2]
+    assert code == 2 and "POSTHOG_PERSONAL_API_KEY" in no_key.err
+    for err in (missing[2], malformed[2], no_key.err):
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_debug_shows_the_traceback(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(ValueError, match="conversation_id must be"):
+        main(["--debug", "--api-key", DEFAULT_KEY, "--host", emulator.url, "wait", "not-an-id"])
+
+
+def test_a_busy_conversation_says_how_to_queue_or_wait(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cid = conversation_of(run(emulator, capsys, "chat", "Base question")[1])
+    httpx.post(f"{emulator.url}/_emulator/faults", json={"hold": True})
+    with httpx.stream(
+        "POST",
+        f"{emulator.url}/api/environments/1/conversations/",
+        json={
+            "content": "Running",
+            "conversation": cid,
+            "trace_id": "22222222-2222-4222-8222-222222222222",
+        },
+        headers={"Authorization": f"Bearer {DEFAULT_KEY}"},
+    ) as running:
+        next(running.iter_lines())
+        code, _, err = run(emulator, capsys, "chat", "Second", "--conversation", cid)
+        httpx.post(f"{emulator.url}/_emulator/faults", json={"hold": False})
+
+    assert code == 1
+    assert f"max-tools queue add {cid}" in err and f"max-tools wait {cid}" in err
+
+
+def test_the_emulator_flag_runs_a_command_on_an_in_process_emulator(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["--emulator", "chat", "How many signups?"])
+    out, _ = capsys.readouterr()
+
+    assert code == 0
+    assert 'Here is what I found for "How many signups?"' in out
+
+
+async def test_ctrl_c_detaches_and_says_how_to_resume_or_cancel(emulator: RunningEmulator) -> None:
+    async with httpx.AsyncClient(
+        base_url=emulator.url, headers={"Authorization": f"Bearer {DEFAULT_KEY}"}
+    ) as http:
+        await http.post("/_emulator/faults", json={"hold": True})
+        args = [*CLI, "--api-key", DEFAULT_KEY, "--host", emulator.url, "chat", "Slow question"]
+        process = await anyio.open_process(args)
+        assert process.stdout is not None and process.stderr is not None
+        printed = ""
+        with anyio.fail_after(30):
+            async for text in TextReceiveStream(process.stdout):
+                printed += text
+                if "using search" in printed:
+                    break
+            process.send_signal(signal.SIGINT)
+            code = await process.wait()
+            err = "".join([text async for text in TextReceiveStream(process.stderr)])
+        await process.aclose()
+        rows = (await http.get("/api/environments/1/conversations/")).json()["results"]
+        await http.post("/_emulator/faults", json={"hold": False})
+
+    cid = rows[0]["id"]
+    assert code == 130
+    assert f"Resume with: max-tools wait {cid}" in err and f"max-tools cancel {cid}" in err
+    assert rows[0]["status"] == "in_progress"  # detaching did not cancel the run
+    assert "Traceback" not in err
+
+
+async def test_the_demo_walks_through_every_step_and_exits_0() -> None:
+    with anyio.fail_after(60):
+        result = await anyio.run_process([*CLI, "demo"], check=False)
+
+    out = result.stdout.decode()
+    assert result.returncode == 0, out + result.stderr.decode()
+    assert "All 7 steps passed" in out
+    for step in (
+        "tools/list",
+        "progress",
+        "queued",
+        "max_wait",
+        "max_cancel",
+        "max_list_conversations",
+    ):
+        assert step in out
