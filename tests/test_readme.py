@@ -145,3 +145,29 @@ async def test_the_sync_example_in_the_readme_runs() -> None:
             result = await anyio.run_process([sys.executable, "-c", example], env=env, check=False)
     assert result.returncode == 0, result.stderr.decode()
     assert "Here is what I found" in result.stdout.decode()
+
+
+async def test_every_python_block_in_the_readme_runs() -> None:
+    blocks = python_blocks()
+    assert len(blocks) >= 5
+    async with serve(delay_s=0) as emulator:
+        env = {**os.environ, **emulator.env()}
+        for block in blocks:
+            if "async def test_" in block:
+                continue  # a pytest example: run by test_the_emulator_testing_example_runs
+            with anyio.fail_after(60):
+                result = await anyio.run_process(
+                    [sys.executable, "-c", block], env=env, check=False
+                )
+            assert result.returncode == 0, block + result.stderr.decode()
+
+
+def test_the_rules_example_in_the_readme_loads(tmp_path: Path) -> None:
+    from max_tools.emulator import load_rules
+
+    toml = re.findall(r"```toml\n(.*?)```", README.read_text(encoding="utf-8"), re.S)[0]
+    path = tmp_path / "rules.toml"
+    path.write_text(toml)
+    rules = load_rules(path)
+    assert [rule.match for rule in rules] == ["revenue", "break"]
+    assert rules[0].visualization is True and rules[1].fail is True
