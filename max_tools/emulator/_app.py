@@ -106,6 +106,8 @@ class EmulatorApp:
         self.scoped_keys = scoped_keys
         self.throttles = Throttles(clock)
         self.started = anyio.Event()
+        self.connections_seen: set[tuple[str, int]] = set()
+        """Client (address, port) pairs that sent requests: one per connection opened."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -113,6 +115,9 @@ class EmulatorApp:
             return
         if scope["type"] != "http":
             return
+        client = scope.get("client")
+        if client:
+            self.connections_seen.add((str(client[0]), int(client[1])))
         request = Request(scope, receive)
         response = await self._dispatch(request)
         await response(scope, receive, send)

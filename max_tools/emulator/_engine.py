@@ -90,6 +90,7 @@ class Faults:
     stall_s: float | None = None
     unknown_events: bool = False
     action_failure: bool = False
+    garble_utf8: bool = False
 
 
 def human_message(content: str, trace_id: str, ui_context: Any = None) -> dict[str, Any]:
@@ -327,6 +328,9 @@ class Engine:
         answer = (
             rule.answer(message) if turn.message is not None else "Continuing where I left off."
         )
+        if self.faults.garble_utf8:  # a partial chunk whose bytes are not UTF-8
+            self.faults.garble_utf8 = False
+            log.append(partial_chunk("GARBLED").replace(b"GARBLED", b"caf\xe9 \xff\xfe"))
         for text in prefixes(answer, rule.chunks):
             log.append(partial_chunk(text))
             await _pause(pace)
