@@ -38,6 +38,15 @@ _SSE_HEADERS = {
     "Cache-Control": "no-cache, no-transform",
     "X-Accel-Buffering": "no",
 }
+_FLAGS = (
+    "scoped_keys",
+    "unknown_events",
+    "hold",
+    "quota_exceeded",
+    "throttle",
+    "action_failure",
+    "garble_utf8",
+)
 NOT_RUNNING_DETAIL = (
     "No run of this conversation is active, so a queued message would never be sent; send it as "
     "a new message instead."
@@ -583,15 +592,7 @@ class EmulatorApp:
         """Apply a faults body (see the README); raises ValueError naming what is wrong."""
         if not isinstance(body, dict) or not body:
             raise ValueError('Send a JSON object of faults, e.g. {"status": 503, "count": 2}.')
-        flags = (
-            "scoped_keys",
-            "unknown_events",
-            "hold",
-            "quota_exceeded",
-            "throttle",
-            "action_failure",
-        )
-        known = {"status", "retry_after", "count", "drop_after_events", "stall_s", *flags}
+        known = {"status", "retry_after", "count", "drop_after_events", "stall_s", *_FLAGS}
         unknown = sorted(set(body) - known)
         if unknown:
             raise ValueError(f"Unknown fault keys {unknown}; known: {sorted(known)}.")
@@ -611,15 +612,7 @@ class EmulatorApp:
             )
         if "stall_s" in body:
             faults.stall_s = _number(body["stall_s"], "stall_s")
-        flags = (
-            "scoped_keys",
-            "unknown_events",
-            "hold",
-            "quota_exceeded",
-            "throttle",
-            "action_failure",
-        )
-        for flag in flags:
+        for flag in _FLAGS:
             if flag in body and not isinstance(body[flag], bool):
                 raise ValueError(f"'{flag}' must be true or false.")
         if "scoped_keys" in body:
@@ -628,6 +621,8 @@ class EmulatorApp:
             faults.unknown_events = body["unknown_events"]
         if "action_failure" in body:
             faults.action_failure = body["action_failure"]
+        if "garble_utf8" in body:
+            faults.garble_utf8 = body["garble_utf8"]
         if "quota_exceeded" in body:
             self.quota_exceeded = body["quota_exceeded"]
         if "throttle" in body:
@@ -645,6 +640,7 @@ class EmulatorApp:
         faults.stall_s = None
         faults.unknown_events = False
         faults.action_failure = False
+        faults.garble_utf8 = False
         self.engine.release()
 
     def fault_state(self) -> dict[str, Any]:
