@@ -1,0 +1,130 @@
+"""The three faces a fault is tried through: the core client, the MCP server, the LangChain tools."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from mcp import Client
+
+from langchain_integration import MaxTool
+from max_tools import AsyncMaxClient, MaxError
+from mcp_server import build_server
+
+
+@dataclass
+class Outcome:
+    status: str | None = None
+    text: str = ""
+    conversation_id: str | None = None
+    truncated: bool = False
+    error: str | None = None
+
+
+class CoreFace:
+    name = "core"
+
+    def __init__(self, client: AsyncMaxClient) -> None:
+        self.client = client
+
+    async def chat(
+        self, message: str, conversation_id: str | None = None, wait_s: float = 30
+    ) -> Outcome:
+        try:
+            reply = await self.client.ask(message, conversation_id=conversation_id, wait_s=wait_s)
+        except (MaxError, ValueError) as exc:
+            return Outcome(error=str(exc))
+        return Outcome(reply.status.value, reply.text, reply.conversation_id)
+
+    async def read(self) -> Outcome:
+        try:
+            page = await self.client.list_conversations()
+        except MaxError as exc:
+            return Outcome(error=str(exc))
+        return Outcome("completed", str(page.count))
+
+    async def healthy(self) -> bool:
+        return (await self.read()).error is None
+
+
+class MCPFace:
+    name = "mcp"
+
+    def __init__(self, client: AsyncMaxClient) -> None:
+        self.client = client
+        self.session: Client | None = None
+
+    async def __aenter__(self) -> MCPFace:
+        self.session = await Client(build_server(self.client)).__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        assert self.session is not None
+        await self.session.__aexit__(*exc)
+
+    async def call(self, name: str, **arguments: Any) -> Outcome:
+        assert self.session is not None
+        result = await self.session.call_tool(name, arguments)
+        text = result.content[0].text  # type: ignore[union-attr]
+        if result.is_error:
+            return Outcome(error=text)
+        data = result.structured_content or {}
+        return Outcome(
+            data.get("status", "completed"),
+            data.get("reply", text),
+            data.get("conversation_id"),
+            bool(data.get("reply_truncated")),
+        )
+
+    async def chat(
+        self, message: str, conversation_id: str | None = None, wait_s: float = 30
+    ) -> Outcome:
+        arguments: dict[str, Any] = {"message": message, "wait_s": min(wait_s, 55)}
+        if conversation_id:
+            arguments["conversation_id"] = conversation_id
+        return await self.call("max_chat", **arguments)
+
+    async def read(self) -> Outcome:
+        return await self.call("max_list_conversations")
+
+    async def healthy(self) -> bool:
+        assert self.session is not None
+        tools = await self.session.list_tools()
+        return len(tools.tools) == 12 and (await self.read()).error is None
+
+
+class LangChainFace:
+    name = "langchain"
+
+    def __init__(self, client: AsyncMaxClient) -> None:
+        self.chat_tool = MaxTool(action="max_chat", client=client)
+        self.list_tool = MaxTool(action="max_list_conversations", client=client)
+
+    async def _invoke(self, tool: MaxTool, arguments: dict[str, Any]) -> Outcome:
+        message = await tool.ainvoke(
+            {"type": "tool_call", "id": str(uuid.uuid4()), "name": tool.name, "args": arguments}
+        )
+        if message.status == "error":
+            return Outcome(error=str(message.content))
+        data = message.artifact
+        return Outcome(
+            getattr(data, "status", "completed"),
+            getattr(data, "reply", None) or str(message.content),
+            getattr(data, "conversation_id", None),
+            bool(getattr(data, "reply_truncated", False)),
+        )
+
+    async def chat(
+        self, message: str, conversation_id: str | None = None, wait_s: float = 30
+    ) -> Outcome:
+        arguments: dict[str, Any] = {"message": message, "wait_s": min(wait_s, 55)}
+        if conversation_id:
+            arguments["conversation_id"] = conversation_id
+        return await self._invoke(self.chat_tool, arguments)
+
+    async def read(self) -> Outcome:
+        return await self._invoke(self.list_tool, {})
+
+    async def healthy(self) -> bool:
+        return (await self.read()).error is None

@@ -1,0 +1,318 @@
+"""The fault matrix: each fault of the emulator, through the core, the MCP server and LangChain.
+
+For every case the face ends with the right result or the right error, no message is sent twice,
+no text is duplicated or lost, no connection or task is left behind, and the face serves the
+next call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from max_tools import AsyncMaxClient
+from max_tools.emulator import DEFAULT_KEY, Rule, RunningEmulator, serve
+from tests.faults.faces import CoreFace, LangChainFace, MCPFace, Outcome
+
+LONG = Rule(
+    match="long answer", reply="A long answer, written in many small pieces. " * 10, chunks=80
+)
+HUGE = Rule(match="huge report", reply="x" * 1_000_000, chunks=3)
+RULES = [LONG, HUGE]
+
+Face = CoreFace | MCPFace | LangChainFace
+FACES = ["core", "mcp", "langchain"]
+
+
+def answer(question: str) -> str:
+    for rule in RULES:
+        if rule.match in question:
+            return rule.answer(question)
+    return Rule().answer(question)
+
+
+async def set_faults(emulator: RunningEmulator, **faults: Any) -> None:
+    async with httpx.AsyncClient(base_url=emulator.url) as control:
+        assert (await control.post("/_emulator/faults", json=faults)).status_code == 200
+
+
+def human_messages(emulator: RunningEmulator, conversation_id: str | None) -> list[str]:
+    assert conversation_id is not None
+    return [
+        m["content"]
+        for m in emulator.app.store.rows[conversation_id].messages
+        if m["type"] == "human"
+    ]
+
+
+def client_connections(port: int) -> int:
+    """Established TCP connections from this process's clients to `port` (Linux /proc)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        path = Path(table)
+        if not path.exists():
+            continue
+        for row in path.read_text().splitlines()[1:]:
+            fields = row.split()
+            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+            if remote_port == port and fields[3] == "01":  # 01: ESTABLISHED
+                count += 1
+    return count
+
+
+async def settle(emulator: RunningEmulator, baseline_tasks: int) -> None:
+    """Wait (bounded) until runs ended and no task outlives the scenario."""
+    with anyio.fail_after(10):
+        while emulator.app.engine.sessions or len(asyncio.all_tasks()) > baseline_tasks:
+            await anyio.sleep(0.01)
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[RunningEmulator]:
+    async with serve(rules=RULES, delay_s=0, keepalive_s=0.05) as running:
+        yield running
+
+
+async def with_face(
+    kind: str,
+    emulator: RunningEmulator,
+    scenario: Callable[[Face, AsyncMaxClient], Awaitable[None]],
+    **client_options: Any,
+) -> None:
+    baseline = len(asyncio.all_tasks())
+    sleeps: list[float] = []
+
+    async def no_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    options: dict[str, Any] = {
+        "api_key": DEFAULT_KEY,
+        "host": emulator.url,
+        "project_id": 1,
+        "sleep": no_sleep,
+    }
+    options.update(client_options)
+    async with AsyncMaxClient(**options) as client:
+        if kind == "mcp":
+            async with MCPFace(client) as mcp_face:
+                await scenario(mcp_face, client)
+                assert await mcp_face.healthy()  # the server keeps serving
+        else:
+            face: Face = CoreFace(client) if kind == "core" else LangChainFace(client)
+            await scenario(face, client)
+            assert await face.healthy()
+        assert client_connections(emulator.port) <= 20  # within the pool's keep-alive limit
+    assert client_connections(emulator.port) == 0  # closing the client closed every connection
+    await settle(emulator, baseline)
+
+
+def completed_once(emulator: RunningEmulator, outcome: Outcome, question: str) -> None:
+    assert outcome.error is None, outcome.error
+    assert outcome.status == "completed"
+    assert human_messages(emulator, outcome.conversation_id) == [question]  # sent once
+    expected = answer(question)
+    if outcome.truncated:
+        assert expected.startswith(outcome.text)
+    else:
+        assert outcome.text == expected  # nothing duplicated, nothing lost
+
+
+@pytest.mark.parametrize("kind", FACES)
+@pytest.mark.parametrize("events", [1, 5, 50])
+async def test_a_connection_dropped_after_n_events(
+    emulator: RunningEmulator, kind: str, events: int
+) -> None:
+    question = "Give me a long answer about signups"
+
+    async def scenario(face: Face, client: AsyncMaxClient) -> None:
+        await set_faults(emulator, drop_after_events=events)
+        completed_once(emulator, await face.chat(question), question)
+
+    await with_face(kind, emulator, scenario)
+
+
+@pytest.mark.parametrize("kind", FACES)
+async def test_429_with_retry_after_on_create_and_on_reads(
+    emulator: RunningEmulator, kind: str
+) -> None:
+    question = "How many signups after a throttle?"
+
+    async def scenario(face: Face, client: AsyncMaxClient) -> None:
+        await set_faults(emulator, status=429, retry_after=2, count=1)
+        completed_once(emulator, await face.chat(question), question)
+        await set_faults(emulator, status=429, retry_after=1, count=1)
+        assert (await face.read()).error is None
+        await set_faults(emulator, status=429, retry_after=600, count=1)  # too long to wait out
+        refused = await face.read()
+        assert refused.error is not None and "600" in refused.error
+
+    await with_face(kind, emulator, scenario)
+
+
+@pytest.mark.parametrize("kind", FACES)
+@pytest.mark.parametrize("status", [502, 503, 504])
+async def test_gateway_error_bursts(emulator: RunningEmulator, kind: str, status: int) -> None:
+    question = f"How many signups after a {status}?"
+
+    async def scenario(face: Face, client: AsyncMaxClient) -> None:
+        await set_faults(emulator, status=status, count=2)
+        completed_once(emulator, await face.chat(question), question)
+        await set_faults(emulator, status=status, count=2)
+        assert (await face.read()).error is None
+
+    await with_face(kind, emulator, scenario)
+
+
+@pytest.mark.parametrize("kind", FACES)
+async def test_a_keepalive_only_stall_longer_than_the_read_timeout(
+    emulator: RunningEmulator, kind: str
+) -> None:
+    # Time scaled down: a 1 s stall of keep-alives every 0.05 s against a 0.5 s read timeout
+    # stands for PostHog's 60 s stall with keep-alives every 15 s against our 60 s timeout.
+    question = "How many signups after a stall?"
+
+    async def scenario(face: Face, client: AsyncMaxClient) -> None:
+        await set_faults(emulator, stall_s=1.0)
+        completed_once(emulator, await face.chat(question), question)
+
+    await with_face(kind, emulator, scenario, timeout=httpx.Timeout(5.0, read=0.5))
+
+
+@pytest.mark.parametrize("kind", FACES)
+async def test_cancel_arriving_mid_stream(emulator: RunningEmulator, kind: str) -> None:
+    async def scenario(face: Face, client: AsyncMaxClient) -> None:
+        emulator.app.engine.hold()
+        outcome: list[Outcome] = []
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(lambda: _append(outcome, face.chat("Cancel this one")))
+            with anyio.fail_after(10):
+                while not emulator.app.engine.sessions:
+                    await anyio.sleep(0.01)
+            cid = next(iter(emulator.app.engine.sessions))
+            await client.cancel(cid)
+        emulator.app.engine.release()
+        assert outcome[0].error is None and outcome[0].status == "canceled"
+        assert human_messages(emulator, cid) == ["Cancel this one"]
+
+    await with_face(kind, emulator, scenario)
+
+
+async def _append(outcomes: list[Outcome], call: Awaitable[Outcome]) -> None:
+    outcomes.append(await call)
+
+
+@pytest.mark.parametrize("kind", FACES)
+async def test_a_queued_follow_up_consumed_while_the_client_reconnects(
+    emulator: RunningEmulator, kind: str
+) -> None:
+    async def scenario(face: Face, client: AsyncMaxClient) -> None:
+        first = await face.chat("Base question")
+        cid = first.conversation_id
+        emulator.app.engine.hold()
+        await set_faults(emulator, drop_after_events=10)
+        outcome: list[Outcome] = []
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(
+                lambda: _append(outcome, face.chat("First follow-up", conversation_id=cid))
+            )
+            with anyio.fail_after(10):
+                while cid not in emulator.app.engine.sessions:
+                    await anyio.sleep(0.01)
+            await client.queue_message(cid, "Queued follow-up")  # type: ignore[arg-type]
+            emulator.app.engine.release()
+        assert outcome[0].error is None and outcome[0].status == "completed"
+        assert outcome[0].text == answer("Queued follow-up")  # the last answer on the stream
+        assert human_messages(emulator, cid) == [
+            "Base question",
+            "First follow-up",
+            "Queued follow-up",
+        ]
+
+    await with_face(kind, emulator, scenario)
+
+
+@pytest.mark.parametrize("kind", FACES)
+async def test_unknown_event_and_message_types(emulator: RunningEmulator, kind: str) -> None:
+    question = "How many signups, with surprises?"
+
+    async def scenario(face: Face, client: AsyncMaxClient) -> None:
+        await set_faults(emulator, unknown_events=True)
+        completed_once(emulator, await face.chat(question), question)
+
+    await with_face(kind, emulator, scenario)
+
+
+@pytest.mark.parametrize("kind", FACES)
+async def test_a_40000_character_message(emulator: RunningEmulator, kind: str) -> None:
+    async def scenario(face: Face, client: AsyncMaxClient) -> None:
+        question = "Why? " + "x" * 39_995
+        outcome = await face.chat(question)
+        assert outcome.error is None and outcome.status == "completed"
+        assert human_messages(emulator, outcome.conversation_id) == [question]
+        too_long = await face.chat(question + "y")
+        assert too_long.error is not None
+        assert "40,000" in too_long.error or "40000" in too_long.error
+
+    await with_face(kind, emulator, scenario)
+
+
+@pytest.mark.parametrize("kind", FACES)
+async def test_a_one_megabyte_reply(emulator: RunningEmulator, kind: str) -> None:
+    question = "Write me a huge report"
+
+    async def scenario(face: Face, client: AsyncMaxClient) -> None:
+        outcome = await face.chat(question)
+        completed_once(emulator, outcome, question)
+        if kind == "core":
+            assert len(outcome.text) == 1_000_000 and not outcome.truncated
+        else:
+            assert outcome.truncated and len(outcome.text) < 20_000  # capped for the model
+
+    await with_face(kind, emulator, scenario)
+
+
+@pytest.mark.parametrize("kind", FACES)
+async def test_non_utf8_bytes_in_the_stream(emulator: RunningEmulator, kind: str) -> None:
+    question = "How many signups, garbled?"
+
+    async def scenario(face: Face, client: AsyncMaxClient) -> None:
+        await set_faults(emulator, garble_utf8=True)
+        completed_once(emulator, await face.chat(question), question)
+
+    await with_face(kind, emulator, scenario)
+
+
+@pytest.mark.parametrize("kind", FACES)
+async def test_a_server_that_closes_before_sending_headers(
+    emulator: RunningEmulator, kind: str
+) -> None:
+    from tests.faults.proxy import hang_up_proxy
+
+    question = "How many signups, after a hang-up?"
+    baseline = len(asyncio.all_tasks())
+    async with hang_up_proxy(emulator.port, hang_ups=1) as (url, proxy):
+
+        async def no_sleep(seconds: float) -> None:
+            return None
+
+        async with AsyncMaxClient(
+            api_key=DEFAULT_KEY, host=url, project_id=1, sleep=no_sleep
+        ) as client:
+            if kind == "mcp":
+                async with MCPFace(client) as mcp_face:
+                    outcome = await mcp_face.chat(question)
+                    assert await mcp_face.healthy()
+            else:
+                face: Face = CoreFace(client) if kind == "core" else LangChainFace(client)
+                outcome = await face.chat(question)
+                assert await face.healthy()
+    assert proxy.hung_up == 1  # the first request reached PostHog, its answer never came back
+    completed_once(emulator, outcome, question)  # ... yet the message was not sent twice
+    assert client_connections(emulator.port) == 0
+    await settle(emulator, baseline)
