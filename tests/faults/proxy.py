@@ -64,7 +64,7 @@ async def hang_up_proxy(target_port: int, hang_ups: int) -> AsyncIterator[tuple[
     """Serve a proxy on a free loopback port; yields its base URL."""
     proxy = HangUpProxy(target_port, hang_ups)
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610 - anyio, not Django
     async with listener, anyio.create_task_group() as task_group:
         task_group.start_soon(listener.serve, proxy.handle)
         try:

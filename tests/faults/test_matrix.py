@@ -8,6 +8,7 @@ next call.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -66,11 +67,20 @@ def client_connections(port: int) -> int:
     return count
 
 
+async def until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
+    """Wait, bounded, for a condition another component changes without telling us."""
+    with anyio.fail_after(timeout_s):
+        for _ in itertools.count():
+            if condition():
+                return
+            await anyio.sleep(0.01)
+
+
 async def settle(emulator: RunningEmulator, baseline_tasks: int) -> None:
     """Wait (bounded) until runs ended and no task outlives the scenario."""
-    with anyio.fail_after(10):
-        while emulator.app.engine.sessions or len(asyncio.all_tasks()) > baseline_tasks:
-            await anyio.sleep(0.01)
+    await until(
+        lambda: not emulator.app.engine.sessions and len(asyncio.all_tasks()) <= baseline_tasks
+    )
 
 
 @pytest.fixture
@@ -191,9 +201,7 @@ async def test_cancel_arriving_mid_stream(emulator: RunningEmulator, kind: str) 
         outcome: list[Outcome] = []
         async with anyio.create_task_group() as task_group:
             task_group.start_soon(lambda: _append(outcome, face.chat("Cancel this one")))
-            with anyio.fail_after(10):
-                while not emulator.app.engine.sessions:
-                    await anyio.sleep(0.01)
+            await until(lambda: bool(emulator.app.engine.sessions))
             cid = next(iter(emulator.app.engine.sessions))
             await client.cancel(cid)
         emulator.app.engine.release()
@@ -214,6 +222,7 @@ async def test_a_queued_follow_up_consumed_while_the_client_reconnects(
     async def scenario(face: Face, client: AsyncMaxClient) -> None:
         first = await face.chat("Base question")
         cid = first.conversation_id
+        assert cid is not None
         emulator.app.engine.hold()
         await set_faults(emulator, drop_after_events=10)
         outcome: list[Outcome] = []
@@ -221,10 +230,8 @@ async def test_a_queued_follow_up_consumed_while_the_client_reconnects(
             task_group.start_soon(
                 lambda: _append(outcome, face.chat("First follow-up", conversation_id=cid))
             )
-            with anyio.fail_after(10):
-                while cid not in emulator.app.engine.sessions:
-                    await anyio.sleep(0.01)
-            await client.queue_message(cid, "Queued follow-up")  # type: ignore[arg-type]
+            await until(lambda: cid in emulator.app.engine.sessions)
+            await client.queue_message(cid, "Queued follow-up")
             emulator.app.engine.release()
         assert outcome[0].error is None and outcome[0].status == "completed"
         assert outcome[0].text == answer("Queued follow-up")  # the last answer on the stream
