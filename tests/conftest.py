@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+
 import pytest
 
-from tests.fake_posthog import FakePostHog
+from tests.fake_posthog import KEY, FakePostHog
+
+SECRETS = (KEY, "phx_emulator_key", "phx_unit_key", "phx_secret_value_123", "s3cret-token")
+"""Every key and token the tests use; none may appear in a log line of ours, at any level."""
+SCANNED_LOGGERS = ("max_tools", "mcp_server", "langchain_integration", "mcp", "uvicorn")
 
 
 @pytest.fixture
@@ -25,3 +32,16 @@ def _no_posthog_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "POSTHOG_PROJECT_ID",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Scan every log line our code (and the servers it runs) writes, at debug level too."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    for record in caplog.get_records("call") + caplog.get_records("setup"):
+        if not record.name.startswith(SCANNED_LOGGERS):
+            continue
+        text = record.getMessage() + (caplog.handler.format(record) if record.exc_info else "")
+        leaked = [secret for secret in SECRETS if secret in text]
+        assert not leaked, f"{record.name} logged a secret: {text[:300]}"
