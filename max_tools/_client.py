@@ -43,6 +43,11 @@ MAX_APPEND_CHARS = 10_000
 OnEvent = Callable[[StreamEvent], Awaitable[None]]
 """A coroutine function that is awaited with each stream event (progress reporting)."""
 
+DEFAULT_LIMITS = httpx.Limits(
+    max_connections=100, max_keepalive_connections=100, keepalive_expiry=30
+)
+"""Keep every connection a burst opened: streams are long, so agents in parallel reuse them."""
+
 _QUEUE_ID = re.compile(r"^[^/.?#%\s]{1,128}$")  # PostHog routes queue ids as [^/.]+
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 
@@ -91,6 +96,7 @@ class AsyncMaxClient:
         if http_client is None:
             http_client = httpx.AsyncClient(
                 timeout=resolved_timeout or DEFAULT_TIMEOUT,
+                limits=DEFAULT_LIMITS,
                 follow_redirects=False,
                 headers={"User-Agent": USER_AGENT},
             )
