@@ -572,6 +572,15 @@ class EmulatorApp:
         path = request.url.path.rstrip("/")
         if path == "/_emulator/health" and request.method == "GET":
             return _json(200, {"status": "ok"})
+        if path == "/_emulator/stats" and request.method == "GET":
+            return _json(
+                200,
+                {
+                    "connections": len(self.connections_seen),
+                    "conversations": len(self.store.rows),
+                    "running": len(self.engine.sessions),
+                },
+            )
         if path != "/_emulator/faults":
             return _json(404, {"detail": "Not found."})
         if request.method == "DELETE":
