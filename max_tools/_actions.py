@@ -9,7 +9,6 @@ and results, progress and errors out.
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -19,7 +18,13 @@ from typing import Any, TypeVar
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from max_tools._client import MAX_APPEND_CHARS, MAX_MESSAGE_CHARS, AsyncMaxClient, OnEvent
+from max_tools._client import (
+    _QUEUE_ID,
+    MAX_APPEND_CHARS,
+    MAX_MESSAGE_CHARS,
+    AsyncMaxClient,
+    OnEvent,
+)
 from max_tools._errors import (
     APIConnectionError,
     APIStatusError,
@@ -81,8 +86,6 @@ PROGRESS_EVERY_S = 1.0
 
 Progress = Callable[[float, str], Awaitable[None]]
 """Awaited with (strictly increasing counter, message) while a reply is awaited."""
-
-_QUEUE_ID = re.compile(r"^[^/.?#%\s]{1,128}$")
 
 
 class InvalidArgumentsError(MaxError, ValueError):

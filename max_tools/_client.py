@@ -48,7 +48,7 @@ DEFAULT_LIMITS = httpx.Limits(
 )
 """Keep every connection a burst opened: streams are long, so agents in parallel reuse them."""
 
-_QUEUE_ID = re.compile(r"^[^/.?#%\s]{1,128}$")  # PostHog routes queue ids as [^/.]+
+_QUEUE_ID = re.compile(r"^[A-Za-z0-9_~:-]{1,128}$")  # PostHog mints uuid4s; its route takes [^/.]+
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 
 

@@ -407,7 +407,7 @@ async def test_clear_queue_posts_to_clear(posthog: FakePostHog) -> None:
     assert result.messages == []
 
 
-@pytest.mark.parametrize("bad", ["../x", "a/b", "a.b", "", "%2e%2e", "x" * 200])
+@pytest.mark.parametrize("bad", ["../x", "a/b", "a.b", "", "%2e%2e", "x" * 200, "\x1b", "a b", "é"])
 async def test_path_like_queue_ids_are_refused(posthog: FakePostHog, bad: str) -> None:
     async with posthog.client() as client:
         with pytest.raises(ValueError, match="queue_id"):
