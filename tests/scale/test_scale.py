@@ -87,3 +87,30 @@ async def test_a_chat_started_on_one_server_is_followed_on_another() -> None:
     assert finished.structured_content is not None
     assert finished.structured_content["status"] == "completed"
     assert finished.structured_content["reply"] == "Slow but sure."
+
+
+async def test_max_mcp_over_http_serves_twenty_clients_doing_five_chats_each(
+    emulator: RunningEmulator,
+) -> None:
+    from mcp_server import build_server
+    from mcp_server._http import serve_http
+
+    outcomes: list[str] = []
+    async with AsyncMaxClient(api_key=DEFAULT_KEY, host=emulator.url, project_id=1) as client:
+        async with serve_http(build_server(client), port=0) as url:
+
+            async def agent(n: int) -> None:
+                async with Client(url) as session:
+                    for k in range(5):
+                        result = await session.call_tool(
+                            "max_chat", {"message": f"Agent {n}, question {k}"}
+                        )
+                        data = result.structured_content or {}
+                        outcomes.append("error" if result.is_error else str(data.get("status")))
+
+            with anyio.fail_after(120):
+                async with anyio.create_task_group() as task_group:
+                    for n in range(20):
+                        task_group.start_soon(agent, n)
+
+    assert outcomes == ["completed"] * 100
