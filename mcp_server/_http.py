@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import hmac
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
-import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from max_tools import ConfigurationError
 from max_tools._config import is_loopback
+from max_tools._serving import serve_asgi
 
 __all__ = ["MCP_PATH", "BearerTokenMiddleware", "http_app", "serve_http"]
 
@@ -91,36 +89,6 @@ async def serve_http(
 ) -> AsyncIterator[str]:
     """Serve `server` over streamable HTTP while the block lasts; yields the endpoint URL."""
     app = http_app(server, host=host, auth_token=auth_token)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    bound = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=2)
-    uvicorn_server = uvicorn.Server(config)
     shown = f"[{host}]" if ":" in host else host
-    stopped = anyio.Event()
-
-    async def run() -> None:
-        try:
-            await uvicorn_server.serve([sock])
-        finally:
-            stopped.set()
-
-    try:
-        async with anyio.create_task_group() as task_group:
-            task_group.start_soon(run)
-            try:
-                yield f"http://{shown}:{bound}{MCP_PATH}"
-            finally:
-                uvicorn_server.should_exit = True
-                with anyio.CancelScope(shield=True), anyio.move_on_after(5):
-                    await stopped.wait()
-    except BaseExceptionGroup as group:  # hand the block's own error on as it was raised
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
-    finally:
-        sock.close()
+    async with serve_asgi(app, host=host, port=port) as bound:
+        yield f"http://{shown}:{bound}{MCP_PATH}"

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
-import uvicorn
 from anyio.from_thread import start_blocking_portal
 
+from max_tools._serving import serve_asgi
 from max_tools.emulator._app import EmulatorApp
 
 __all__ = ["DEFAULT_KEY", "RunningEmulator", "serve", "serve_in_thread"]
 
 DEFAULT_KEY = "phx_emulator_key"
 """A key the default emulator accepts (any `phx_` key works)."""
-
-_START_TIMEOUT_S = 30.0
-_STOP_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,43 +53,10 @@ async def serve(
         **options: passed to `EmulatorApp` when `app` is None.
     """
     app = app or EmulatorApp(**options)
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
-    bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    stopped = anyio.Event()
-
-    async def run() -> None:
-        try:
-            await server.serve([sock])
-        finally:
-            stopped.set()
-
-    try:
-        async with anyio.create_task_group() as task_group:
-            task_group.start_soon(run)
-            with anyio.fail_after(_START_TIMEOUT_S):
-                await app.started.wait()
-            try:
-                yield RunningEmulator(app, host, bound_port)
-            finally:
-                # Stop uvicorn cleanly (finishing the lifespan) rather than canceling it.
-                server.should_exit = True
-                app.engine.release()
-                with anyio.CancelScope(shield=True), anyio.move_on_after(_STOP_TIMEOUT_S):
-                    await stopped.wait()
-    except BaseExceptionGroup as group:  # hand the block's own error on as it was raised
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
-    finally:
-        sock.close()
+    async with serve_asgi(
+        app, host=host, port=port, started=app.started, on_stop=app.engine.release
+    ) as bound_port:
+        yield RunningEmulator(app, host, bound_port)
 
 
 @contextmanager

@@ -96,21 +96,23 @@ async def test_max_mcp_over_http_serves_twenty_clients_doing_five_chats_each(
     from mcp_server._http import serve_http
 
     outcomes: list[str] = []
-    async with AsyncMaxClient(api_key=DEFAULT_KEY, host=emulator.url, project_id=1) as client:
-        async with serve_http(build_server(client), port=0) as url:
 
-            async def agent(n: int) -> None:
-                async with Client(url) as session:
-                    for k in range(5):
-                        result = await session.call_tool(
-                            "max_chat", {"message": f"Agent {n}, question {k}"}
-                        )
-                        data = result.structured_content or {}
-                        outcomes.append("error" if result.is_error else str(data.get("status")))
+    async def agent(url: str, n: int) -> None:
+        async with Client(url) as session:
+            for k in range(5):
+                result = await session.call_tool(
+                    "max_chat", {"message": f"Agent {n}, question {k}"}
+                )
+                data = result.structured_content or {}
+                outcomes.append("error" if result.is_error else str(data.get("status")))
 
-            with anyio.fail_after(120):
-                async with anyio.create_task_group() as task_group:
-                    for n in range(20):
-                        task_group.start_soon(agent, n)
+    async with (
+        AsyncMaxClient(api_key=DEFAULT_KEY, host=emulator.url, project_id=1) as client,
+        serve_http(build_server(client), port=0) as url,
+    ):
+        with anyio.fail_after(120):
+            async with anyio.create_task_group() as task_group:
+                for n in range(20):
+                    task_group.start_soon(agent, url, n)
 
     assert outcomes == ["completed"] * 100
