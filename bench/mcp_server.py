@@ -23,6 +23,7 @@ from pathlib import Path
 import anyio
 import httpx
 from mcp import Client, StdioServerParameters
+from mcp_types import TextContent
 
 from max_tools import AsyncMaxClient
 from max_tools.emulator import DEFAULT_KEY, serve
@@ -92,7 +93,8 @@ async def overhead_and_size(rounds: int) -> dict[str, float]:
         result = await mcp.call_tool(
             "max_get_conversation", {"conversation_id": reply.conversation_id, "last_messages": 20}
         )
-        compact = result.content[0].text  # type: ignore[union-attr]
+        block = result.content[0]
+        compact = block.text if isinstance(block, TextContent) else ""
         figures["messages"] = messages
         figures["raw_chars"] = len(response.text)
         figures["result_chars"] = len(compact)

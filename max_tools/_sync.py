@@ -15,7 +15,7 @@ import anyio
 import httpx
 from anyio.from_thread import BlockingPortal
 
-from max_tools._client import DEFAULT_MAX_RETRIES, AsyncMaxClient
+from max_tools._client import DEFAULT_MAX_RETRIES, AsyncMaxClient, OnEvent
 from max_tools._config import APIKey, Settings
 from max_tools._events import StreamEvent
 from max_tools._http import Sleep
@@ -236,8 +236,12 @@ class MaxClient:
         ui_context: dict[str, Any] | None = None,
         contextual_tools: dict[str, Any] | None = None,
         billing_context: dict[str, Any] | None = None,
+        on_event: Callable[[StreamEvent], None] | None = None,
     ) -> Reply:
-        """Send a message and return the reply (see `AsyncMaxClient.ask`)."""
+        """Send a message and return the reply (see `AsyncMaxClient.ask`).
+
+        `on_event` is called with each stream event, on the client's own thread.
+        """
         return self._call(
             partial(
                 self._async.ask,
@@ -248,12 +252,21 @@ class MaxClient:
                 ui_context=ui_context,
                 contextual_tools=contextual_tools,
                 billing_context=billing_context,
+                on_event=_awaitable(on_event),
             )
         )
 
-    def wait(self, conversation_id: str | uuid.UUID, *, wait_s: float | None = None) -> Reply:
+    def wait(
+        self,
+        conversation_id: str | uuid.UUID,
+        *,
+        wait_s: float | None = None,
+        on_event: Callable[[StreamEvent], None] | None = None,
+    ) -> Reply:
         """Follow a conversation's running reply until it ends or `wait_s` runs out."""
-        return self._call(partial(self._async.wait, conversation_id, wait_s=wait_s))
+        return self._call(
+            partial(self._async.wait, conversation_id, wait_s=wait_s, on_event=_awaitable(on_event))
+        )
 
     def append_message(self, conversation_id: str | uuid.UUID, content: str) -> str:
         """Store an assistant message without running the agent; returns its id."""
@@ -305,6 +318,16 @@ class MaxClient:
     def clear_queue(self, conversation_id: str | uuid.UUID) -> Queue:
         """Remove every queued follow-up."""
         return self._call(partial(self._async.clear_queue, conversation_id))
+
+
+def _awaitable(callback: Callable[[StreamEvent], None] | None) -> OnEvent | None:
+    if callback is None:
+        return None
+
+    async def call(event: StreamEvent) -> None:
+        callback(event)
+
+    return call
 
 
 async def _make_client(**options: Any) -> AsyncMaxClient:

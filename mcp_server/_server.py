@@ -122,6 +122,7 @@ def _tool_function(action: Action, client: AsyncMaxClient) -> Callable[..., Any]
             )
         )
         annotations[name] = annotation
+    # inspect.signature() reads __signature__; mypy does not know functions may carry one.
     call.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
     call.__annotations__ = annotations
     call.__name__ = action.name

@@ -40,7 +40,7 @@ async def test_the_emulator_testing_example_runs() -> None:
     example = next(block for block in python_blocks() if "async def test_my_agent" in block)
     namespace: dict[str, object] = {}
     exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102 - our own README
-    await namespace["test_my_agent"]()  # type: ignore[operator]
+    await namespace["test_my_agent"]()  # type: ignore[operator]  # exec() gives an untyped namespace
 
 
 def json_blocks() -> list[str]:

@@ -7,7 +7,7 @@ import math
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -160,7 +160,6 @@ class EmulatorApp:
             return _json(404, drf_error("invalid_request", "not_found", "Project not found."))
         parts = [part for part in (matched["rest"] or "").split("/") if part]
         method = request.method
-        handler: Callable[..., Any] | None
         action, allowed = self._route(parts, method)
         if action is None:
             return _not_found()
@@ -170,8 +169,8 @@ class EmulatorApp:
         if self.scoped_keys and action in _SCOPED_ACTIONS:
             detail = "This action does not support Personal API Key access"
             return _json(403, drf_error("authentication_error", "permission_denied", detail))
-        handler = getattr(self, f"_{action}")
-        return await handler(request, user, team_id, *parts)  # type: ignore[no-any-return]
+        handler: Callable[..., Awaitable[Response]] = getattr(self, f"_{action}")
+        return await handler(request, user, team_id, *parts)
 
     @staticmethod
     def _route(parts: list[str], method: str) -> tuple[str | None, tuple[str, ...]]:

@@ -90,7 +90,7 @@ def test_wrong_hosts_say_what_to_use(host: str, says: str) -> None:
 @pytest.mark.parametrize("project", ["abc", "12a", "-1", "@me", True])
 def test_bad_project_ids_are_refused(project: object) -> None:
     with pytest.raises(ConfigurationError, match="project"):
-        AsyncMaxClient(api_key=KEY, project_id=project)  # type: ignore[arg-type]
+        AsyncMaxClient(api_key=KEY, project_id=project)  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_a_key_with_spaces_inside_is_refused() -> None:

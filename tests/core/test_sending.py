@@ -318,9 +318,9 @@ async def test_bad_conversation_ids_are_refused_before_any_request(
 ) -> None:
     async with posthog.client() as client:
         with pytest.raises(ValueError, match="conversation_id must be"):
-            await client.ask("hi", conversation_id=bad)  # type: ignore[arg-type]
+            await client.ask("hi", conversation_id=bad)  # type: ignore[arg-type]  # wrong on purpose
         with pytest.raises(ValueError, match="conversation_id must be"):
-            await client.get_conversation(bad)  # type: ignore[arg-type]
+            await client.get_conversation(bad)  # type: ignore[arg-type]  # wrong on purpose
 
     assert posthog.requests == []
 
@@ -336,7 +336,7 @@ async def test_stream_needs_a_message_or_a_conversation(posthog: FakePostHog) ->
 async def test_a_bad_time_budget_is_refused(posthog: FakePostHog, wait_s: object) -> None:
     async with posthog.client() as client:
         with pytest.raises(ValueError, match="wait_s"):
-            await client.wait(CID, wait_s=wait_s)  # type: ignore[arg-type]
+            await client.wait(CID, wait_s=wait_s)  # type: ignore[arg-type]  # wrong on purpose
 
 
 async def test_a_send_that_may_have_landed_but_is_not_in_the_conversation_is_resent(

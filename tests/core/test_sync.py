@@ -41,6 +41,17 @@ def test_ask_from_plain_sync_code(posthog: FakePostHog) -> None:
     assert reply.text == "Hello!"
 
 
+def test_ask_calls_on_event_with_each_event(posthog: FakePostHog) -> None:
+    posthog.on("POST", "", stream_response(human("hi"), chunk("Hel"), ai("Hello!", "a1")))
+    seen: list[str] = []
+
+    with sync_client(posthog) as client:
+        reply = client.ask("hi", on_event=lambda event: seen.append(type(event).__name__))
+
+    assert seen == ["MessageEvent"] * 3
+    assert reply.text == "Hello!"
+
+
 def test_stream_from_sync_code_yields_typed_events(posthog: FakePostHog) -> None:
     posthog.on("POST", "", stream_response(human("hi"), chunk("Hel"), ai("Hello!", "a1")))
 

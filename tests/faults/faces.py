@@ -66,7 +66,7 @@ class MCPFace:
     async def call(self, name: str, **arguments: Any) -> Outcome:
         assert self.session is not None
         result = await self.session.call_tool(name, arguments)
-        text = result.content[0].text  # type: ignore[union-attr]
+        text = result.content[0].text  # type: ignore[union-attr]  # max-tools results are text blocks
         if result.is_error:
             return Outcome(error=text)
         data = result.structured_content or {}

@@ -79,7 +79,7 @@ def test_configuration_errors_propagate_at_construction(monkeypatch: pytest.Monk
     with pytest.raises(ConfigurationError, match="project token"):
         MaxTool(action="max_chat", api_key="phc_project_token")
     monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", "phx_from_env")
-    assert MaxToolkit().get_tools()[0].api_key.get_secret_value() == "phx_from_env"  # type: ignore[attr-defined]
+    assert MaxToolkit().get_tools()[0].api_key.get_secret_value() == "phx_from_env"  # type: ignore[attr-defined]  # a MaxTool
 
 
 def test_the_key_stays_out_of_reprs_and_dumps() -> None:

@@ -299,9 +299,9 @@ async def test_the_transcript_resource_and_the_prompt(mcp: Client) -> None:
     prompt = await mcp.get_prompt("ask_max", {"question": "Which feature drives retention?"})
 
     assert [t.uri_template for t in templates.resource_templates] == [TRANSCRIPT_URI]
-    markdown = transcript.contents[0].text  # type: ignore[union-attr]
+    markdown = transcript.contents[0].text  # type: ignore[union-attr]  # text content
     assert markdown.startswith("# How many signups\n") and "**user:** How many signups?" in markdown
-    prompt_text = prompt.messages[0].content.text  # type: ignore[union-attr]
+    prompt_text = prompt.messages[0].content.text  # type: ignore[union-attr]  # text content
     assert "max_chat" in prompt_text and "Which feature drives retention?" in prompt_text
 
 
