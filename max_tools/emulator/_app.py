@@ -46,6 +46,7 @@ _FLAGS = (
     "throttle",
     "action_failure",
     "garble_utf8",
+    "trim_on_disconnect",
 )
 NOT_RUNNING_DETAIL = (
     "No run of this conversation is active, so a queued message would never be sent; send it as "
@@ -82,6 +83,9 @@ class EmulatorApp:
         quota_exceeded: answer 402 to every message, as when AI credits run out.
         scoped_keys: refuse the actions PostHog refuses to scoped personal API keys (403).
         queue_drain: the newest PostHog's "not_running" refusal of queueing when idle.
+        trim_on_disconnect: a reconnect replays only what was written after the previous
+            reader left, as PostHog does once it deleted the run's Redis stream (by default a
+            reconnect replays the run from its start).
         state_file: a JSON file that keeps conversations across restarts.
         delay_s: seconds between streamed steps for every rule (default: each rule's
             ``delay_s``); tests use 0.
@@ -100,6 +104,7 @@ class EmulatorApp:
         quota_exceeded: bool = False,
         scoped_keys: bool = False,
         queue_drain: bool = False,
+        trim_on_disconnect: bool = False,
         state_file: str | Path | None = None,
         delay_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -113,6 +118,7 @@ class EmulatorApp:
         self.throttle = throttle
         self.quota_exceeded = quota_exceeded
         self.scoped_keys = scoped_keys
+        self.trim_on_disconnect = trim_on_disconnect
         self.throttles = Throttles(clock)
         self.started = anyio.Event()
         self.connections_seen: set[tuple[str, int]] = set()
@@ -419,8 +425,8 @@ class EmulatorApp:
         if log is None:
             return
         log.readers += 1
+        index = log.start
         try:
-            index = 0
             while True:
                 if index < len(log.frames):
                     yield log.frames[index]
@@ -434,6 +440,10 @@ class EmulatorApp:
                     yield KEEPALIVE
         finally:
             log.readers -= 1
+            if self.trim_on_disconnect:
+                # PostHog deletes a run's Redis stream when a reader finishes, so a reconnect
+                # sees only what was written after this reader left.
+                log.start = max(log.start, index)
 
     async def _append_message(
         self, request: Request, user: User, team_id: int, cid: str, _: str
@@ -631,6 +641,8 @@ class EmulatorApp:
             faults.action_failure = body["action_failure"]
         if "garble_utf8" in body:
             faults.garble_utf8 = body["garble_utf8"]
+        if "trim_on_disconnect" in body:
+            self.trim_on_disconnect = body["trim_on_disconnect"]
         if "quota_exceeded" in body:
             self.quota_exceeded = body["quota_exceeded"]
         if "throttle" in body:

@@ -38,6 +38,8 @@ class RunLog:
         self.frames: list[bytes] = []
         self.done = False
         self.readers = 0  # responses reading this log right now
+        self.start = 0  # where a new reader starts (PostHog may have trimmed what was read)
+        self.reconnects = 0  # readers that attached with content null
         self._changed = anyio.Event()
 
     def append(self, data: bytes) -> None:
@@ -194,7 +196,10 @@ class Engine:
     def attach(self, row: Row) -> RunLog | None:
         """The log of the conversation's running session, if any."""
         session = self.sessions.get(row.id)
-        return session.log if session is not None else None
+        if session is None:
+            return None
+        session.log.reconnects += 1
+        return session.log
 
     def cancel(self, row: Row) -> None:
         """Stop the running session quietly, clear the queue and close its drain."""

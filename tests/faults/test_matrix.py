@@ -323,3 +323,31 @@ async def test_a_server_that_closes_before_sending_headers(
     completed_once(emulator, outcome, question)  # ... yet the message was not sent twice
     assert client_connections(emulator.port) == 0
     await settle(emulator, baseline)
+
+
+@pytest.mark.parametrize("kind", FACES)
+@pytest.mark.parametrize("trim", [False, True], ids=["full-replay", "trimmed-replay"])
+async def test_a_drop_while_the_run_goes_on_is_resumed_by_attaching(
+    emulator: RunningEmulator, kind: str, trim: bool
+) -> None:
+    # The run is held before its answer, so the reconnect attaches to it (rather than reading
+    # a finished conversation); PostHog then replays the run from its start, or only what came
+    # after the dropped reader left.
+    question = "Give me a long answer, while running"
+
+    async def scenario(face: Face, client: AsyncMaxClient) -> None:
+        emulator.app.engine.hold()
+        await set_faults(emulator, drop_after_events=4, trim_on_disconnect=trim)
+        outcome: list[Outcome] = []
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(lambda: _append(outcome, face.chat(question)))
+            await until(lambda: any(s.log.reconnects and s.log.readers for s in sessions(emulator)))
+            emulator.app.engine.release()
+        completed_once(emulator, outcome[0], question)
+
+    await with_face(kind, emulator, scenario)
+    emulator.app.trim_on_disconnect = False
+
+
+def sessions(emulator: RunningEmulator) -> list[Any]:
+    return list(emulator.app.engine.sessions.values())
