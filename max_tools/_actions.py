@@ -656,7 +656,7 @@ def explain_error(exc: BaseException) -> str | None:
     if isinstance(exc, StreamError):
         return str(exc)
     if isinstance(exc, APIConnectionError):
-        return f"Could not reach PostHog: {exc} "[:400].strip()
+        return str(exc)  # already says what failed and to check the network and POSTHOG_HOST
     if isinstance(exc, ValueError) and isinstance(exc, MaxError):
         return str(exc)
     return None

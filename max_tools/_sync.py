@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -122,8 +123,10 @@ class MaxClient:
                 )
             )
         except BaseException:
-            self._stop()
+            _shutdown(self._portal, self._thread, None)
             raise
+        # Closes the pool and stops the thread when close() was forgotten (at the latest, at exit).
+        self._finalizer = weakref.finalize(self, _shutdown, self._portal, self._thread, self._async)
 
     @classmethod
     def from_env(cls, **options: Any) -> Self:
@@ -141,15 +144,7 @@ class MaxClient:
 
     def close(self) -> None:
         """Close the connection pool and stop the background event loop."""
-        if self._thread.is_alive():
-            try:
-                self._portal.call(self._async.aclose)
-            finally:
-                self._stop()
-
-    def _stop(self) -> None:
-        self._portal.call(self._portal.stop)
-        self._thread.join(timeout=_PORTAL_START_S)
+        self._finalizer()
 
     def __enter__(self) -> Self:
         return self
@@ -318,6 +313,20 @@ class MaxClient:
     def clear_queue(self, conversation_id: str | uuid.UUID) -> Queue:
         """Remove every queued follow-up."""
         return self._call(partial(self._async.clear_queue, conversation_id))
+
+
+def _shutdown(
+    portal: BlockingPortal, thread: threading.Thread, client: AsyncMaxClient | None
+) -> None:
+    """Close the client and stop the loop thread (once; never from that thread itself)."""
+    if not thread.is_alive() or threading.current_thread() is thread:
+        return
+    try:
+        if client is not None:
+            portal.call(client.aclose)
+    finally:
+        portal.call(portal.stop)
+        thread.join(timeout=_PORTAL_START_S)
 
 
 def _awaitable(callback: Callable[[StreamEvent], None] | None) -> OnEvent | None:

@@ -156,6 +156,17 @@ def test_close_stops_the_background_thread(posthog: FakePostHog) -> None:
     assert {t.name for t in threading.enumerate() if t.is_alive()} <= before
 
 
+def test_a_forgotten_client_stops_its_thread_when_collected(posthog: FakePostHog) -> None:
+    import gc
+
+    before = threading.active_count()
+    client = sync_client(posthog)
+    assert threading.active_count() == before + 1
+    del client
+    gc.collect()
+    assert threading.active_count() == before
+
+
 def test_a_configuration_error_does_not_leave_a_thread_behind() -> None:
     alive = threading.active_count()
     with pytest.raises(ValueError, match="POSTHOG_PERSONAL_API_KEY"):
