@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from mcp import Client, StdioServerParameters
+from mcp_types import CallToolResult, TextContent
 
 
 async def main() -> None:
@@ -21,12 +22,16 @@ async def main() -> None:
         question = {"message": "Which pages get the most traffic?", "wait_s": 20}
         result = await client.call_tool("max_chat", question, progress_callback=on_progress)
         data = result.structured_content or {}
-        print(result.content[0].text)  # type: ignore[union-attr]
+        print(text_of(result))
         if data.get("status") == "in_progress":
             result = await client.call_tool(
                 "max_wait", {"conversation_id": data["conversation_id"]}
             )
-            print(result.content[0].text)  # type: ignore[union-attr]
+            print(text_of(result))
+
+
+def text_of(result: CallToolResult) -> str:
+    return "".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
 if __name__ == "__main__":

@@ -38,16 +38,11 @@ _SSE_HEADERS = {
     "Cache-Control": "no-cache, no-transform",
     "X-Accel-Buffering": "no",
 }
-_FLAGS = (
-    "scoped_keys",
-    "unknown_events",
-    "hold",
-    "quota_exceeded",
-    "throttle",
-    "action_failure",
-    "garble_utf8",
-    "trim_on_disconnect",
-)
+_APP_FLAGS = frozenset({"scoped_keys", "quota_exceeded", "throttle", "trim_on_disconnect"})
+"""Switches that stay as set: attributes of the app."""
+_NEXT_RUN_FLAGS = frozenset({"unknown_events", "action_failure", "garble_utf8"})
+"""Switches that act once, on what comes next: attributes of `Faults`."""
+_FLAGS = (*sorted(_APP_FLAGS), *sorted(_NEXT_RUN_FLAGS), "hold")
 NOT_RUNNING_DETAIL = (
     "No run of this conversation is active, so a queued message would never be sent; send it as "
     "a new message instead."
@@ -633,20 +628,10 @@ class EmulatorApp:
         for flag in _FLAGS:
             if flag in body and not isinstance(body[flag], bool):
                 raise ValueError(f"'{flag}' must be true or false.")
-        if "scoped_keys" in body:
-            self.scoped_keys = body["scoped_keys"]
-        if "unknown_events" in body:
-            faults.unknown_events = body["unknown_events"]
-        if "action_failure" in body:
-            faults.action_failure = body["action_failure"]
-        if "garble_utf8" in body:
-            faults.garble_utf8 = body["garble_utf8"]
-        if "trim_on_disconnect" in body:
-            self.trim_on_disconnect = body["trim_on_disconnect"]
-        if "quota_exceeded" in body:
-            self.quota_exceeded = body["quota_exceeded"]
-        if "throttle" in body:
-            self.throttle = body["throttle"]
+        for flag in _APP_FLAGS & set(body):
+            setattr(self, flag, body[flag])
+        for flag in _NEXT_RUN_FLAGS & set(body):
+            setattr(faults, flag, body[flag])
         if body.get("hold") is True:
             self.engine.hold()
         elif body.get("hold") is False:
