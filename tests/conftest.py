@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
+from max_tools.emulator import RunningEmulator, serve
 from tests.fake_posthog import KEY, FakePostHog
 
 SECRETS = (KEY, "phx_emulator_key", "phx_unit_key", "phx_secret_value_123", "s3cret-token")
@@ -45,3 +47,16 @@ def _no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         text = record.getMessage() + (caplog.handler.format(record) if record.exc_info else "")
         leaked = [secret for secret in SECRETS if secret in text]
         assert not leaked, f"{record.name} logged a secret: {text[:300]}"
+
+
+@pytest.fixture
+def emulator_options() -> dict[str, Any]:
+    """Options for the `emulator` fixture; parametrize it to change them for a test."""
+    return {}
+
+
+@pytest.fixture
+async def emulator(emulator_options: dict[str, Any]) -> AsyncIterator[RunningEmulator]:
+    """The emulator served on a free loopback port, without pauses between chunks."""
+    async with serve(**{"delay_s": 0, **emulator_options}) as running:
+        yield running

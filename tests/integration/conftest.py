@@ -1,25 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 from max_tools import AsyncMaxClient
-from max_tools.emulator import DEFAULT_KEY, RunningEmulator, serve
-
-
-@pytest.fixture
-def emulator_options() -> dict[str, Any]:
-    return {}
-
-
-@pytest.fixture
-async def emulator(emulator_options: dict[str, Any]) -> AsyncIterator[RunningEmulator]:
-    options: dict[str, Any] = {"delay_s": 0}
-    options.update(emulator_options)
-    async with serve(**options) as running:
-        yield running
+from max_tools.emulator import DEFAULT_KEY, RunningEmulator
 
 
 class RecordedSleeps:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -18,14 +18,8 @@ from langchain_integration import PROGRESS_EVENT, MaxTool, MaxToolkit
 from max_tools import AsyncMaxClient, ConfigurationError, MaxClient
 from max_tools._actions import ACTIONS
 from max_tools._render import ChatResult
-from max_tools.emulator import DEFAULT_KEY, RunningEmulator, serve, serve_in_thread
+from max_tools.emulator import DEFAULT_KEY, RunningEmulator, serve_in_thread
 from mcp_server import build_server
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[RunningEmulator]:
-    async with serve(delay_s=0) as running:
-        yield running
 
 
 @pytest.fixture

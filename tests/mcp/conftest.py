@@ -12,11 +12,6 @@ from mcp_server import build_server
 
 
 @pytest.fixture
-def emulator_options() -> dict[str, Any]:
-    return {}
-
-
-@pytest.fixture
 def server_options() -> dict[str, Any]:
     return {}
 

@@ -9,19 +9,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-import pytest
 from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
 from mcp import Client
 
 from max_tools import AsyncMaxClient, ReplyStatus
 from max_tools.emulator import DEFAULT_KEY, Rule, RunningEmulator, serve
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[RunningEmulator]:
-    async with serve(delay_s=0) as running:
-        yield running
 
 
 async def test_two_hundred_concurrent_asks_through_one_client(emulator: RunningEmulator) -> None:
