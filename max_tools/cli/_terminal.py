@@ -52,6 +52,7 @@ class ReplyPrinter:
         self._shown = ""  # text of the message being written, as far as printed
         self._mid_line = False
         self._echoes = 0
+        self._thinking = False  # a "thinking" line was shown for the message being written
 
     def show(self, event: StreamEvent) -> None:
         if isinstance(event, MessageEvent):
@@ -73,10 +74,15 @@ class ReplyPrinter:
     def _message(self, event: MessageEvent) -> None:
         message = event.message
         if isinstance(message, AIMessage):
+            thinking = (message.meta or {}).get("thinking")
+            if thinking and not self._thinking:  # PostHog AI is reasoning before it writes
+                self._thinking = True
+                self._status("thinking")
             self._text(message.content)
             if message.id is not None:
                 self._end_line()
                 self._shown = ""
+                self._thinking = False
                 if message.tool_calls:
                     self._status("using " + ", ".join(call.name for call in message.tool_calls))
         elif isinstance(message, HumanMessage):
