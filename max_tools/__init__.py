@@ -16,6 +16,7 @@ from max_tools._errors import (
     ConflictError,
     ConversationBusyError,
     InternalServerError,
+    InvalidArgumentsError,
     MaxError,
     NotFoundError,
     PermissionDeniedError,
@@ -94,6 +95,7 @@ __all__ = [
     "FailureMessage",
     "HumanMessage",
     "InternalServerError",
+    "InvalidArgumentsError",
     "MaxClient",
     "MaxError",
     "Message",
@@ -129,3 +131,11 @@ __all__ = [
     "VisualizationMessage",
     "__version__",
 ]
+
+# Public names report the package as their home, as httpx's do, so tracebacks and docs read
+# `max_tools.NotFoundError` rather than the private module that defines it.
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type) and _value.__module__.startswith("max_tools._"):
+        _value.__module__ = "max_tools"
+del _name, _value

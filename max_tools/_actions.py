@@ -33,6 +33,7 @@ from max_tools._errors import (
     ConfigurationError,
     ConversationBusyError,
     InternalServerError,
+    InvalidArgumentsError,
     MaxError,
     NotFoundError,
     PermissionDeniedError,
@@ -86,10 +87,6 @@ PROGRESS_EVERY_S = 1.0
 
 Progress = Callable[[float, str], Awaitable[None]]
 """Awaited with (strictly increasing counter, message) while a reply is awaited."""
-
-
-class InvalidArgumentsError(MaxError, ValueError):
-    """Tool arguments that do not fit the action's parameters; the message says which and why."""
 
 
 # Parameters (their field descriptions are the text models read)

@@ -16,7 +16,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from max_tools._config import APIKey, Settings, resolve_settings
-from max_tools._errors import APIError
+from max_tools._errors import APIError, ConfigurationError, InvalidArgumentsError
 from max_tools._events import StreamEvent
 from max_tools._http import DEFAULT_TIMEOUT, USER_AGENT, HTTPCore, Sleep
 from max_tools._models import Conversation, ConversationPage, ConversationSummary, Queue
@@ -85,7 +85,7 @@ class AsyncMaxClient:
         sleep: Sleep | None = None,
     ) -> None:
         if max_retries < 0:
-            raise ValueError("max_retries must be 0 or more.")
+            raise ConfigurationError("max_retries must be 0 or more.")
         self._settings = resolve_settings(api_key=api_key, host=host, project_id=project_id)
         resolved_timeout = (
             timeout
@@ -321,7 +321,9 @@ class AsyncMaxClient:
         resume_payload: Any = None,
     ) -> ReplyStream:
         if message is None and conversation_id is None:
-            raise ValueError("Pass a message, or a conversation_id to follow its running reply.")
+            raise InvalidArgumentsError(
+                "Pass a message, or a conversation_id to follow its running reply."
+            )
         if message is not None:
             message = _message(message)
         cid = str(uuid.uuid4()) if conversation_id is None else _conversation_id(conversation_id)
@@ -491,7 +493,7 @@ def _conversation_id(value: str | uuid.UUID) -> str:
             return str(uuid.UUID(value.strip()))
         except ValueError:
             pass
-    raise ValueError(
+    raise InvalidArgumentsError(
         f"conversation_id must be a conversation's UUID, like "
         f"'6a3e2c1e-8f1b-4a55-9f6e-0c3b8d1a2f77'; got {_preview(value)}."
     )
@@ -500,7 +502,7 @@ def _conversation_id(value: str | uuid.UUID) -> str:
 def _queue_id(value: str) -> str:
     if isinstance(value, str) and _QUEUE_ID.fullmatch(value.strip()):
         return value.strip()
-    raise ValueError(
+    raise InvalidArgumentsError(
         f"queue_id must be the id of a queued message (from get_queue); got {_preview(value)}."
     )
 
@@ -509,9 +511,9 @@ def _message(value: str, *, limit: int = MAX_MESSAGE_CHARS) -> str:
     if not isinstance(value, str):
         raise TypeError(f"The message must be a string, not {type(value).__name__}.")
     if not value.strip():
-        raise ValueError("The message is empty; PostHog does not accept blank messages.")
+        raise InvalidArgumentsError("The message is empty; PostHog does not accept blank messages.")
     if len(value) > limit:
-        raise ValueError(
+        raise InvalidArgumentsError(
             f"The message has {len(value):,} characters; PostHog accepts at most {limit:,}. "
             "Shorten it or split it."
         )
@@ -520,13 +522,17 @@ def _message(value: str, *, limit: int = MAX_MESSAGE_CHARS) -> str:
 
 def _count(value: int, name: str, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be a whole number of at least {minimum}; got {value!r}.")
+        raise InvalidArgumentsError(
+            f"{name} must be a whole number of at least {minimum}; got {value!r}."
+        )
     return value
 
 
 def _seconds(value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise ValueError(f"wait_s must be a number of seconds, 0 or more; got {value!r}.")
+        raise InvalidArgumentsError(
+            f"wait_s must be a number of seconds, 0 or more; got {value!r}."
+        )
     return float(value)
 
 

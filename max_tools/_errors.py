@@ -4,6 +4,7 @@
 
     MaxError
     ├── ConfigurationError            a setting is missing or wrong; nothing was sent
+    ├── InvalidArgumentsError         an id, message or number is not valid; nothing was sent
     └── APIError                      talking to PostHog went wrong
         ├── APIStatusError            PostHog answered with an error status (.status_code, .body)
         │   ├── BadRequestError                 400
@@ -41,6 +42,7 @@ __all__ = [
     "ConflictError",
     "ConversationBusyError",
     "InternalServerError",
+    "InvalidArgumentsError",
     "MaxError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -59,6 +61,13 @@ class MaxError(Exception):
 
 class ConfigurationError(MaxError, ValueError):
     """A setting is missing or cannot be right (key, host, project id)."""
+
+
+class InvalidArgumentsError(MaxError, ValueError):
+    """An argument does not fit (a conversation id, a message, a number); nothing was sent.
+
+    The message names the argument, what was expected and what to do.
+    """
 
 
 class APIError(MaxError):

@@ -79,3 +79,20 @@ def test_the_error_tree_matches_its_drawing() -> None:
     assert issubclass(max_tools.StreamError, max_tools.APIError)
     assert issubclass(max_tools.APIError, max_tools.MaxError)
     assert issubclass(max_tools.ConfigurationError, max_tools.MaxError)
+
+
+def test_public_classes_report_the_package_as_their_module() -> None:
+    classes = [getattr(max_tools, name) for name in max_tools.__all__]
+    private = [
+        cls.__qualname__
+        for cls in classes
+        if isinstance(cls, type) and cls.__module__ != "max_tools"
+    ]
+    assert private == []
+    assert repr(max_tools.NotFoundError) == "<class 'max_tools.NotFoundError'>"
+
+
+def test_bad_arguments_are_max_errors_and_value_errors() -> None:
+    assert issubclass(max_tools.InvalidArgumentsError, max_tools.MaxError)
+    assert issubclass(max_tools.InvalidArgumentsError, ValueError)
+    assert "InvalidArgumentsError" in (max_tools._errors.__doc__ or "")
