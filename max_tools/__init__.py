@@ -63,7 +63,7 @@ from max_tools._models import (
     QueuedMessage,
     User,
 )
-from max_tools._reply import Reply, ReplyStatus
+from max_tools._reply import Reply, ReplyStatus, Turn
 from max_tools._stream import ReplyStream
 from max_tools._sync import MaxClient, SyncReplyStream
 from max_tools._version import __version__
@@ -123,6 +123,7 @@ __all__ = [
     "TaskExecutionMessage",
     "ToolCall",
     "ToolResultMessage",
+    "Turn",
     "UnknownEvent",
     "UnknownMessage",
     "UnprocessableEntityError",

@@ -18,7 +18,7 @@ from max_tools._messages import (
     VisualizationMessage,
 )
 
-__all__ = ["Reply", "ReplyBuilder", "ReplyStatus"]
+__all__ = ["Reply", "ReplyBuilder", "ReplyStatus", "Turn"]
 
 _VISUAL = (VisualizationMessage, MultiVisualizationMessage, ArtifactMessage)
 _ANSWERS = (*_VISUAL, NotebookMessage)
@@ -37,12 +37,25 @@ class ReplyStatus(enum.StrEnum):
     """The run ended with a failure message; see `failures`."""
 
 
+class Turn(BaseModel):
+    """One message PostHog AI answered on a stream, with its answer.
+
+    `question` is the human message; it is None for the turn a stream joined part-way (`wait`
+    attaches to a run whose question was sent earlier).
+    """
+
+    question: str | None = None
+    text: str = ""
+    status: ReplyStatus
+
+
 class Reply(BaseModel):
     """The outcome of a message: status, the answer's text, and every finished message.
 
     `text` is the newest assistant text of the last turn: the last finished assistant message,
     or, while the run goes on (`in_progress`), the text written so far. When queued follow-ups
-    ran on the same stream, it is the answer to the last of them; `messages` holds every turn.
+    ran on the same stream, it is the answer to the last of them; `turns` pairs each question
+    with its answer, and `messages` holds every finished message.
     """
 
     conversation_id: str
@@ -52,6 +65,7 @@ class Reply(BaseModel):
     messages: list[Message] = []
     visualizations: list[Message] = []
     failures: list[FailureMessage] = []
+    turns: list[Turn] = []
 
 
 class ReplyBuilder:
@@ -62,7 +76,6 @@ class ReplyBuilder:
         self.title: str | None = None
         self.messages: list[Message] = []
         self.partial_text = ""
-        self._turn_start = 0  # index in `messages` of the newest human message
 
     def add(self, event: StreamEvent) -> None:
         """Take one event into account."""
@@ -80,22 +93,20 @@ class ReplyBuilder:
 
     def add_message(self, message: Message) -> None:
         """Take one finished message into account."""
-        if isinstance(message, HumanMessage):
-            self._turn_start = len(self.messages)
         self.messages.append(message)
         self.partial_text = ""
 
     def build(self, *, running: bool = False) -> Reply:
         """The reply so far; `running` says the run was left going (the budget ran out)."""
-        turn = self.messages[self._turn_start :]
-        text = next(
-            (m.content for m in reversed(turn) if isinstance(m, AIMessage) and m.content), ""
-        )
+        turns = [_turn(segment) for segment in _segments(self.messages)]
+        if not turns:
+            turns = [Turn(status=_final_status([]))]
         if running:
-            status = ReplyStatus.IN_PROGRESS
-            text = self.partial_text or text
-        else:
-            status = _final_status(turn)
+            last = turns[-1]
+            turns[-1] = last.model_copy(
+                update={"status": ReplyStatus.IN_PROGRESS, "text": self.partial_text or last.text}
+            )
+        status, text = turns[-1].status, turns[-1].text
         return Reply(
             conversation_id=self.conversation_id,
             status=status,
@@ -104,7 +115,27 @@ class ReplyBuilder:
             messages=list(self.messages),
             visualizations=[m for m in self.messages if _is_visual(m)],
             failures=[m for m in self.messages if isinstance(m, FailureMessage)],
+            turns=turns,
         )
+
+
+def _segments(messages: list[Message]) -> list[list[Message]]:
+    """The messages split at each human message (a turn starts with its question)."""
+    segments: list[list[Message]] = []
+    for message in messages:
+        if isinstance(message, HumanMessage) or not segments:
+            segments.append([])
+        segments[-1].append(message)
+    return segments
+
+
+def _turn(segment: list[Message]) -> Turn:
+    first = segment[0]
+    question = first.content if isinstance(first, HumanMessage) else None
+    text = next(
+        (m.content for m in reversed(segment) if isinstance(m, AIMessage) and m.content), ""
+    )
+    return Turn(question=question, text=text, status=_final_status(segment))
 
 
 def _final_status(turn: list[Message]) -> ReplyStatus:

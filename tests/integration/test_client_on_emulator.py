@@ -135,6 +135,12 @@ async def test_a_busy_conversation_raises_busy_and_a_queued_follow_up_runs_on_th
         "And the week before?",
         "Third question",
     ]
+    assert [(turn.question, turn.status) for turn in reply.turns] == [
+        ("And the week before?", ReplyStatus.COMPLETED),
+        ("Third question", ReplyStatus.COMPLETED),
+    ]
+    assert reply.turns[0].text.startswith('Here is what I found for "And the week before?"')
+    assert reply.turns[-1].text == reply.text
 
 
 async def test_wait_follows_a_running_reply_from_another_client(
