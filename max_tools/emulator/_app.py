@@ -118,6 +118,9 @@ class EmulatorApp:
         self.started = anyio.Event()
         self.connections_seen: set[tuple[str, int]] = set()
         """Client (address, port) pairs that sent requests: one per connection opened."""
+        self.requests_in_flight = 0
+        self.peak_requests_in_flight = 0
+        """The most HTTP requests that were being served at the same moment."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -128,9 +131,14 @@ class EmulatorApp:
         client = scope.get("client")
         if client:
             self.connections_seen.add((str(client[0]), int(client[1])))
-        request = Request(scope, receive)
-        response = await self._dispatch(request)
-        await response(scope, receive, send)
+        self.requests_in_flight += 1
+        self.peak_requests_in_flight = max(self.peak_requests_in_flight, self.requests_in_flight)
+        try:
+            request = Request(scope, receive)
+            response = await self._dispatch(request)
+            await response(scope, receive, send)
+        finally:
+            self.requests_in_flight -= 1
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         await receive()  # lifespan.startup
@@ -581,6 +589,7 @@ class EmulatorApp:
                 200,
                 {
                     "connections": len(self.connections_seen),
+                    "peak_requests_in_flight": self.peak_requests_in_flight,
                     "conversations": len(self.store.rows),
                     "running": len(self.engine.sessions),
                 },

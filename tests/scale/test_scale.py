@@ -34,7 +34,9 @@ async def test_two_hundred_concurrent_asks_through_one_client(emulator: RunningE
         assert reply.status is ReplyStatus.COMPLETED
         assert reply.text.startswith(f'Here is what I found for "How many signups on day {n}?"')
     assert len({reply.conversation_id for reply in replies.values()}) == 200
-    assert len(emulator.app.connections_seen) <= 100  # the pool is reused (httpx: 100 at most)
+    # The pool bounds how many requests are open at once (100); a connection the server closed
+    # while idle is replaced, so distinct connections over the whole run may exceed that.
+    assert emulator.app.peak_requests_in_flight <= 100
 
 
 @asynccontextmanager
