@@ -298,9 +298,15 @@ class AsyncMaxClient:
         self, replies: ReplyStream, wait_s: float | None, on_event: OnEvent | None
     ) -> Reply:
         budget = math.inf if wait_s is None else _seconds(wait_s)
+        deadline = anyio.current_time() + budget
         try:
-            with anyio.move_on_after(budget) as scope:
+            if replies.sending:
+                # The budget bounds the waiting, never the send: a cancelled POST may or may not
+                # have reached PostHog, so the message either goes out once here or this raises.
                 await replies.open()
+            with anyio.CancelScope(deadline=deadline) as scope:
+                if not replies.sending:
+                    await replies.open()
                 async for event in replies:
                     if on_event is not None:
                         await on_event(event)

@@ -144,6 +144,11 @@ class ReplyStream:
             await self._iterator.aclose()
         await self._close_response()
 
+    @property
+    def sending(self) -> bool:
+        """Whether opening sends a message (or a resume payload) rather than only attaching."""
+        return self._sending
+
     async def open(self) -> None:
         """Send the request that starts (or attaches to) the reply."""
         await self._connect(sending=self._sending)
