@@ -21,7 +21,7 @@ from max_tools._errors import (
     StreamError,
     make_status_error,
 )
-from max_tools._retry import Outcome, Repeatable, retry_delay
+from max_tools._retry import Attempts, Repeatable
 from max_tools._version import __version__
 
 __all__ = ["DEFAULT_TIMEOUT", "HTTPCore", "Sleep"]
@@ -156,60 +156,29 @@ class HTTPCore:
             APIStatusError: PostHog answered with an error status (a subclass per status).
             APIConnectionError: no answer, after the retries allowed.
         """
-        attempt = 0
-        maybe_landed = False
+        attempts = self.attempts(repeatable)
         while True:
-            attempt += 1
             try:
                 response = await self.send(method, path, json=json, params=params, doing=doing)
             except APIConnectionError as error:
-                outcome = Outcome.NO_ANSWER if error.request_sent else Outcome.NOT_SENT
-                delay = self._delay(attempt, repeatable, outcome)
+                delay = attempts.after_no_answer(request_sent=error.request_sent)
                 if delay is None:
                     raise
-                maybe_landed = maybe_landed or error.request_sent
                 await self.pause(delay, why=str(error))
                 continue
             if response.is_success:
                 return response
-            if response.status_code == 404 and maybe_landed and gone_ok_on_repeat:
+            if response.status_code == 404 and attempts.maybe_landed and gone_ok_on_repeat:
                 return None
             error_ = self.status_error(response, doing=doing, scoped_action=scoped_action)
-            delay = self._delay(
-                attempt, repeatable, Outcome.STATUS, response.status_code, error_.retry_after
-            )
+            delay = attempts.after_status(response.status_code, error_.retry_after)
             if delay is None:
                 raise error_
-            maybe_landed = maybe_landed or response.status_code in (502, 504)
             await self.pause(delay, why=f"{response.status_code} answer")
 
-    def _delay(
-        self,
-        attempt: int,
-        repeatable: Repeatable,
-        outcome: Outcome,
-        status_code: int | None = None,
-        retry_after: float | None = None,
-    ) -> float | None:
-        return retry_delay(
-            attempt=attempt,
-            max_retries=self.max_retries,
-            repeatable=repeatable,
-            outcome=outcome,
-            status_code=status_code,
-            retry_after=retry_after,
-        )
-
-    def delay_for_status(self, attempt: int, error: APIStatusError) -> float | None:
-        """How long to wait before repeating a request that is always safe to repeat."""
-        return self._delay(
-            attempt, Repeatable.ALWAYS, Outcome.STATUS, error.status_code, error.retry_after
-        )
-
-    def delay_for_connection(self, attempt: int, error: APIConnectionError) -> float | None:
-        """How long to wait before repeating a request that is always safe to repeat."""
-        outcome = Outcome.NO_ANSWER if error.request_sent else Outcome.NOT_SENT
-        return self._delay(attempt, Repeatable.ALWAYS, outcome)
+    def attempts(self, repeatable: Repeatable = Repeatable.ALWAYS) -> Attempts:
+        """A fresh count of attempts for one request, under this client's retry limit."""
+        return Attempts(max_retries=self.max_retries, repeatable=repeatable)
 
     async def pause(self, delay: float, *, why: str) -> None:
         """Wait before a retry."""

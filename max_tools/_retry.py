@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import random
 
-__all__ = ["MAX_RETRY_AFTER_S", "Outcome", "Repeatable", "retry_delay"]
+__all__ = ["MAX_RETRY_AFTER_S", "Attempts", "Outcome", "Repeatable", "retry_delay"]
 
 MAX_RETRY_AFTER_S = 20.0
 """Longest Retry-After we wait out ourselves; a longer wait is the caller's decision."""
@@ -76,3 +76,49 @@ def retry_delay(
     backoff = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2.0 ** (attempt - 1))
     jitter: float = rng.random() if rng is not None else random.random()  # noqa: S311 - not crypto
     return backoff * (0.5 + jitter / 2)
+
+
+class Attempts:
+    """The one attempt policy: counts failed attempts and whether one may have landed.
+
+    Every loop that repeats a request (plain requests, opening a reply stream, resuming a
+    broken one) asks it how long to pause, or whether to give up.
+    """
+
+    def __init__(self, *, max_retries: int, repeatable: Repeatable) -> None:
+        self.max_retries = max_retries
+        self.repeatable = repeatable
+        self.failed = 0
+        self.maybe_landed = False
+        """An attempt reached the server without an answer (or with 502/504): it may have acted."""
+
+    def after_no_answer(self, *, request_sent: bool) -> float | None:
+        """The pause before the next attempt after no answer came, or None to give up."""
+        self.failed += 1
+        outcome = Outcome.NO_ANSWER if request_sent else Outcome.NOT_SENT
+        delay = self._delay(outcome)
+        self.maybe_landed = self.maybe_landed or request_sent
+        return delay
+
+    def after_status(self, status_code: int, retry_after: float | None) -> float | None:
+        """The pause before the next attempt after an error status, or None to give up."""
+        self.failed += 1
+        delay = self._delay(Outcome.STATUS, status_code, retry_after)
+        self.maybe_landed = self.maybe_landed or status_code in (502, 504)
+        return delay
+
+    def progressed(self) -> None:
+        """The last attempt got somewhere (a resumed stream delivered events): count afresh."""
+        self.failed = 0
+
+    def _delay(
+        self, outcome: Outcome, status_code: int | None = None, retry_after: float | None = None
+    ) -> float | None:
+        return retry_delay(
+            attempt=self.failed,
+            max_retries=self.max_retries,
+            repeatable=self.repeatable,
+            outcome=outcome,
+            status_code=status_code,
+            retry_after=retry_after,
+        )

@@ -12,7 +12,6 @@ PostHog's stream rules (reference sections 5 and 6) live here:
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
@@ -26,74 +25,16 @@ from max_tools._errors import (
     NotFoundError,
     StreamError,
 )
-from max_tools._events import MessageEvent, StreamEvent, UpdateEvent, parse_event
+from max_tools._events import MessageEvent, StreamEvent, parse_event
 from max_tools._http import HTTPCore
-from max_tools._messages import AIMessage, HumanMessage, Message
+from max_tools._messages import HumanMessage, Message
 from max_tools._models import Conversation
+from max_tools._replay import Replay
 from max_tools._reply import Reply, ReplyBuilder
 
 __all__ = ["ReplyStream"]
 
 GetConversation = Callable[[str], Awaitable[Conversation]]
-
-_RECENT_UPDATES = 1024
-"""How many update events are remembered to drop their replays (bounded, so memory stays flat)."""
-
-
-class _Replay:
-    """Tells events already delivered from new ones when a reconnect replays a run.
-
-    A replay may start at the beginning of the run or, when PostHog already trimmed its buffer,
-    part-way; finished messages are recognised by id, partial text by being a prefix of what was
-    shown, and updates by their content.
-    """
-
-    def __init__(self) -> None:
-        self.seen_ids: set[str] = set()
-        self.replaying = False
-        self._anchor: str | None = None
-        self._partial = ""
-        self._updates: OrderedDict[tuple[str | None, str | None, str], None] = OrderedDict()
-
-    def restart(self) -> None:
-        """A reconnect happened: what follows may repeat what was delivered."""
-        self.replaying = True
-
-    def accept(self, event: StreamEvent) -> bool:
-        """Whether to deliver this event."""
-        if isinstance(event, MessageEvent):
-            return self._accept_message(event.message)
-        if isinstance(event, UpdateEvent):
-            key = (event.id, event.tool_call_id, repr(event.content))
-            if key in self._updates:
-                return False
-            self._updates[key] = None
-            if len(self._updates) > _RECENT_UPDATES:
-                self._updates.popitem(last=False)
-        return True
-
-    def _accept_message(self, message: Message) -> bool:
-        if message.id is None:
-            if not isinstance(message, AIMessage):
-                return True
-            text = message.content
-            if self.replaying:
-                if not (self._partial and text.startswith(self._partial) and text != self._partial):
-                    return False
-                self.replaying = False
-            elif self._partial and text and self._partial.startswith(text):
-                return False
-            self._partial = text
-            return True
-        if message.id in self.seen_ids:
-            if message.id == self._anchor:
-                self.replaying = False  # the replay caught up with what was delivered
-            return False
-        self.seen_ids.add(message.id)
-        self._anchor = message.id
-        self._partial = ""
-        self.replaying = False
-        return True
 
 
 class ReplyStream:
@@ -119,7 +60,7 @@ class ReplyStream:
         self._body = body
         self._sending = sending
         self._builder = ReplyBuilder(conversation_id)
-        self._replay = _Replay()
+        self._replay = Replay()
         self._response: httpx.Response | None = None
         self._catch_up: list[Message] | None = None
         self._iterator: AsyncGenerator[StreamEvent, None] | None = None
@@ -165,11 +106,9 @@ class ReplyStream:
 
     async def _connect(self, *, sending: bool) -> None:
         """Open the stream: afterwards `_response` or, if the run is over, `_catch_up` is set."""
-        attempt = 0
-        maybe_landed = False
+        attempts = self._http.attempts()
         while True:
-            attempt += 1
-            if sending and maybe_landed:
+            if sending and attempts.maybe_landed:
                 # An earlier attempt may have reached PostHog: never send the message twice.
                 landed = await self._find_sent_message()
                 if landed is not None:
@@ -183,10 +122,9 @@ class ReplyStream:
             try:
                 response = await self._http.send("POST", "", json=body, stream=True, doing=doing)
             except APIConnectionError as error:
-                delay = self._http.delay_for_connection(attempt, error)
+                delay = attempts.after_no_answer(request_sent=error.request_sent)
                 if delay is None:
                     raise
-                maybe_landed = maybe_landed or error.request_sent
                 await self._http.pause(delay, why=str(error))
                 continue
             if response.is_success:  # 200 in practice; PostHog's docs say 201
@@ -198,7 +136,11 @@ class ReplyStream:
             finally:
                 await response.aclose()
             status_error = self._http.status_error(response, doing=doing, sending_message=sending)
-            if sending and maybe_landed and isinstance(status_error, ConversationBusyError):
+            if (
+                sending
+                and attempts.maybe_landed
+                and isinstance(status_error, ConversationBusyError)
+            ):
                 sending = False  # the earlier attempt landed and is running: attach to it
                 continue
             if not sending and _is_idle_refusal(status_error):
@@ -214,10 +156,9 @@ class ReplyStream:
                     code=status_error.code,
                     detail=status_error.detail,
                 )
-            delay = self._http.delay_for_status(attempt, status_error)
+            delay = attempts.after_status(status_error.status_code, status_error.retry_after)
             if delay is None:
                 raise status_error
-            maybe_landed = maybe_landed or status_error.status_code in (502, 504)
             await self._http.pause(delay, why=f"{status_error.status_code} answer")
 
     def _attach_body(self) -> dict[str, Any]:
@@ -257,7 +198,7 @@ class ReplyStream:
         self._catch_up = messages
 
     async def _iterate(self) -> AsyncGenerator[StreamEvent, None]:
-        drops = 0
+        drops = self._http.attempts()
         while True:
             if self._catch_up is not None:
                 for message in self._catch_up:
@@ -287,8 +228,9 @@ class ReplyStream:
                 await self._close_response()
                 return
             except APIConnectionError as error:
-                drops = 1 if delivered else drops + 1
-                delay = self._http.delay_for_connection(drops, error)
+                if delivered:
+                    drops.progressed()
+                delay = drops.after_no_answer(request_sent=error.request_sent)
                 if delay is None:
                     raise StreamError(
                         f"The reply stream of conversation {self.conversation_id} broke and "
