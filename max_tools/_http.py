@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -206,10 +206,33 @@ class HTTPCore:
             sending_message=sending_message,
         )
 
-    def open_sse(
+    @asynccontextmanager
+    async def event_stream(
+        self, body: Any, *, doing: str, sending_message: bool
+    ) -> AsyncIterator[AsyncGenerator[ServerSentEvent, None]]:
+        """POST `body` to the conversations endpoint and own the streaming response.
+
+        Yields its SSE events (transport errors while reading come as ours). An error status is
+        read and raised as `APIStatusError`; whatever happens, the response is closed on exit.
+        """
+        response = await self.send("POST", "", json=body, stream=True, doing=doing)
+        try:
+            if not response.is_success:  # 200 in practice; PostHog's docs say 201
+                with self.transport_errors(doing=doing):
+                    await response.aread()
+                raise self.status_error(response, doing=doing, sending_message=sending_message)
+            events = self._sse(response, doing=doing)
+            try:
+                yield events
+            finally:
+                await events.aclose()
+        finally:
+            await response.aclose()
+
+    async def _sse(
         self, response: httpx.Response, *, doing: str
     ) -> AsyncGenerator[ServerSentEvent, None]:
-        """The SSE events of a streaming response; read them inside `transport_errors`."""
+        # Checked when reading starts, so a wrong answer surfaces where the events are read.
         content_type = response.headers.get("content-type", "")
         if "text/event-stream" not in content_type:
             raise StreamError(
@@ -217,7 +240,13 @@ class HTTPCore:
                 f"text/event-stream), got {content_type or 'no content type'!r}. Check that "
                 "POSTHOG_HOST points at PostHog itself, not a proxy or login page."
             )
-        return EventSource(response).aiter_sse()
+        source = EventSource(response).aiter_sse()
+        try:
+            with self.transport_errors(doing=doing):
+                async for item in source:
+                    yield item
+        finally:
+            await source.aclose()
 
     @contextmanager
     def transport_errors(self, *, doing: str) -> Iterator[None]:

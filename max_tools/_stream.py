@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
-import httpx
+from httpx_sse import ServerSentEvent
 
 from max_tools._errors import (
     APIConnectionError,
@@ -61,7 +62,8 @@ class ReplyStream:
         self._sending = sending
         self._builder = ReplyBuilder(conversation_id)
         self._replay = Replay()
-        self._response: httpx.Response | None = None
+        self._connection: AsyncExitStack | None = None
+        self._events: AsyncGenerator[ServerSentEvent, None] | None = None
         self._catch_up: list[Message] | None = None
         self._iterator: AsyncGenerator[StreamEvent, None] | None = None
 
@@ -83,7 +85,7 @@ class ReplyStream:
         """Stop reading and close the connection; the run goes on at PostHog."""
         if self._iterator is not None:
             await self._iterator.aclose()
-        await self._close_response()
+        await self._disconnect()
 
     @property
     def sending(self) -> bool:
@@ -94,10 +96,10 @@ class ReplyStream:
         """Send the request that starts (or attaches to) the reply."""
         await self._connect(sending=self._sending)
 
-    async def _close_response(self) -> None:
-        if self._response is not None:
-            response, self._response = self._response, None
-            await response.aclose()
+    async def _disconnect(self) -> None:
+        if self._connection is not None:
+            connection, self._connection, self._events = self._connection, None, None
+            await connection.aclose()
 
     def _doing(self, sending: bool) -> str:
         if sending:
@@ -105,7 +107,7 @@ class ReplyStream:
         return f"follow the reply of conversation {self.conversation_id}"
 
     async def _connect(self, *, sending: bool) -> None:
-        """Open the stream: afterwards `_response` or, if the run is over, `_catch_up` is set."""
+        """Open the stream: afterwards `_events` or, if the run is over, `_catch_up` is set."""
         attempts = self._http.attempts()
         while True:
             if sending and attempts.maybe_landed:
@@ -119,23 +121,22 @@ class ReplyStream:
                     sending = False
             body = self._body if sending else self._attach_body()
             doing = self._doing(sending)
+            connection = AsyncExitStack()
             try:
-                response = await self._http.send("POST", "", json=body, stream=True, doing=doing)
+                self._events = await connection.enter_async_context(
+                    self._http.event_stream(body, doing=doing, sending_message=sending)
+                )
             except APIConnectionError as error:
                 delay = attempts.after_no_answer(request_sent=error.request_sent)
                 if delay is None:
                     raise
                 await self._http.pause(delay, why=str(error))
                 continue
-            if response.is_success:  # 200 in practice; PostHog's docs say 201
-                self._response = response
+            except APIStatusError as refused:
+                status_error = refused
+            else:
+                self._connection = connection
                 return
-            try:
-                with self._http.transport_errors(doing=doing):
-                    await response.aread()
-            finally:
-                await response.aclose()
-            status_error = self._http.status_error(response, doing=doing, sending_message=sending)
             if (
                 sending
                 and attempts.maybe_landed
@@ -207,25 +208,19 @@ class ReplyStream:
                         self._builder.add(stored)
                         yield stored
                 return
-            response = self._response
-            if response is None:
+            events = self._events
+            if events is None:
                 raise StreamError("The reply stream was used before it was opened.")
             delivered = False
             try:
-                doing = self._doing(False)
-                events = self._http.open_sse(response, doing=doing)
                 accept, add = self._replay.accept, self._builder.add
-                try:
-                    with self._http.transport_errors(doing=doing):
-                        async for item in events:
-                            event = parse_event(item.event, item.data)
-                            if accept(event):
-                                delivered = True
-                                add(event)
-                                yield event
-                finally:
-                    await events.aclose()
-                await self._close_response()
+                async for item in events:
+                    event = parse_event(item.event, item.data)
+                    if accept(event):
+                        delivered = True
+                        add(event)
+                        yield event
+                await self._disconnect()
                 return
             except APIConnectionError as error:
                 if delivered:
@@ -237,7 +232,7 @@ class ReplyStream:
                         f"could not be resumed ({error}). The run may still be going at PostHog: "
                         "follow it with wait(conversation_id)."
                     ) from error
-                await self._close_response()
+                await self._disconnect()
                 await self._http.pause(delay, why="the reply stream broke")
                 await self._connect(sending=False)
                 self._replay.restart()
