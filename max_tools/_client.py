@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 import anyio
 import httpx
-from pydantic import BaseModel, ValidationError
 
+from max_tools._arguments import (
+    MAX_APPEND_CHARS,
+    MAX_MESSAGE_CHARS,
+    QUEUE_ID,
+    count,
+    message_options,
+    message_text,
+    seconds,
+)
+from max_tools._arguments import conversation_id as conversation_id_of
 from max_tools._config import APIKey, Settings, resolve_settings
-from max_tools._errors import APIError, ConfigurationError, InvalidArgumentsError
+from max_tools._errors import ConfigurationError, InvalidArgumentsError
 from max_tools._events import StreamEvent
-from max_tools._http import DEFAULT_TIMEOUT, USER_AGENT, HTTPCore, Sleep
-from max_tools._models import Conversation, ConversationPage, ConversationSummary, Queue
+from max_tools._http import DEFAULT_TIMEOUT, USER_AGENT, Created, HTTPCore, Sleep, parse_answer
+from max_tools._models import Conversation, ConversationPage, ConversationSummary
+from max_tools._queue import QueueMethods
 from max_tools._reply import Reply
 from max_tools._retry import Repeatable
 from max_tools._stream import ReplyStream
@@ -34,11 +43,9 @@ __all__ = [
 
 logger = logging.getLogger("max_tools")
 
+_QUEUE_ID = QUEUE_ID  # _actions reads it from here until it moves to the public agent layer
+
 DEFAULT_MAX_RETRIES = 3
-MAX_MESSAGE_CHARS = 40_000
-"""PostHog's limit for a message and a queued message (`MessageSerializer`, max_length)."""
-MAX_APPEND_CHARS = 10_000
-"""PostHog's limit for append_message (`MessageMinimalSerializer`, max_length)."""
 
 OnEvent = Callable[[StreamEvent], Awaitable[None]]
 """A coroutine function that is awaited with each stream event (progress reporting)."""
@@ -48,11 +55,8 @@ DEFAULT_LIMITS = httpx.Limits(
 )
 """Keep every connection a burst opened: streams are long, so agents in parallel reuse them."""
 
-_QUEUE_ID = re.compile(r"^[A-Za-z0-9_~:-]{1,128}$")  # PostHog mints uuid4s; its route takes [^/.]+
-_ModelT = TypeVar("_ModelT", bound=BaseModel)
 
-
-class AsyncMaxClient:
+class AsyncMaxClient(QueueMethods):
     """Async client for PostHog AI conversations.
 
     Unset options come from the environment: ``POSTHOG_PERSONAL_API_KEY`` (or
@@ -152,14 +156,14 @@ class AsyncMaxClient:
         """
         params: dict[str, int] = {}
         if limit is not None:
-            params["limit"] = _count(limit, "limit", minimum=1)
+            params["limit"] = count(limit, "limit", minimum=1)
         if offset is not None:
-            params["offset"] = _count(offset, "offset", minimum=0)
+            params["offset"] = count(offset, "offset", minimum=0)
         doing = "list conversations"
         response = await self._http.request(
             "GET", "", params=params or None, doing=doing, repeatable=Repeatable.ALWAYS
         )
-        return _parse(ConversationPage, response, doing)
+        return parse_answer(ConversationPage, response, doing)
 
     async def iter_conversations(
         self, *, page_size: int = 100
@@ -180,16 +184,16 @@ class AsyncMaxClient:
         Raises:
             NotFoundError: no such conversation in this project, or it has no title yet.
         """
-        cid = _conversation_id(conversation_id)
+        cid = conversation_id_of(conversation_id)
         doing = f"read conversation {cid}"
         response = await self._http.request(
             "GET", f"{cid}/", doing=doing, repeatable=Repeatable.ALWAYS
         )
-        return _parse(Conversation, response, doing)
+        return parse_answer(Conversation, response, doing)
 
     async def delete_conversation(self, conversation_id: str | uuid.UUID) -> None:
         """Delete a conversation of yours (PostHog keeps it soft-deleted)."""
-        cid = _conversation_id(conversation_id)
+        cid = conversation_id_of(conversation_id)
         await self._http.request(
             "DELETE",
             f"{cid}/",
@@ -270,7 +274,7 @@ class AsyncMaxClient:
                 with `queue_message` or `wait` for the reply first.
         """
         replies = self._reply_stream(
-            _message(message),
+            message_text(message),
             conversation_id=conversation_id,
             agent_mode=agent_mode,
             ui_context=ui_context,
@@ -291,13 +295,13 @@ class AsyncMaxClient:
         If no reply is running, the last one is read from the conversation. `on_event` is
         awaited with each stream event as it arrives.
         """
-        replies = self._reply_stream(None, conversation_id=_conversation_id(conversation_id))
+        replies = self._reply_stream(None, conversation_id=conversation_id_of(conversation_id))
         return await self._follow(replies, wait_s, on_event)
 
     async def _follow(
         self, replies: ReplyStream, wait_s: float | None, on_event: OnEvent | None
     ) -> Reply:
-        budget = math.inf if wait_s is None else _seconds(wait_s)
+        budget = math.inf if wait_s is None else seconds(wait_s)
         deadline = anyio.current_time() + budget
         try:
             if replies.sending:
@@ -331,21 +335,22 @@ class AsyncMaxClient:
                 "Pass a message, or a conversation_id to follow its running reply."
             )
         if message is not None:
-            message = _message(message)
-        cid = str(uuid.uuid4()) if conversation_id is None else _conversation_id(conversation_id)
+            message = message_text(message)
+        cid = str(uuid.uuid4()) if conversation_id is None else conversation_id_of(conversation_id)
         body: dict[str, Any] = {
             "content": message,
             "conversation": cid,
             "trace_id": str(uuid.uuid4()),
         }
-        optional = {
-            "agent_mode": str(agent_mode) if agent_mode is not None else None,
-            "ui_context": ui_context,
-            "contextual_tools": contextual_tools,
-            "billing_context": billing_context,
-            "resume_payload": resume_payload,
-        }
-        body.update({key: value for key, value in optional.items() if value is not None})
+        body.update(
+            message_options(
+                agent_mode=agent_mode,
+                ui_context=ui_context,
+                contextual_tools=contextual_tools,
+                billing_context=billing_context,
+                resume_payload=resume_payload,
+            )
+        )
         return ReplyStream(
             self._http,
             self.get_conversation,
@@ -360,9 +365,9 @@ class AsyncMaxClient:
         Returns:
             The new message's id.
         """
-        cid = _conversation_id(conversation_id)
+        cid = conversation_id_of(conversation_id)
         doing = f"append a message to conversation {cid}"
-        text = _message(content, limit=MAX_APPEND_CHARS)
+        text = message_text(content, limit=MAX_APPEND_CHARS)
         response = await self._http.request(
             "POST",
             f"{cid}/append_message/",
@@ -371,12 +376,12 @@ class AsyncMaxClient:
             repeatable=Repeatable.IF_NOT_RECEIVED,
             scoped_action=True,
         )
-        created = _parse(_Created, response, doing)
+        created = parse_answer(Created, response, doing)
         return created.id
 
     async def cancel(self, conversation_id: str | uuid.UUID) -> None:
         """Stop the running reply and clear the queue (harmless when nothing runs)."""
-        cid = _conversation_id(conversation_id)
+        cid = conversation_id_of(conversation_id)
         await self._http.request(
             "PATCH",
             f"{cid}/cancel/",
@@ -384,164 +389,3 @@ class AsyncMaxClient:
             repeatable=Repeatable.ALWAYS,
             scoped_action=True,
         )
-
-    # The follow-up queue
-
-    async def get_queue(self, conversation_id: str | uuid.UUID) -> Queue:
-        """The follow-ups waiting for the running reply to end."""
-        cid = _conversation_id(conversation_id)
-        return await self._queue_request("GET", f"{cid}/queue/", f"read the queue of {cid}")
-
-    async def queue_message(
-        self,
-        conversation_id: str | uuid.UUID,
-        message: str,
-        *,
-        agent_mode: str | None = None,
-        ui_context: dict[str, Any] | None = None,
-        contextual_tools: dict[str, Any] | None = None,
-        billing_context: dict[str, Any] | None = None,
-    ) -> Queue:
-        """Queue a follow-up; it runs when the current reply ends (PostHog keeps at most 2).
-
-        Raises:
-            QueueFullError: two follow-ups are queued already.
-            QueueNotRunningError: nothing is running that would pick it up; send it instead.
-        """
-        cid = _conversation_id(conversation_id)
-        body: dict[str, Any] = {"content": _message(message)}
-        optional = {
-            "agent_mode": str(agent_mode) if agent_mode is not None else None,
-            "ui_context": ui_context,
-            "contextual_tools": contextual_tools,
-            "billing_context": billing_context,
-        }
-        body.update({key: value for key, value in optional.items() if value is not None})
-        return await self._queue_request(
-            "POST",
-            f"{cid}/queue/",
-            f"queue a message in {cid}",
-            json=body,
-            repeatable=Repeatable.IF_NOT_RECEIVED,
-        )
-
-    async def update_queued_message(
-        self, conversation_id: str | uuid.UUID, queue_id: str, message: str
-    ) -> Queue:
-        """Change the text of a queued follow-up."""
-        cid, qid = _conversation_id(conversation_id), _queue_id(queue_id)
-        return await self._queue_request(
-            "PATCH",
-            f"{cid}/queue/{qid}/",
-            f"edit queued message {qid} of {cid}",
-            json={"content": _message(message)},
-        )
-
-    async def delete_queued_message(self, conversation_id: str | uuid.UUID, queue_id: str) -> Queue:
-        """Remove one queued follow-up."""
-        cid, qid = _conversation_id(conversation_id), _queue_id(queue_id)
-        doing = f"remove queued message {qid} of {cid}"
-        response = await self._http.request(
-            "DELETE",
-            f"{cid}/queue/{qid}/",
-            doing=doing,
-            repeatable=Repeatable.ALWAYS,
-            scoped_action=True,
-            gone_ok_on_repeat=True,
-        )
-        if response is None:  # an earlier attempt removed it
-            return await self.get_queue(cid)
-        return _parse(Queue, response, doing)
-
-    async def clear_queue(self, conversation_id: str | uuid.UUID) -> Queue:
-        """Remove every queued follow-up."""
-        cid = _conversation_id(conversation_id)
-        return await self._queue_request("POST", f"{cid}/queue/clear/", f"clear the queue of {cid}")
-
-    async def _queue_request(
-        self,
-        method: str,
-        path: str,
-        doing: str,
-        *,
-        json: Any = None,
-        repeatable: Repeatable = Repeatable.ALWAYS,
-    ) -> Queue:
-        response = await self._http.request(
-            method, path, json=json, doing=doing, repeatable=repeatable, scoped_action=True
-        )
-        return _parse(Queue, response, doing)
-
-
-class _Created(BaseModel):
-    id: str
-
-
-def _parse(model: type[_ModelT], response: httpx.Response | None, doing: str) -> _ModelT:
-    if response is None:
-        raise APIError(f"Could not {doing}: PostHog sent no answer to read.")
-    try:
-        return model.model_validate_json(response.content)
-    except ValidationError as exc:
-        content_type = response.headers.get("content-type", "no content type")
-        raise APIError(
-            f"Could not {doing}: PostHog answered {response.status_code} ({content_type}) with "
-            f"something that is not a {model.__name__.lstrip('_')}. Check that POSTHOG_HOST "
-            "points at PostHog itself."
-        ) from exc
-
-
-def _conversation_id(value: str | uuid.UUID) -> str:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, str):
-        try:
-            return str(uuid.UUID(value.strip()))
-        except ValueError:
-            pass
-    raise InvalidArgumentsError(
-        f"conversation_id must be a conversation's UUID, like "
-        f"'6a3e2c1e-8f1b-4a55-9f6e-0c3b8d1a2f77'; got {_preview(value)}."
-    )
-
-
-def _queue_id(value: str) -> str:
-    if isinstance(value, str) and _QUEUE_ID.fullmatch(value.strip()):
-        return value.strip()
-    raise InvalidArgumentsError(
-        f"queue_id must be the id of a queued message (from get_queue); got {_preview(value)}."
-    )
-
-
-def _message(value: str, *, limit: int = MAX_MESSAGE_CHARS) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"The message must be a string, not {type(value).__name__}.")
-    if not value.strip():
-        raise InvalidArgumentsError("The message is empty; PostHog does not accept blank messages.")
-    if len(value) > limit:
-        raise InvalidArgumentsError(
-            f"The message has {len(value):,} characters; PostHog accepts at most {limit:,}. "
-            "Shorten it or split it."
-        )
-    return value
-
-
-def _count(value: int, name: str, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidArgumentsError(
-            f"{name} must be a whole number of at least {minimum}; got {value!r}."
-        )
-    return value
-
-
-def _seconds(value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise InvalidArgumentsError(
-            f"wait_s must be a number of seconds, 0 or more; got {value!r}."
-        )
-    return float(value)
-
-
-def _preview(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else f"{text[:57]}..."

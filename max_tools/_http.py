@@ -8,14 +8,16 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from httpx_sse import EventSource, ServerSentEvent
+from pydantic import BaseModel, ValidationError
 
 from max_tools._config import Settings
 from max_tools._errors import (
     APIConnectionError,
+    APIError,
     APIStatusError,
     APITimeoutError,
     StreamError,
@@ -24,7 +26,9 @@ from max_tools._errors import (
 from max_tools._retry import Attempts, Repeatable
 from max_tools._version import __version__
 
-__all__ = ["DEFAULT_TIMEOUT", "HTTPCore", "Sleep"]
+__all__ = ["DEFAULT_TIMEOUT", "Created", "HTTPCore", "Sleep", "parse_answer"]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 logger = logging.getLogger("max_tools")
 
@@ -275,3 +279,23 @@ def _parse_retry_after(response: httpx.Response, text: str) -> float | None:
             return max(0.0, when.timestamp() - time.time())
     found = _EXPECTED_AVAILABLE.search(text)  # DRF: "Expected available in 42 seconds."
     return float(found.group(1)) if found else None
+
+
+class Created(BaseModel):
+    """The answer of an endpoint that creates one thing."""
+
+    id: str
+
+
+def parse_answer(model: type[ModelT], response: httpx.Response | None, doing: str) -> ModelT:
+    if response is None:
+        raise APIError(f"Could not {doing}: PostHog sent no answer to read.")
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        content_type = response.headers.get("content-type", "no content type")
+        raise APIError(
+            f"Could not {doing}: PostHog answered {response.status_code} ({content_type}) with "
+            f"something that is not a {model.__name__.lstrip('_')}. Check that POSTHOG_HOST "
+            "points at PostHog itself."
+        ) from exc
