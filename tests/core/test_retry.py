@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from max_tools._retry import MAX_RETRY_AFTER_S, Outcome, Repeatable, retry_delay
+from max_tools._retry import MAX_RETRY_AFTER_S, Attempts, Outcome, Repeatable, retry_delay
 
 ALWAYS, ONCE = Repeatable.ALWAYS, Repeatable.IF_NOT_RECEIVED
 NOT_SENT, NO_ANSWER, STATUS = Outcome.NOT_SENT, Outcome.NO_ANSWER, Outcome.STATUS
@@ -76,3 +76,29 @@ def test_backoff_doubles_with_jitter_and_is_capped(attempt: int, low: float, hig
     ]
     assert all(d is not None and low <= d <= high for d in delays)
     assert len(set(delays)) > 100  # jittered, so many clients do not retry in lockstep
+
+
+def test_attempts_give_up_after_the_retries_allowed_and_remember_a_possible_landing() -> None:
+    attempts = Attempts(max_retries=2, repeatable=Repeatable.ALWAYS)
+
+    assert attempts.after_no_answer(request_sent=False) is not None
+    assert not attempts.maybe_landed
+    assert attempts.after_status(502, None) is not None
+    assert attempts.maybe_landed
+    assert attempts.after_no_answer(request_sent=False) is None
+
+
+def test_attempts_never_repeat_a_send_that_may_have_landed() -> None:
+    attempts = Attempts(max_retries=3, repeatable=Repeatable.IF_NOT_RECEIVED)
+
+    assert attempts.after_no_answer(request_sent=True) is None
+    assert attempts.maybe_landed
+
+
+def test_attempts_count_afresh_once_a_resumed_stream_progressed() -> None:
+    attempts = Attempts(max_retries=1, repeatable=Repeatable.ALWAYS)
+
+    assert attempts.after_no_answer(request_sent=True) is not None
+    attempts.progressed()
+    assert attempts.after_no_answer(request_sent=True) is not None
+    assert attempts.after_no_answer(request_sent=True) is None
