@@ -20,12 +20,13 @@ import anyio
 from anyio.abc import TaskGroup
 
 from max_tools.emulator._agent import Rule, pick_rule
+from max_tools.emulator._faults import Faults
 from max_tools.emulator._store import Row, Store
 from max_tools.emulator._wire import compact_json, frame, python_json
 
 logger = logging.getLogger("max_tools.emulator")
 
-__all__ = ["Engine", "Faults", "RunLog", "Turn", "ai_message", "human_message"]
+__all__ = ["Engine", "RunLog", "Turn", "ai_message", "human_message"]
 
 INTRO = "Let me look into that."
 OOPS = "Oops! Something went wrong. Please try again."
@@ -83,18 +84,6 @@ class Session:
     canceled: bool = False
 
 
-@dataclass(slots=True)
-class Faults:
-    """Switches for testing clients: what goes wrong next."""
-
-    statuses: list[tuple[int, float | None]] = field(default_factory=list)
-    drop_after_events: int | None = None
-    stall_s: float | None = None
-    unknown_events: bool = False
-    action_failure: bool = False
-    garble_utf8: bool = False
-
-
 def human_message(content: str, trace_id: str, ui_context: Any = None) -> dict[str, Any]:
     """A stored human message (all fields, nulls kept)."""
     return {
@@ -147,6 +136,7 @@ class Engine:
         self,
         store: Store,
         rules: Sequence[Rule],
+        faults: Faults,
         *,
         queue_drain: bool = False,
         delay_s: float | None = None,
@@ -155,11 +145,9 @@ class Engine:
         self.rules = list(rules)
         self.queue_drain = queue_drain
         self.delay_s = delay_s
-        self.faults = Faults()
+        self.faults = faults
         self.sessions: dict[str, Session] = {}
         self._task_group: TaskGroup | None = None
-        self._released = anyio.Event()
-        self._released.set()
 
     @asynccontextmanager
     async def running(self) -> Any:
@@ -173,19 +161,24 @@ class Engine:
                 task_group.cancel_scope.cancel()
 
     def hold(self) -> None:
-        """Make runs wait before they write their answer, until `release()`."""
-        if self._released.is_set():
-            self._released = anyio.Event()
+        """Hold runs (kept for callers that predate `Faults.hold`)."""
+        self.faults.hold()
 
     def release(self) -> None:
-        """Let held runs write their answers."""
-        self._released.set()
+        """Release held runs (kept for callers that predate `Faults.release`)."""
+        self.faults.release()
 
-    def start(self, row: Row, turn: Turn) -> RunLog:
-        """Start a session with `turn` (its human message is already stored)."""
+    def start(self, row: Row, turn: Turn, opening: Sequence[bytes] = ()) -> RunLog:
+        """Start a session with `turn` (its human message is already stored).
+
+        `opening` are the run's first frames (the `conversation` event, the human echo): PostHog's
+        runner writes them into the run's stream, so a reconnect replays them too.
+        """
         if self._task_group is None:
             raise RuntimeError("The emulator engine is not running.")
         session = Session(row)
+        for data in opening:
+            session.log.append(data)
         self.sessions[row.id] = session
         row.status = "in_progress"
         row.drain_closed = False
@@ -256,8 +249,8 @@ class Engine:
 
     async def _turn(self, session: Session, turn: Turn) -> None:
         row, log = session.row, session.log
-        if self.faults.stall_s:
-            stall, self.faults.stall_s = self.faults.stall_s, None
+        stall = self.faults.take_stall_s()
+        if stall:
             await anyio.sleep(stall)  # the response meanwhile sends only keep-alives
         message = turn.message or ""
         rule = pick_rule(self.rules, message)
@@ -267,8 +260,7 @@ class Engine:
             log.append(frame("message", compact_json(echo)))
         if turn.agent_mode:
             row.agent_mode = turn.agent_mode
-        if self.faults.unknown_events:
-            self.faults.unknown_events = False
+        if self.faults.take("unknown_events"):
             log.append(
                 frame("emulator_probe", compact_json({"note": "an event type clients do not know"}))
             )
@@ -329,12 +321,11 @@ class Engine:
             "ui_payload": None,
         }
         self._store_and_send(row, log, tool)
-        await self._released.wait()
+        await self.faults.wait_released()
         answer = (
             rule.answer(message) if turn.message is not None else "Continuing where I left off."
         )
-        if self.faults.garble_utf8:  # a partial chunk whose bytes are not UTF-8
-            self.faults.garble_utf8 = False
+        if self.faults.take("garble_utf8"):  # a partial chunk whose bytes are not UTF-8
             log.append(partial_chunk("GARBLED").replace(b"GARBLED", b"caf\xe9 \xff\xfe"))
         for text in prefixes(answer, rule.chunks):
             log.append(partial_chunk(text))

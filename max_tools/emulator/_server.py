@@ -2,29 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from anyio.from_thread import start_blocking_portal
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from max_tools._serving import serve_asgi
 from max_tools.emulator._app import EmulatorApp
+from max_tools.emulator._control import ConversationState, EmulatorStats
 
 __all__ = ["DEFAULT_KEY", "RunningEmulator", "serve", "serve_in_thread"]
 
 DEFAULT_KEY = "phx_emulator_key"
 """A key the default emulator accepts (any `phx_` key works)."""
 
+_T = TypeVar("_T")
+
 
 @dataclass(frozen=True, slots=True)
 class RunningEmulator:
-    """An emulator serving on loopback: where it is and how to steer it."""
+    """An emulator serving on loopback: where it is, and the testing interface to steer it.
+
+    The methods are safe to call from the test's code whichever way the emulator is served
+    (`serve` on the same event loop, or `serve_in_thread` from another thread). The same
+    steering is available over HTTP under ``/_emulator/`` (see the package docs).
+    """
 
     app: EmulatorApp
     host: str
     port: int
+    _portal: BlockingPortal | None = field(default=None, repr=False, compare=False)
 
     @property
     def url(self) -> str:
@@ -38,6 +47,74 @@ class RunningEmulator:
             "POSTHOG_PERSONAL_API_KEY": key,
             "POSTHOG_PROJECT_ID": str(self.app.current_project_id),
         }
+
+    def _call(self, function: Callable[..., _T], *args: Any) -> _T:
+        if self._portal is None:
+            return function(*args)
+        return self._portal.call(function, *args)
+
+    # Runs
+
+    def hold(self) -> None:
+        """Make runs stop before they write their answer (they stay ``in_progress``)."""
+        self._call(self.app.faults.hold)
+
+    def release(self) -> None:
+        """Let held runs write their answers."""
+        self._call(self.app.faults.release)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold runs for as long as the block lasts; they are released however it ends."""
+        self.hold()
+        try:
+            yield
+        finally:
+            self.release()
+
+    # Faults
+
+    def set_faults(self, **faults: Any) -> dict[str, Any]:
+        """Set faults, as a POST to ``/_emulator/faults`` does; returns every switch's state.
+
+        For example ``set_faults(status=503, count=2)`` or ``set_faults(drop_after_events=3)``.
+        Raises ValueError naming what is wrong.
+        """
+        self._call(self.app.faults.apply, faults)
+        return self.fault_state()
+
+    def reset_faults(self) -> dict[str, Any]:
+        """Forget pending faults, restore the start-up switches and release held runs."""
+        self._call(self.app.faults.reset)
+        return self.fault_state()
+
+    def fault_state(self) -> dict[str, Any]:
+        """Every fault switch and its value (GET ``/_emulator/faults``)."""
+        return self._call(self.app.faults.state)
+
+    # What the emulator holds
+
+    def conversation(self, conversation_id: str) -> ConversationState:
+        """A conversation's stored state: status, every message, queue, readers of its run.
+
+        Raises LookupError when the emulator has no such conversation.
+        """
+        state = self._call(self.app.conversation, conversation_id)
+        if state is None:
+            raise LookupError(f"The emulator has no conversation {conversation_id}.")
+        return state
+
+    def add_human_message(self, conversation_id: str, content: str) -> dict[str, Any]:
+        """Store a human message in a conversation without starting a run; returns it."""
+        return self._call(self.app.add_human_message, conversation_id, content)
+
+    def stats(self) -> EmulatorStats:
+        """Connections, peak requests in flight, conversations and running runs."""
+        return self._call(self.app.stats)
+
+    def running(self) -> list[str]:
+        """The ids of conversations with a run going on."""
+        return self.stats().running_conversations
 
 
 @asynccontextmanager
@@ -54,7 +131,7 @@ async def serve(
     """
     app = app or EmulatorApp(**options)
     async with serve_asgi(
-        app, host=host, port=port, started=app.started, on_stop=app.engine.release
+        app, host=host, port=port, started=app.started, on_stop=app.faults.release
     ) as bound_port:
         yield RunningEmulator(app, host, bound_port)
 
@@ -63,11 +140,12 @@ async def serve(
 def serve_in_thread(app: EmulatorApp | None = None, **options: Any) -> Iterator[RunningEmulator]:
     """Serve an emulator from a background thread, for synchronous code and test suites.
 
-    Steer it through its control API (`/_emulator/faults`), not through `app` directly: the app
-    lives on the background thread's event loop.
+    Steer it through the returned `RunningEmulator`'s methods (they run on the emulator's
+    thread) or its control API, not through `app` directly: the app lives on the background
+    thread's event loop.
     """
     with (
         start_blocking_portal() as portal,
         portal.wrap_async_context_manager(serve(app, **options)) as running,
     ):
-        yield running
+        yield RunningEmulator(running.app, running.host, running.port, portal)

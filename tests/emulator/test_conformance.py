@@ -127,16 +127,16 @@ async def test_the_answer_reflects_the_question_deterministically(api: httpx.Asy
 async def test_the_status_moves_idle_in_progress_idle(
     emulator: RunningEmulator, api: httpx.AsyncClient
 ) -> None:
-    emulator.app.engine.hold()
+    emulator.hold()
     body = send_body("Count pageviews")
     async with api.stream("POST", "", json=body) as response:
         response_sse = SSEReader(response)
         await response_sse.next_event()
-        row = emulator.app.store.rows[body["conversation"]]
+        row = emulator.conversation(body["conversation"])
         assert row.status == "in_progress"
-        emulator.app.engine.release()
+        emulator.release()
         await response_sse.rest()
-    assert row.status == "idle"
+    assert emulator.conversation(body["conversation"]).status == "idle"
 
 
 # Retrieve and list
@@ -171,7 +171,7 @@ async def test_retrieve_answers_404_for_missing_untitled_foreign_and_malformed_i
     emulator: RunningEmulator, api: httpx.AsyncClient
 ) -> None:
     not_found = drf("invalid_request", "not_found", "Not found.")
-    emulator.app.set_faults({"stall_s": 30})  # the run has not titled the conversation yet
+    emulator.set_faults(stall_s=30)  # the run has not titled the conversation yet
     body = send_body("untitled while running")
     async with api.stream("POST", "", json=body) as response:
         response_sse = SSEReader(response)
@@ -314,12 +314,12 @@ async def test_sending_decisions_in_order(
     )
     missing = await api.post("", json=send_body(None))
     idle = await api.post("", json=send_body(None, cid))
-    emulator.app.engine.hold()
+    emulator.hold()
     async with api.stream("POST", "", json=send_body("first", cid)) as running:
         running_sse = SSEReader(running)
         await running_sse.next_event()
         busy = await api.post("", json=send_body("second", cid))
-        emulator.app.engine.release()
+        emulator.release()
         await running_sse.rest()
     await api.delete(f"{cid}/")
     deleted = await api.post("", json=send_body("again", cid))
@@ -356,10 +356,11 @@ async def test_research_mode_creates_a_deep_research_conversation(
 ) -> None:
     body = send_body("Why did churn rise?", agent_mode="research")
     await api.post("", json=body)
-    row = emulator.app.store.rows[body["conversation"]]
+    row = emulator.conversation(body["conversation"])
     assert row.type == "deep_research"
 
     await api.post("", json=send_body("and now?", body["conversation"]))
+    row = emulator.conversation(body["conversation"])
 
     assert (
         row.type == "assistant"
@@ -372,7 +373,9 @@ async def test_research_mode_creates_a_deep_research_conversation(
 async def test_a_reconnect_replays_the_run_from_its_start(
     emulator: RunningEmulator, api: httpx.AsyncClient
 ) -> None:
-    emulator.app.engine.hold()
+    # PostHog's runner yields the `conversation` event and the human echo inside the run, so
+    # they are in the run's stream: a reconnect replays them, with the same ids.
+    emulator.hold()
     body = send_body("Count pageviews")
     async with api.stream("POST", "", json=body) as first:
         first_sse = SSEReader(first)
@@ -380,29 +383,31 @@ async def test_a_reconnect_replays_the_run_from_its_start(
         async with api.stream("POST", "", json=send_body(None, body["conversation"])) as replay:
             replay_sse = SSEReader(replay)
             await replay_sse.next_event()
-            emulator.app.engine.release()
+            emulator.release()
             replayed = events(await replay_sse.rest())
         original = events(await first_sse.rest())
 
     assert [kind for kind, _ in original[:2]] == ["conversation", "message"]
     assert original[1][1]["type"] == "human"
-    assert replayed == original[2:]  # the same run, from its start, without the echo
+    assert replayed == original  # the same run, from its start: conversation and echo too
+    assert replayed[0][1]["id"] == body["conversation"]
+    assert replayed[1][1]["id"] == original[1][1]["id"]
 
 
 async def test_a_client_that_goes_away_does_not_stop_the_run(
     emulator: RunningEmulator, api: httpx.AsyncClient
 ) -> None:
-    emulator.app.engine.hold()
+    emulator.hold()
     body = send_body("Count pageviews")
     async with api.stream("POST", "", json=body) as response:
         response_sse = SSEReader(response)
         await response_sse.next_event()
-    emulator.app.engine.release()
+    emulator.release()
 
     with anyio.fail_after(5):
         async with api.stream("POST", "", json=send_body(None, body["conversation"])) as follow:
             await follow.aread()  # attaches (or is refused once idle); either way the run ends
-    row = emulator.app.store.rows[body["conversation"]]
+    row = emulator.conversation(body["conversation"])
     assert row.status == "idle"
     assert row.messages[-1]["type"] == "ai" and "Count pageviews" in row.messages[-1]["content"]
 
@@ -412,7 +417,7 @@ async def test_cancel_is_204_idle_or_running_ends_the_stream_and_clears_the_queu
 ) -> None:
     cid = await finished_conversation(api)
     idle_cancel = await api.patch(f"{cid}/cancel/")
-    emulator.app.engine.hold()
+    emulator.hold()
     async with api.stream("POST", "", json=send_body("long one", cid)) as running:
         running_sse = SSEReader(running)
         await running_sse.next_event()
@@ -426,7 +431,7 @@ async def test_cancel_is_204_idle_or_running_ends_the_stream_and_clears_the_queu
     assert cancel.status_code == 204
     assert not any(m["type"] == "ai/failure" for m in messages(rest))
     assert queue.json() == {"messages": [], "max_queue_messages": 2}
-    assert emulator.app.store.rows[cid].status == "idle"
+    assert emulator.conversation(cid).status == "idle"
     assert (await api.patch(f"{new_id()}/cancel/")).status_code == 404
 
 
@@ -434,13 +439,13 @@ async def test_queued_follow_ups_run_on_the_same_open_response(
     emulator: RunningEmulator, api: httpx.AsyncClient
 ) -> None:
     cid = await finished_conversation(api)
-    emulator.app.engine.hold()
+    emulator.hold()
     async with api.stream("POST", "", json=send_body("first", cid)) as running:
         running_sse = SSEReader(running)
         await running_sse.next_event()
         await api.post(f"{cid}/queue/", json={"content": "second"})
         await api.post(f"{cid}/queue/", json={"content": "third"})
-        emulator.app.engine.release()
+        emulator.release()
         with anyio.fail_after(5):
             body = await running_sse.rest()
 
@@ -535,7 +540,7 @@ async def test_append_message_is_201_with_an_id_and_limits_its_length(
     emulator: RunningEmulator, api: httpx.AsyncClient
 ) -> None:
     cid = await finished_conversation(api)
-    before = emulator.app.store.rows[cid].updated_at
+    before = emulator.conversation(cid).updated_at
 
     created = await api.post(f"{cid}/append_message/", json={"content": "Ticket #12 created."})
     too_long = await api.post(f"{cid}/append_message/", json={"content": "x" * 10_001})
@@ -548,7 +553,7 @@ async def test_append_message_is_201_with_an_id_and_limits_its_length(
     assert created.status_code == 201 and list(created.json()) == ["id"]
     stored = (await api.get(f"{cid}/")).json()["messages"][-1]
     assert stored["id"] == created.json()["id"] and stored["content"] == "Ticket #12 created."
-    assert emulator.app.store.rows[cid].updated_at == before
+    assert emulator.conversation(cid).updated_at == before
     assert too_long.status_code == 400 and too_long.json()["code"] == "max_length"
     assert other.status_code == 404
 
@@ -562,7 +567,7 @@ async def test_delete_is_a_soft_delete_answering_204(
     again = await api.delete(f"{cid}/")
 
     assert first.status_code == 204 and again.status_code == 404
-    assert emulator.app.store.rows[cid].deleted
+    assert emulator.conversation(cid).deleted
     assert (await api.get(f"{cid}/")).status_code == 404
     assert (await api.get(f"{cid}/queue/")).status_code == 404
     assert (await api.get("")).json()["count"] == 0

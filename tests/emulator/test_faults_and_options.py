@@ -86,14 +86,14 @@ async def test_throttling_is_off_by_default(api: httpx.AsyncClient) -> None:
 async def test_silence_is_filled_with_keepalive_comments(
     emulator: RunningEmulator, api: httpx.AsyncClient
 ) -> None:
-    emulator.app.engine.hold()
+    emulator.hold()
     async with api.stream("POST", "", json=send_body("slow")) as response:
         chunks = response.aiter_bytes()
         seen = b""
         with anyio.fail_after(5):
             while b": keepalive\n\n" not in seen:
                 seen += await anext(chunks)
-        emulator.app.engine.release()
+        emulator.release()
         async for chunk in chunks:
             seen += chunk
 
@@ -146,7 +146,7 @@ async def test_drop_after_events_cuts_the_connection_but_not_the_run(
     with pytest.raises(httpx.RemoteProtocolError):
         await api.post("", json=body)
     with anyio.fail_after(5):
-        while emulator.app.store.rows[body["conversation"]].status != "idle":
+        while emulator.conversation(body["conversation"]).status != "idle":
             await anyio.lowlevel.checkpoint()
 
     stored = (await api.get(f"{body['conversation']}/")).json()["messages"]
@@ -303,12 +303,12 @@ def test_a_corrupt_state_file_is_a_clear_error(tmp_path: Path) -> None:
 async def test_a_stream_can_be_followed_event_by_event(
     emulator: RunningEmulator, api: httpx.AsyncClient
 ) -> None:
-    emulator.app.engine.hold()
+    emulator.hold()
     async with api.stream("POST", "", json=send_body("step by step")) as response:
         reader = SSEReader(response)
         first = await reader.next_event()
         second = await reader.next_event()
-        emulator.app.engine.release()
+        emulator.release()
         rest = events(await reader.rest())
 
     assert first[0] == "conversation" and second[1]["type"] == "human"
@@ -335,4 +335,31 @@ async def test_action_failure_makes_the_next_append_or_cancel_422(
         {"error": "Failed to cancel conversation"},
     )
     assert fine.status_code == 204
-    assert emulator.app.store.rows[conversation].status == "idle"
+    assert emulator.conversation(conversation).status == "idle"
+
+
+async def test_every_fault_switch_shows_in_the_state_and_delete_clears_it(
+    emulator: RunningEmulator,
+) -> None:
+    every_switch = {
+        "drop_after_events": 3,
+        "stall_s": 0.5,
+        "unknown_events": True,
+        "action_failure": True,
+        "garble_utf8": True,
+        "scoped_keys": True,
+        "quota_exceeded": True,
+        "throttle": True,
+        "trim_on_disconnect": True,
+        "hold": True,
+    }
+    await control(emulator, "POST", {"status": 503, "count": 1})
+    await control(emulator, "POST", every_switch)
+    state = (await control(emulator, "GET")).json()
+    cleared = (await control(emulator, "DELETE")).json()
+
+    assert {key: state[key] for key in every_switch} == every_switch
+    assert state["pending_statuses"] == [{"status": 503, "retry_after": None}]
+    assert set(cleared) == set(state)
+    assert cleared["pending_statuses"] == [] and not any(cleared[key] for key in every_switch)
+    assert emulator.fault_state() == cleared

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from max_tools import AsyncMaxClient
-from max_tools.emulator import DEFAULT_KEY, Rule, RunningEmulator, serve
+from max_tools.emulator import DEFAULT_KEY, ConversationState, Rule, RunningEmulator, serve
 from tests.faults.faces import CoreFace, LangChainFace, MCPFace, Outcome
 
 LONG = Rule(
@@ -47,7 +47,7 @@ def human_messages(emulator: RunningEmulator, conversation_id: str | None) -> li
     assert conversation_id is not None
     return [
         m["content"]
-        for m in emulator.app.store.rows[conversation_id].messages
+        for m in emulator.conversation(conversation_id).messages
         if m["type"] == "human"
     ]
 
@@ -78,9 +78,7 @@ async def until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
 
 async def settle(emulator: RunningEmulator, baseline_tasks: int) -> None:
     """Wait (bounded) until runs ended and no task outlives the scenario."""
-    await until(
-        lambda: not emulator.app.engine.sessions and len(asyncio.all_tasks()) <= baseline_tasks
-    )
+    await until(lambda: not emulator.running() and len(asyncio.all_tasks()) <= baseline_tasks)
 
 
 @pytest.fixture
@@ -197,14 +195,14 @@ async def test_a_keepalive_only_stall_longer_than_the_read_timeout(
 @pytest.mark.parametrize("kind", FACES)
 async def test_cancel_arriving_mid_stream(emulator: RunningEmulator, kind: str) -> None:
     async def scenario(face: Face, client: AsyncMaxClient) -> None:
-        emulator.app.engine.hold()
+        emulator.hold()
         outcome: list[Outcome] = []
         async with anyio.create_task_group() as task_group:
             task_group.start_soon(lambda: _append(outcome, face.chat("Cancel this one")))
-            await until(lambda: bool(emulator.app.engine.sessions))
-            cid = next(iter(emulator.app.engine.sessions))
+            await until(lambda: bool(emulator.running()))
+            cid = emulator.running()[0]
             await client.cancel(cid)
-        emulator.app.engine.release()
+        emulator.release()
         assert outcome[0].error is None and outcome[0].status == "canceled"
         assert human_messages(emulator, cid) == ["Cancel this one"]
 
@@ -223,16 +221,16 @@ async def test_a_queued_follow_up_consumed_while_the_client_reconnects(
         first = await face.chat("Base question")
         cid = first.conversation_id
         assert cid is not None
-        emulator.app.engine.hold()
+        emulator.hold()
         await set_faults(emulator, drop_after_events=10)
         outcome: list[Outcome] = []
         async with anyio.create_task_group() as task_group:
             task_group.start_soon(
                 lambda: _append(outcome, face.chat("First follow-up", conversation_id=cid))
             )
-            await until(lambda: cid in emulator.app.engine.sessions)
+            await until(lambda: cid in emulator.running())
             await client.queue_message(cid, "Queued follow-up")
-            emulator.app.engine.release()
+            emulator.release()
         assert outcome[0].error is None and outcome[0].status == "completed"
         assert outcome[0].text == answer("Queued follow-up")  # the last answer on the stream
         assert human_messages(emulator, cid) == [
@@ -336,18 +334,17 @@ async def test_a_drop_while_the_run_goes_on_is_resumed_by_attaching(
     question = "Give me a long answer, while running"
 
     async def scenario(face: Face, client: AsyncMaxClient) -> None:
-        emulator.app.engine.hold()
+        emulator.hold()
         await set_faults(emulator, drop_after_events=4, trim_on_disconnect=trim)
         outcome: list[Outcome] = []
         async with anyio.create_task_group() as task_group:
             task_group.start_soon(lambda: _append(outcome, face.chat(question)))
-            await until(lambda: any(s.log.reconnects and s.log.readers for s in sessions(emulator)))
-            emulator.app.engine.release()
+            await until(lambda: any(s.reconnects and s.readers for s in sessions(emulator)))
+            emulator.release()
         completed_once(emulator, outcome[0], question)
 
     await with_face(kind, emulator, scenario)
-    emulator.app.trim_on_disconnect = False
 
 
-def sessions(emulator: RunningEmulator) -> list[Any]:
-    return list(emulator.app.engine.sessions.values())
+def sessions(emulator: RunningEmulator) -> list[ConversationState]:
+    return [emulator.conversation(cid) for cid in emulator.running()]

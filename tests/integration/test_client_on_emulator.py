@@ -34,7 +34,7 @@ async def set_faults(emulator: RunningEmulator, **faults: object) -> None:
 
 
 def human_messages(emulator: RunningEmulator, conversation_id: str) -> list[str]:
-    row = emulator.app.store.rows[conversation_id]
+    row = emulator.conversation(conversation_id)
     return [m["content"] for m in row.messages if m["type"] == "human"]
 
 
@@ -114,7 +114,7 @@ async def test_a_busy_conversation_raises_busy_and_a_queued_follow_up_runs_on_th
     emulator: RunningEmulator, client: AsyncMaxClient
 ) -> None:
     first = await client.ask("Signups last week?")
-    emulator.app.engine.hold()
+    emulator.hold()
     async with client.stream(
         "And the week before?", conversation_id=first.conversation_id
     ) as replies:
@@ -124,7 +124,7 @@ async def test_a_busy_conversation_raises_busy_and_a_queued_follow_up_runs_on_th
             await client.ask("Third question", conversation_id=first.conversation_id)
         queue = await client.queue_message(first.conversation_id, "Third question")
         assert [m.content for m in queue.messages] == ["Third question"]
-        emulator.app.engine.release()
+        emulator.release()
         async for _ in iterator:
             pass
         reply = replies.reply()
@@ -146,7 +146,7 @@ async def test_a_busy_conversation_raises_busy_and_a_queued_follow_up_runs_on_th
 async def test_wait_follows_a_running_reply_from_another_client(
     emulator: RunningEmulator, client: AsyncMaxClient
 ) -> None:
-    emulator.app.engine.hold()
+    emulator.hold()
     results: list[Reply] = []
     async with (
         client.stream("Long question") as replies,
@@ -159,11 +159,12 @@ async def test_wait_follows_a_running_reply_from_another_client(
             results.append(await other.wait(replies.conversation_id, wait_s=10))
 
         task_group.start_soon(follow)
-        log = emulator.app.engine.sessions[replies.conversation_id].log
         with anyio.fail_after(5):
-            while log.readers < 2:  # the other client has attached
+            while (
+                emulator.conversation(replies.conversation_id).readers < 2
+            ):  # the other client has attached
                 await anyio.lowlevel.checkpoint()
-        emulator.app.engine.release()
+        emulator.release()
 
     assert results[0].status is ReplyStatus.COMPLETED
     assert results[0].text.startswith('Here is what I found for "Long question"')
@@ -182,14 +183,14 @@ async def test_wait_on_a_finished_conversation_reads_the_last_turn(client: Async
 async def test_wait_with_a_budget_returns_in_progress_and_the_run_goes_on(
     emulator: RunningEmulator, client: AsyncMaxClient
 ) -> None:
-    emulator.app.engine.hold()
+    emulator.hold()
 
     reply = await client.ask("Slow one", wait_s=0.2)
 
     assert reply.status is ReplyStatus.IN_PROGRESS
-    row = emulator.app.store.rows[reply.conversation_id]
+    row = emulator.conversation(reply.conversation_id)
     assert row.status == "in_progress"
-    emulator.app.engine.release()
+    emulator.release()
     done = await client.wait(reply.conversation_id, wait_s=10)
     assert done.status is ReplyStatus.COMPLETED
 
@@ -197,7 +198,7 @@ async def test_wait_with_a_budget_returns_in_progress_and_the_run_goes_on(
 async def test_cancel_mid_run_ends_the_reply_as_canceled_and_clears_the_queue(
     emulator: RunningEmulator, client: AsyncMaxClient
 ) -> None:
-    emulator.app.engine.hold()
+    emulator.hold()
     async with client.stream("Cancel me") as replies:
         iterator = replies.__aiter__()
         await anext(iterator)
@@ -208,11 +209,11 @@ async def test_cancel_mid_run_ends_the_reply_as_canceled_and_clears_the_queue(
             async for _ in iterator:
                 pass
         reply = replies.reply()
-    emulator.app.engine.release()
+    emulator.release()
 
     assert reply.status is ReplyStatus.CANCELED
     assert (await client.get_queue(reply.conversation_id)).messages == []
-    assert emulator.app.store.rows[reply.conversation_id].status == "idle"
+    assert emulator.conversation(reply.conversation_id).status == "idle"
 
 
 async def test_retries_on_429_and_503(
@@ -233,7 +234,7 @@ async def test_the_queue_tools_append_and_delete(
     emulator: RunningEmulator, client: AsyncMaxClient
 ) -> None:
     cid = (await client.ask("Base question")).conversation_id
-    emulator.app.engine.hold()
+    emulator.hold()
     async with client.stream("Running", conversation_id=cid) as replies:
         await anext(aiter(replies))
         first = (await client.queue_message(cid, "one")).messages[0]
@@ -243,7 +244,7 @@ async def test_the_queue_tools_append_and_delete(
         edited = await client.update_queued_message(cid, first.id, "one, edited")
         after_delete = await client.delete_queued_message(cid, first.id)
         cleared = await client.clear_queue(cid)
-        emulator.app.engine.release()
+        emulator.release()
         async for _ in replies:  # let the run finish before appending
             pass
 

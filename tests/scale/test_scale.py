@@ -36,7 +36,7 @@ async def test_two_hundred_concurrent_asks_through_one_client(emulator: RunningE
     assert len({reply.conversation_id for reply in replies.values()}) == 200
     # The pool bounds how many requests are open at once (100); a connection the server closed
     # while idle is replaced, so distinct connections over the whole run may exceed that.
-    assert emulator.app.peak_requests_in_flight <= 100
+    assert emulator.stats().peak_requests_in_flight <= 100
 
 
 @asynccontextmanager

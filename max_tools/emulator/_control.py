@@ -1,0 +1,171 @@
+"""The testing interface: what the emulator holds, and the control API under ``/_emulator/``.
+
+Everything here is for people testing their own agents: it reads and steers the emulator from
+outside, over HTTP (`control`) or from Python (`EmulatorApp`, `RunningEmulator`), through the
+same views (`ConversationState`, `EmulatorStats`) and the same `Faults`.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from max_tools.emulator import _validation as v
+from max_tools.emulator._responses import canonical, json_response, read_body
+
+if TYPE_CHECKING:
+    from max_tools.emulator._app import EmulatorApp
+
+__all__ = ["ConversationState", "EmulatorStats", "control"]
+
+_CONVERSATIONS = "/_emulator/conversations/"
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationState:
+    """A conversation as the emulator holds it, including what the API does not show.
+
+    Attributes:
+        id: the conversation id.
+        status: ``idle``, ``in_progress`` or ``canceling``.
+        type: ``assistant`` or ``deep_research``.
+        title: the generated title (None until the run titled it).
+        deleted: whether it was deleted (PostHog keeps deleted rows).
+        updated_at: when it last changed, in DRF's format.
+        messages: every stored message, in order, as PostHog checkpoints them (a copy).
+        queue: the queued follow-ups (a copy).
+        running: whether a run is going on.
+        readers: stream responses reading the running run now (0 when none runs).
+        reconnects: responses that attached to the running run with ``content: null``.
+    """
+
+    id: str
+    status: str
+    type: str
+    title: str | None
+    deleted: bool
+    updated_at: str
+    messages: list[dict[str, Any]]
+    queue: list[dict[str, Any]]
+    running: bool
+    readers: int
+    reconnects: int
+
+    def human_messages(self) -> list[str]:
+        """The text of every human message, in order."""
+        return [str(m.get("content")) for m in self.messages if m.get("type") == "human"]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorStats:
+    """Counters since the emulator started.
+
+    Attributes:
+        connections: client connections seen (distinct address and port pairs).
+        peak_requests_in_flight: the most HTTP requests served at the same moment.
+        conversations: conversations stored (deleted ones too).
+        running: conversations with a run going on.
+        running_conversations: their ids.
+    """
+
+    connections: int
+    peak_requests_in_flight: int
+    conversations: int
+    running: int
+    running_conversations: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def conversation_state(app: EmulatorApp, conversation_id: str) -> ConversationState | None:
+    row = app.store.rows.get(canonical(conversation_id) or "")
+    if row is None:
+        return None
+    session = app.engine.sessions.get(row.id)
+    return ConversationState(
+        id=row.id,
+        status=row.status,
+        type=row.type,
+        title=row.title,
+        deleted=row.deleted,
+        updated_at=str(row.minimal()["updated_at"]),
+        messages=copy.deepcopy(row.messages),
+        queue=copy.deepcopy(row.queue),
+        running=session is not None,
+        readers=session.log.readers if session is not None else 0,
+        reconnects=session.log.reconnects if session is not None else 0,
+    )
+
+
+def stats(app: EmulatorApp) -> EmulatorStats:
+    return EmulatorStats(
+        connections=len(app.connections_seen),
+        peak_requests_in_flight=app.peak_requests_in_flight,
+        conversations=len(app.store.rows),
+        running=len(app.engine.sessions),
+        running_conversations=list(app.engine.sessions),
+    )
+
+
+async def control(app: EmulatorApp, request: Request) -> Response:
+    """Answer a request under ``/_emulator/``."""
+    path = request.url.path.rstrip("/")
+    method = request.method
+    if path == "/_emulator/health" and method == "GET":
+        return json_response(200, {"status": "ok"})
+    if path == "/_emulator/stats" and method == "GET":
+        return json_response(200, stats(app).to_json())
+    if path == "/_emulator/faults":
+        return await _faults(app, request)
+    if path.startswith(_CONVERSATIONS):
+        return await _conversation(app, request, path[len(_CONVERSATIONS) :].split("/"))
+    return json_response(404, {"detail": "Not found."})
+
+
+async def _faults(app: EmulatorApp, request: Request) -> Response:
+    if request.method == "DELETE":
+        app.faults.reset()
+    elif request.method == "POST":
+        try:
+            app.faults.apply(await read_body(request))
+        except (v.FieldError, ValueError) as exc:
+            return json_response(400, {"detail": getattr(exc, "detail", str(exc))})
+    elif request.method != "GET":
+        return _not_allowed(request)
+    return json_response(200, app.faults.state())
+
+
+async def _conversation(app: EmulatorApp, request: Request, parts: list[str]) -> Response:
+    if len(parts) == 1 and request.method == "GET":
+        state = app.conversation(parts[0])
+        if state is None:
+            return json_response(404, {"detail": "No such conversation."})
+        return json_response(200, state.to_json())
+    if len(parts) == 2 and parts[1] == "messages" and request.method == "POST":
+        try:
+            body = await read_body(request)
+        except v.FieldError as exc:
+            return json_response(400, {"detail": exc.detail})
+        content = body.get("content") if isinstance(body, dict) else None
+        if not isinstance(content, str) or not content.strip():
+            return json_response(400, {"detail": 'Send {"content": "<the message text>"}.'})
+        try:
+            message = app.add_human_message(parts[0], content)
+        except LookupError as exc:
+            return json_response(404, {"detail": str(exc)})
+        return json_response(201, message)
+    if len(parts) in (1, 2):
+        return _not_allowed(request)
+    return json_response(404, {"detail": "Not found."})
+
+
+def _not_allowed(request: Request) -> Response:
+    return json_response(405, {"detail": f'Method "{request.method}" not allowed.'})
