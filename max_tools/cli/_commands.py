@@ -9,10 +9,8 @@ from contextlib import asynccontextmanager
 
 import anyio
 
-from max_tools._client import AsyncMaxClient
-from max_tools._errors import ConfigurationError, ConversationBusyError
+from max_tools import AsyncMaxClient, ConfigurationError, ConversationBusyError, Reply, ReplyStatus
 from max_tools._render import render_conversation, render_queue
-from max_tools._reply import Reply, ReplyStatus
 from max_tools.cli._terminal import ReplyPrinter, Terminal
 
 __all__ = ["detached", "run"]
@@ -96,17 +94,24 @@ async def _follow(
     mode: str | None = None,
 ) -> int:
     args.active_conversation = conversation_id
-    printer = ReplyPrinter(terminal)
-    async with client.stream(message, conversation_id=conversation_id, agent_mode=mode) as replies:
-        async for event in replies:
-            if not args.json:
-                printer.show(event)
-        reply = replies.reply()
     if args.json:
+        async with client.stream(
+            message, conversation_id=conversation_id, agent_mode=mode
+        ) as replies:
+            async for _ in replies:
+                pass
+            reply = replies.reply()
         terminal.line(reply.model_dump_json(exclude_none=True))
-    else:
+        return _status_code(reply)
+    with ReplyPrinter(terminal) as printer:
+        async with client.stream(
+            message, conversation_id=conversation_id, agent_mode=mode
+        ) as replies:
+            async for event in replies:
+                printer.show(event)
+            reply = replies.reply()
         printer.finish(reply)
-        terminal.line(f"conversation: {reply.conversation_id}")
+    terminal.line(f"conversation: {reply.conversation_id}")
     return _status_code(reply)
 
 
