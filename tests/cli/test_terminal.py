@@ -10,17 +10,14 @@ import io
 
 import pytest
 
-from max_tools import MessageEvent, Reply, ReplyStatus, StreamEvent, UpdateEvent
-from max_tools._messages import parse_message
+from max_tools import AIMessage, MessageEvent, Reply, ReplyStatus, StreamEvent, UpdateEvent
 from max_tools.cli._terminal import ReplyPrinter, Terminal
 
 ANSWER = "Answer to: cli hello ae**d2057a**"
 
 
 def chunk(text: str, thinking: list[dict[str, str]] | None = None) -> MessageEvent:
-    return MessageEvent(
-        parse_message({"content": text, "meta": {"thinking": thinking or []}, "type": "ai"})
-    )
+    return MessageEvent(AIMessage(content=text, meta={"thinking": thinking or []}))
 
 
 EVENTS: list[StreamEvent] = [
@@ -28,7 +25,7 @@ EVENTS: list[StreamEvent] = [
     chunk("Answer to: cli hello ae"),
     UpdateEvent(id="a", tool_call_id="t", content="Looking things up"),
     chunk("Answer to: cli hello ae**d2057a"),
-    MessageEvent(parse_message({"content": ANSWER, "id": "a1", "type": "ai"})),
+    MessageEvent(AIMessage(content=ANSWER, id="a1")),
 ]
 REPLY = Reply(conversation_id="c", status=ReplyStatus.COMPLETED, text=ANSWER)
 
