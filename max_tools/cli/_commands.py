@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -94,22 +95,26 @@ async def _follow(
     mode: str | None = None,
 ) -> int:
     args.active_conversation = conversation_id
+    wait_s = math.inf if args.wait_s is None else args.wait_s
     if args.json:
         async with client.stream(
             message, conversation_id=conversation_id, agent_mode=mode
         ) as replies:
-            async for _ in replies:
-                pass
-            reply = replies.reply()
+            # The budget bounds only the reading: the message was sent when the stream opened.
+            with anyio.move_on_after(wait_s) as budget:
+                async for _ in replies:
+                    pass
+            reply = replies.reply(running=budget.cancelled_caught)
         terminal.line(reply.model_dump_json(exclude_none=True))
         return _status_code(reply)
     with ReplyPrinter(terminal) as printer:
         async with client.stream(
             message, conversation_id=conversation_id, agent_mode=mode
         ) as replies:
-            async for event in replies:
-                printer.show(event)
-            reply = replies.reply()
+            with anyio.move_on_after(wait_s) as budget:
+                async for event in replies:
+                    printer.show(event)
+            reply = replies.reply(running=budget.cancelled_caught)
         printer.finish(reply)
     terminal.line(f"conversation: {reply.conversation_id}")
     return _status_code(reply)

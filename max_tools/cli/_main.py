@@ -91,10 +91,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--mode", help="agent mode, e.g. product_analytics, sql, research")
     chat.add_argument("--json", action="store_true", help="print the reply as JSON at the end")
+    chat.add_argument(
+        "--wait-s",
+        type=_seconds,
+        metavar="S",
+        help="stop following after S seconds; the reply goes on at PostHog (default: to the end)",
+    )
 
     wait = commands.add_parser("wait", help="follow a running reply (or show the last one)")
     wait.add_argument("conversation", type=_conversation_id, metavar="ID")
     wait.add_argument("--json", action="store_true", help="print the reply as JSON at the end")
+    wait.add_argument(
+        "--wait-s",
+        type=_seconds,
+        metavar="S",
+        help="stop following after S seconds; the reply goes on at PostHog (default: to the end)",
+    )
 
     conversations = commands.add_parser("conversations", help="list or show conversations")
     conversation_commands = conversations.add_subparsers(

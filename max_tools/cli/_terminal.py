@@ -146,7 +146,8 @@ class ReplyPrinter:
         for failure in reply.failures:
             self.terminal.error(f"failed: {failure.content or 'PostHog AI could not answer'}")
         if reply.status is ReplyStatus.IN_PROGRESS:
-            self.terminal.error("  . still running at PostHog")
+            follow = f"max-tools wait {reply.conversation_id}"
+            self.terminal.error(f"  . still running at PostHog; follow it with: {follow}")
         elif reply.status is ReplyStatus.CANCELED:
             self.terminal.error("  . canceled before it answered")
 

@@ -81,6 +81,7 @@ def test_bad_arguments_are_one_sentence_and_exit_2(
         ("chat", "Hi", "--conversation", "42"): ("--conversation", "expected a UUID"),
         ("chat", " "): ("argument message", "the message is empty"),
         ("conversations", "list", "--limit", "0"): ("--limit", "whole number of 1 or more"),
+        ("chat", "Hi", "--wait-s", "-1"): ("--wait-s", "number of seconds, 0 or more"),
         ("emulator", "--keepalive-s", "-1"): ("--keepalive-s", "number of seconds, 0 or more"),
     }
     for args, expected in cases.items():
@@ -122,6 +123,23 @@ async def test_one_stream_that_answers_a_queued_follow_up_shows_each_question_wi
     assert out.splitlines()[0] == "> First question" and first in out
     assert out.index(first) < out.index("> Second question") < out.index(second)
     assert out.endswith(f"conversation: {cid}\n")
+
+
+def test_a_wait_budget_stops_following_but_the_message_was_sent(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    httpx.post(f"{emulator.url}/_emulator/faults", json={"hold": True})
+    code, out, err = run(emulator, capsys, "chat", "Slow question", "--wait-s", "0")
+    rows = httpx.get(
+        f"{emulator.url}/api/environments/1/conversations/",
+        headers={"Authorization": f"Bearer {DEFAULT_KEY}"},
+    ).json()["results"]
+    httpx.post(f"{emulator.url}/_emulator/faults", json={"hold": False})
+
+    cid = conversation_of(out)
+    assert code == 0, err
+    assert f"still running at PostHog; follow it with: max-tools wait {cid}" in err
+    assert [(row["id"], row["status"]) for row in rows] == [(cid, "in_progress")]
 
 
 def test_chat_json_and_follow_ups(
