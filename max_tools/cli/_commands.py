@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import math
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
 
-from max_tools._client import AsyncMaxClient
-from max_tools._errors import ConfigurationError, ConversationBusyError
+from max_tools import AsyncMaxClient, ConfigurationError, ConversationBusyError, Reply, ReplyStatus
 from max_tools._render import render_conversation, render_queue
-from max_tools._reply import Reply, ReplyStatus
 from max_tools.cli._terminal import ReplyPrinter, Terminal
 
 __all__ = ["detached", "run"]
@@ -96,17 +95,28 @@ async def _follow(
     mode: str | None = None,
 ) -> int:
     args.active_conversation = conversation_id
-    printer = ReplyPrinter(terminal)
-    async with client.stream(message, conversation_id=conversation_id, agent_mode=mode) as replies:
-        async for event in replies:
-            if not args.json:
-                printer.show(event)
-        reply = replies.reply()
+    wait_s = math.inf if args.wait_s is None else args.wait_s
     if args.json:
+        async with client.stream(
+            message, conversation_id=conversation_id, agent_mode=mode
+        ) as replies:
+            # The budget bounds only the reading: the message was sent when the stream opened.
+            with anyio.move_on_after(wait_s) as budget:
+                async for _ in replies:
+                    pass
+            reply = replies.reply(running=budget.cancelled_caught)
         terminal.line(reply.model_dump_json(exclude_none=True))
-    else:
+        return _status_code(reply)
+    with ReplyPrinter(terminal) as printer:
+        async with client.stream(
+            message, conversation_id=conversation_id, agent_mode=mode
+        ) as replies:
+            with anyio.move_on_after(wait_s) as budget:
+                async for event in replies:
+                    printer.show(event)
+            reply = replies.reply(running=budget.cancelled_caught)
         printer.finish(reply)
-        terminal.line(f"conversation: {reply.conversation_id}")
+    terminal.line(f"conversation: {reply.conversation_id}")
     return _status_code(reply)
 
 

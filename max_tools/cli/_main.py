@@ -5,20 +5,69 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import anyio
 
-from max_tools._errors import ConfigurationError, MaxError
+from max_tools import ConfigurationError, InvalidArgumentsError, MaxError
 from max_tools.cli import _commands
 from max_tools.cli._terminal import Terminal
 
 __all__ = ["main"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line of ours and exit status 2, without the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}. See: {self.prog} --help\n")
+
+
+def _conversation_id(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{_shown(value)} is not a conversation id; expected a UUID like "
+            "6a3e2c1e-8f1b-4a55-9f6e-0c3b8d1a2f77 (max-tools conversations list shows yours)"
+        ) from None
+
+
+def _message(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("the message is empty; write the question in quotes")
+    return value
+
+
+def _count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{_shown(value)} is not a whole number of 1 or more")
+    return number
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{_shown(value)} is not a number of seconds, 0 or more")
+    return number
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:40] + "...")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="max-tools",
         description="Talk to PostHog AI (Max) from the shell, or serve its offline emulator.",
         epilog="PostHog settings come from POSTHOG_PERSONAL_API_KEY, POSTHOG_HOST and "
@@ -31,52 +80,68 @@ def _parser() -> argparse.ArgumentParser:
         "--emulator", action="store_true", help="run against an in-process emulator"
     )
     parser.add_argument("--debug", action="store_true", help="debug logs and full tracebacks")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     chat = commands.add_parser("chat", help="ask PostHog AI and stream the reply")
-    chat.add_argument("message", help="the question")
-    chat.add_argument("--conversation", metavar="ID", help="continue this conversation")
+    chat.add_argument("message", type=_message, help="the question")
+    chat.add_argument(
+        "--conversation", type=_conversation_id, metavar="ID", help="continue this conversation"
+    )
     chat.add_argument("--mode", help="agent mode, e.g. product_analytics, sql, research")
     chat.add_argument("--json", action="store_true", help="print the reply as JSON at the end")
+    chat.add_argument(
+        "--wait-s",
+        type=_seconds,
+        metavar="S",
+        help="stop following after S seconds; the reply goes on at PostHog (default: to the end)",
+    )
 
     wait = commands.add_parser("wait", help="follow a running reply (or show the last one)")
-    wait.add_argument("conversation", metavar="ID")
+    wait.add_argument("conversation", type=_conversation_id, metavar="ID")
     wait.add_argument("--json", action="store_true", help="print the reply as JSON at the end")
+    wait.add_argument(
+        "--wait-s",
+        type=_seconds,
+        metavar="S",
+        help="stop following after S seconds; the reply goes on at PostHog (default: to the end)",
+    )
 
     conversations = commands.add_parser("conversations", help="list or show conversations")
     conversation_commands = conversations.add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
     listing = conversation_commands.add_parser("list", help="your conversations, newest first")
-    listing.add_argument("--limit", type=int, default=20, help="how many (default: %(default)s)")
+    listing.add_argument("--limit", type=_count, default=20, help="how many (default: %(default)s)")
     listing.add_argument("--json", action="store_true", help="print JSON")
     show = conversation_commands.add_parser("show", help="a conversation's messages")
-    show.add_argument("conversation", metavar="ID")
+    show.add_argument("conversation", type=_conversation_id, metavar="ID")
     show.add_argument(
-        "--last", type=int, default=50, help="how many messages (default: %(default)s)"
+        "--last", type=_count, default=50, help="how many messages (default: %(default)s)"
     )
     show.add_argument("--json", action="store_true", help="print JSON")
 
     cancel = commands.add_parser("cancel", help="stop the running reply and clear the queue")
-    cancel.add_argument("conversation", metavar="ID")
+    cancel.add_argument("conversation", type=_conversation_id, metavar="ID")
 
     queue = commands.add_parser("queue", help="the follow-ups queued in a conversation")
     queue_commands = queue.add_subparsers(dest="action", required=True, metavar="ACTION")
     queue_commands.add_parser("list", help="show the queue").add_argument(
-        "conversation", metavar="ID"
+        "conversation", type=_conversation_id, metavar="ID"
     )
     add = queue_commands.add_parser("add", help="queue a follow-up")
-    add.add_argument("conversation", metavar="ID")
-    add.add_argument("message")
+    add.add_argument("conversation", type=_conversation_id, metavar="ID")
+    add.add_argument("message", type=_message)
     edit = queue_commands.add_parser("edit", help="change a queued follow-up")
-    edit.add_argument("conversation", metavar="ID")
+    edit.add_argument("conversation", type=_conversation_id, metavar="ID")
     edit.add_argument("queue_id", metavar="QUEUE_ID")
-    edit.add_argument("message")
+    edit.add_argument("message", type=_message)
     remove = queue_commands.add_parser("rm", help="remove a queued follow-up")
-    remove.add_argument("conversation", metavar="ID")
+    remove.add_argument("conversation", type=_conversation_id, metavar="ID")
     remove.add_argument("queue_id", metavar="QUEUE_ID")
     queue_commands.add_parser("clear", help="remove every queued follow-up").add_argument(
-        "conversation", metavar="ID"
+        "conversation", type=_conversation_id, metavar="ID"
     )
 
     emulator = commands.add_parser("emulator", help="serve the offline PostHog AI emulator")
@@ -86,7 +151,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument("--rules", type=Path, metavar="FILE", help="rules file (JSON or TOML)")
     emulator.add_argument(
-        "--keepalive-s", type=float, default=15.0, metavar="S", help="silence before a keep-alive"
+        "--keepalive-s",
+        type=_seconds,
+        default=15.0,
+        metavar="S",
+        help="silence before a keep-alive",
     )
     emulator.add_argument(
         "--scoped-key", action="store_true", help="refuse append/cancel/queue with 403"
@@ -131,7 +200,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         terminal.error(f"max-tools: {exc}")
         return 2
-    except (MaxError, ValueError) as exc:
+    except InvalidArgumentsError as exc:  # caught by the client before anything was sent
+        if args.debug:
+            raise
+        terminal.error(f"max-tools: {exc}")
+        return 2
+    except MaxError as exc:
         if args.debug:
             raise
         terminal.error(f"max-tools: {exc}")

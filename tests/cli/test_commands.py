@@ -13,8 +13,9 @@ import httpx
 import pytest
 from anyio.streams.text import TextReceiveStream
 
+from max_tools import NotFoundError
 from max_tools.cli import main
-from max_tools.emulator import DEFAULT_KEY, RunningEmulator, serve_in_thread
+from max_tools.emulator import DEFAULT_KEY, RunningEmulator, load_rules, serve_in_thread
 
 CLI = [sys.executable, "-m", "max_tools.cli"]
 
@@ -39,19 +40,106 @@ def conversation_of(output: str) -> str:
     return found.group(1)
 
 
-def test_chat_streams_the_reply_once_with_status_lines_and_ends_with_the_id(
+def test_chat_stdout_is_the_reply_text_the_charts_and_the_id_and_status_goes_to_stderr(
     emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(emulator, capsys, "chat", "Show me a trend of signups")
+    question = "Show me a trend of signups"
+    _, as_json, _ = run(emulator, capsys, "chat", question, "--json")
+    text = json.loads(as_json)["text"]
+
+    code, out, err = run(emulator, capsys, "chat", question)
 
     assert code == 0, err
-    answer = 'Here is what I found for "Show me a trend of signups"'
-    assert out.count(answer) == 1  # partial text is never repeated
-    assert out.count("Let me look into that.") == 1
-    assert "  . using create_insight" in out and "  . Creating a trends insight" in out
-    assert '  . chart: TrendsQuery of $pageview from -7d for "Show me a trend of signups"' in out
-    assert out.rstrip().splitlines()[-1].startswith("conversation: ")
-    assert "\x1b[" not in out  # plain output when not a terminal
+    cid = conversation_of(out)
+    chart = f'chart: TrendsQuery of $pageview from -7d for "{question}"'
+    assert out == f"{text}\n{chart}\nconversation: {cid}\n"
+    assert "  . using create_insight" in err and "  . Creating a trends insight" in err
+    assert text not in err and "\x1b[" not in out  # plain output when not a terminal
+
+
+def test_chat_on_a_terminal_renders_markdown_and_keeps_the_text_whole(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich then treats the captured stdout as a TTY
+    reply = "There were **12** signups, up from 9."
+    rules = [{"match": "signups", "reply": reply, "chunks": 5, "visualization": False}]
+    with serve_in_thread(delay_s=0, rules=load_rules(rules)) as markdown_emulator:
+        code, out, err = run(markdown_emulator, capsys, "chat", "How many signups?")
+
+    assert code == 0, err
+    assert "\x1b[" in out  # drawn by rich, not plain
+    assert "There were \x1b[1m12\x1b[0m signups, up from 9." in out  # bold, not asterisks
+    assert re.search(r"conversation: [0-9a-f-]{36}\n$", out)
+    assert err == ""  # on a terminal status is drawn below the text, in the live area
+
+
+def test_bad_arguments_are_one_sentence_and_exit_2(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = {
+        ("wait", "not-an-id"): ("argument ID", "'not-an-id' is not a conversation id"),
+        ("chat", "Hi", "--conversation", "42"): ("--conversation", "expected a UUID"),
+        ("chat", " "): ("argument message", "the message is empty"),
+        ("conversations", "list", "--limit", "0"): ("--limit", "whole number of 1 or more"),
+        ("chat", "Hi", "--wait-s", "-1"): ("--wait-s", "number of seconds, 0 or more"),
+        ("emulator", "--keepalive-s", "-1"): ("--keepalive-s", "number of seconds, 0 or more"),
+    }
+    for args, expected in cases.items():
+        with pytest.raises(SystemExit) as exited:
+            run(emulator, capsys, *args)
+        err = capsys.readouterr().err
+
+        assert exited.value.code == 2, args
+        assert all(part in err for part in expected), err
+        assert len(err.strip().splitlines()) == 1 and "usage:" not in err, err
+        assert "Traceback" not in err and "pydantic" not in err
+
+
+async def test_one_stream_that_answers_a_queued_follow_up_shows_each_question_with_its_answer(
+    emulator: RunningEmulator,
+) -> None:
+    cid = "0b7e6a52-3c1d-4f8e-9a2b-5d4c3e2f1a0b"
+    target = ["--api-key", DEFAULT_KEY, "--host", emulator.url, "--project-id", "1"]
+    async with httpx.AsyncClient(base_url=emulator.url) as http:
+        await http.post("/_emulator/faults", json={"hold": True})
+        chat = [*CLI, *target, "chat", "First question", "--conversation", cid]
+        process = await anyio.open_process(chat)
+        assert process.stdout is not None and process.stderr is not None
+        err = ""
+        with anyio.fail_after(30):
+            async for text in TextReceiveStream(process.stderr):
+                err += text
+                if "using search" in err:  # the first run is under way: queue the follow-up
+                    break
+            await anyio.run_process([*CLI, *target, "queue", "add", cid, "Second question"])
+            await http.post("/_emulator/faults", json={"hold": False})
+            out = "".join([text async for text in TextReceiveStream(process.stdout)])
+            code = await process.wait()
+        await process.aclose()
+
+    first = 'Here is what I found for "First question"'
+    second = 'Here is what I found for "Second question"'
+    assert code == 0, err
+    assert out.splitlines()[0] == "> First question" and first in out
+    assert out.index(first) < out.index("> Second question") < out.index(second)
+    assert out.endswith(f"conversation: {cid}\n")
+
+
+def test_a_wait_budget_stops_following_but_the_message_was_sent(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    httpx.post(f"{emulator.url}/_emulator/faults", json={"hold": True})
+    code, out, err = run(emulator, capsys, "chat", "Slow question", "--wait-s", "0")
+    rows = httpx.get(
+        f"{emulator.url}/api/environments/1/conversations/",
+        headers={"Authorization": f"Bearer {DEFAULT_KEY}"},
+    ).json()["results"]
+    httpx.post(f"{emulator.url}/_emulator/faults", json={"hold": False})
+
+    cid = conversation_of(out)
+    assert code == 0, err
+    assert f"still running at PostHog; follow it with: max-tools wait {cid}" in err
+    assert [(row["id"], row["status"]) for row in rows] == [(cid, "in_progress")]
 
 
 def test_chat_json_and_follow_ups(
@@ -121,22 +209,21 @@ def test_errors_are_one_line_and_a_non_zero_exit(
     emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     missing = run(emulator, capsys, "conversations", "show", "6a3e2c1e-8f1b-4a55-9f6e-0c3b8d1a2f77")
-    malformed = run(emulator, capsys, "wait", "not-an-id")
     code = main(["conversations", "list"])
     no_key = capsys.readouterr()
 
     assert missing[0] == 1 and missing[2].startswith("max-tools: Could not read conversation")
-    assert malformed[0] == 1 and "conversation_id must be" in malformed[2]
     assert code == 2 and "POSTHOG_PERSONAL_API_KEY" in no_key.err
-    for err in (missing[2], malformed[2], no_key.err):
+    for err in (missing[2], no_key.err):
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
 def test_debug_shows_the_traceback(
     emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(ValueError, match="conversation_id must be"):
-        main(["--debug", "--api-key", DEFAULT_KEY, "--host", emulator.url, "wait", "not-an-id"])
+    cid = "6a3e2c1e-8f1b-4a55-9f6e-0c3b8d1a2f77"
+    with pytest.raises(NotFoundError):
+        main(["--debug", "--api-key", DEFAULT_KEY, "--host", emulator.url, "wait", cid])
 
 
 def test_a_busy_conversation_says_how_to_queue_or_wait(
@@ -180,15 +267,15 @@ async def test_ctrl_c_detaches_and_says_how_to_resume_or_cancel(emulator: Runnin
         args = [*CLI, "--api-key", DEFAULT_KEY, "--host", emulator.url, "chat", "Slow question"]
         process = await anyio.open_process(args)
         assert process.stdout is not None and process.stderr is not None
-        printed = ""
+        err = ""
         with anyio.fail_after(30):
-            async for text in TextReceiveStream(process.stdout):
-                printed += text
-                if "using search" in printed:
+            async for text in TextReceiveStream(process.stderr):  # status lines are on stderr
+                err += text
+                if "using search" in err:
                     break
             process.send_signal(signal.SIGINT)
             code = await process.wait()
-            err = "".join([text async for text in TextReceiveStream(process.stderr)])
+            err += "".join([text async for text in TextReceiveStream(process.stderr)])
         await process.aclose()
         rows = (await http.get("/api/environments/1/conversations/")).json()["results"]
         await http.post("/_emulator/faults", json={"hold": False})
