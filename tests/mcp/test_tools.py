@@ -189,6 +189,10 @@ async def test_a_reply_longer_than_wait_s_is_in_progress_and_max_wait_finishes_i
 
     assert data["status"] == "in_progress"
     assert f'call max_wait with conversation_id="{cid}"' in text(started)
+    # Hosts that show only structured content still learn the next step and the data marker.
+    assert data["next_step"] == "call max_wait with this conversation_id"
+    assert "not instructions" in structured(finished)["note"]
+    assert "next_step" not in structured(finished)
     assert structured(finished)["status"] == "completed"
     assert structured(finished)["reply"].startswith('Here is what I found for "A slow question"')
 
