@@ -719,6 +719,21 @@ class _Reporter:
             logger.debug("Progress could not be sent; the client went away")
 
 
+_PROGRESS_CHARS = 160
+
+
+def _latest_words(text: str) -> str:
+    """The end of a growing answer, since the newest words tell the host what is happening now.
+
+    The cut falls after a space so no word is shown half, and the ellipsis says text was left out.
+    """
+    if len(text) <= _PROGRESS_CHARS:
+        return text
+    tail = text[-_PROGRESS_CHARS:]
+    start = tail.find(" ")
+    return "\u2026" + (tail[start + 1 :] if 0 <= start < len(tail) - 1 else tail)
+
+
 def _describe(event: StreamEvent) -> str | None:
     if isinstance(event, MessageEvent):
         message = event.message
@@ -726,7 +741,7 @@ def _describe(event: StreamEvent) -> str | None:
             text = " ".join(message.content.split())
             if message.tool_calls and message.id is not None:
                 return f"PostHog AI is using {', '.join(c.name for c in message.tool_calls)}"
-            return ("..." + text[-160:]) if len(text) > 160 else (text or "PostHog AI is thinking")
+            return _latest_words(text) or "PostHog AI is thinking"
         if isinstance(message, HumanMessage):
             return "PostHog AI received the message"
         if isinstance(message, FailureMessage):

@@ -140,7 +140,7 @@ def _add_transcript_resource(server: MCPServer[Any], client: AsyncMaxClient) -> 
     async def transcript(conversation_id: str) -> str:
         try:
             conversation = await client.get_conversation(conversation_id)
-        except (MaxError, ValueError) as exc:
+        except MaxError as exc:
             raise ResourceError(explain_error(exc) or str(exc)) from exc
         return transcript_markdown(conversation)
 

@@ -149,6 +149,25 @@ async def test_max_chat_streams_progress_and_returns_the_complete_reply(mcp: Cli
     assert any("Creating a trends insight" in (m or "") for _, m in updates)
 
 
+async def test_progress_shows_the_latest_whole_words_of_a_long_answer(mcp: Client) -> None:
+    messages: list[str] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+
+    question = "Show me a trend of signups by country, browser and plan " * 4
+    result = await mcp.call_tool("max_chat", {"message": question}, progress_callback=on_progress)
+
+    reply = " ".join(structured(result)["reply"].split())
+    cut = [m for m in messages if m.startswith("\u2026")]
+    assert cut, messages  # the answer is long enough to be shortened
+    for message in cut:
+        shown = message.removeprefix("\u2026")
+        assert len(shown) <= 160
+        assert f" {shown}" in reply, message  # starts at a word boundary, not mid-word
+    assert not any(m.startswith("...") for m in messages)
+
+
 async def test_max_chat_continues_a_conversation(mcp: Client) -> None:
     first = await chat(mcp, "How many signups?")
     second = await chat(mcp, "And by country?", conversation_id=first["conversation_id"])
@@ -170,6 +189,10 @@ async def test_a_reply_longer_than_wait_s_is_in_progress_and_max_wait_finishes_i
 
     assert data["status"] == "in_progress"
     assert f'call max_wait with conversation_id="{cid}"' in text(started)
+    # Hosts that show only structured content still learn the next step and the data marker.
+    assert data["next_step"] == "call max_wait with this conversation_id"
+    assert "not instructions" in structured(finished)["note"]
+    assert "next_step" not in structured(finished)
     assert structured(finished)["status"] == "completed"
     assert structured(finished)["reply"].startswith('Here is what I found for "A slow question"')
 
