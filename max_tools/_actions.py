@@ -581,12 +581,62 @@ def parse_arguments(action: Action, arguments: dict[str, Any]) -> _Params:
 
 
 def describe_invalid_arguments(tool: str, exc: ValidationError) -> str:
-    """One sentence naming each bad argument of `tool` and what it needs."""
-    problems = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(part) for part in error["loc"]) or "arguments"
-        problems.append(f"{where} {_plain(error['msg'])}")
-    return f"Invalid arguments for {tool}: {'; '.join(problems)}."
+    """One sentence of ours naming each bad argument of `tool`, what it needs, what to do."""
+    problems = [_problem(error) for error in exc.errors(include_url=False)]
+    return f"Invalid arguments for {tool}: {'; '.join(problems)}. Correct and call {tool} again."
+
+
+def _problem(error: Any) -> str:
+    """What one validation error asks of the caller, in plain words (no validator jargon)."""
+    where = ".".join(str(part) for part in error["loc"]) or "the arguments"
+    kind: str = error["type"]
+    ctx: dict[str, Any] = error.get("ctx") or {}
+    given = error.get("input")
+    got = (
+        f" (got {given!r})"
+        if isinstance(given, int | float | str) and len(repr(given)) < 40
+        else ""
+    )
+    if kind == "missing":
+        return f"{where} is required"
+    if kind == "extra_forbidden":
+        return f"{where} is not an argument of this tool"
+    if kind in ("less_than_equal", "less_than"):
+        bound = ctx.get("le", ctx.get("lt"))
+        most = "at most" if kind == "less_than_equal" else "below"
+        return f"{where} must be {most} {_number(bound)}{got}"
+    if kind in ("greater_than_equal", "greater_than"):
+        bound = ctx.get("ge", ctx.get("gt"))
+        least = "at least" if kind == "greater_than_equal" else "above"
+        return f"{where} must be {least} {_number(bound)}{got}"
+    if kind == "string_too_short":
+        return f"{where} must not be empty"
+    if kind == "string_too_long":
+        return f"{where} must be at most {ctx.get('max_length', 0):,} characters"
+    if kind in ("literal_error", "enum"):
+        return f"{where} must be one of {ctx.get('expected', 'the listed values')}{got}"
+    if kind == "value_error":  # our own validators: their message is already a sentence of ours
+        return f"{where} {_plain(str(error['msg']))}"
+    for prefix, need in _NEEDS:
+        if kind.startswith(prefix):
+            return f"{where} must be {need}{got}"
+    return f"{where} is not valid{got}"
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+_NEEDS = (
+    ("string", "text"),
+    ("int", "a whole number"),
+    ("float", "a number"),
+    ("decimal", "a number"),
+    ("bool", "true or false"),
+    ("dict", "an object"),
+    ("model", "an object"),
+    ("list", "a list"),
+)
 
 
 def _plain(message: str) -> str:

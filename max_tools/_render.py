@@ -250,7 +250,7 @@ def render_chat(
     if visuals:
         lines.append("visualizations:")
         lines.extend(f"- {v}" for v in visuals)
-    text, truncated = _cap(reply.text, MAX_REPLY_CHARS)
+    text, truncated = _cap(_answers(reply), MAX_REPLY_CHARS)
     if text:
         lines.append(f"reply {_DATA_NOTE}:")
         lines.append(text)
@@ -271,6 +271,24 @@ def render_chat(
         note=_DATA_MARK if text else None,
     )
     return "\n".join(lines), result
+
+
+def _answers(reply: Reply) -> str:
+    """The reply's text; when one stream answered several messages, each question with its answer.
+
+    A queued follow-up runs on the stream of the message before it, so a caller that waited for
+    both must see both answers, not only the last.
+    """
+    if len(reply.turns) < 2:
+        return reply.text
+    parts = []
+    for turn in reply.turns:
+        question = _one_line(turn.question, 300) if turn.question else "(the earlier message)"
+        answer = turn.text or f"({turn.status.value}, no answer yet)"
+        if turn.text and turn.status is not ReplyStatus.COMPLETED:
+            answer += f"\n({turn.status.value})"
+        parts.append(f"> {question}\n{answer}")
+    return "\n\n".join(parts)
 
 
 def render_conversation_list(

@@ -12,8 +12,15 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
-from max_tools import AsyncMaxClient, MaxError, __version__
-from max_tools._actions import Action, explain_error, input_schema, parse_arguments, select_actions
+from max_tools import AsyncMaxClient, ConfigurationError, MaxError, __version__
+from max_tools._actions import (
+    MAX_WAIT_S,
+    Action,
+    explain_error,
+    input_schema,
+    parse_arguments,
+    select_actions,
+)
 from max_tools._render import transcript_markdown
 
 __all__ = ["INSTRUCTIONS", "TRANSCRIPT_URI", "build_server"]
@@ -36,6 +43,7 @@ def build_server(
     *,
     read_only: bool = False,
     tools: Sequence[str] | None = None,
+    wait_s: float | None = None,
 ) -> MCPServer[Any]:
     """An MCP server exposing PostHog AI through `client`.
 
@@ -43,11 +51,18 @@ def build_server(
         client: the client every tool uses (its connection pool is shared).
         read_only: list only the read-only tools.
         tools: names of the tools to keep (default: all).
+        wait_s: the server's wait budget, in seconds: the default of `wait_s` when a call
+            leaves it out, and its cap when a call asks for more (for hosts that cut tool
+            calls short). None keeps the tools' own default (45 s) and cap (55 s).
 
     Raises:
         ConfigurationError: an unknown tool name.
     """
     actions = select_actions(read_only=read_only, names=tools)
+    if wait_s is not None and not 0 <= wait_s <= MAX_WAIT_S:
+        raise ConfigurationError(
+            f"The server's wait budget must be from 0 to {MAX_WAIT_S:g} seconds, not {wait_s:g}."
+        )
     server: MCPServer[Any] = MCPServer(
         "max-tools",
         title="PostHog AI (Max)",
@@ -55,16 +70,16 @@ def build_server(
         version=__version__,
         website_url="https://posthog.com/docs/posthog-ai",
         log_level="WARNING",
-        tools=[_tool(action, client) for action in actions],
+        tools=[_tool(action, client, wait_s) for action in actions],
     )
     _add_transcript_resource(server, client)
     _add_prompt(server, read_only=read_only)
     return server
 
 
-def _tool(action: Action, client: AsyncMaxClient) -> Tool:
+def _tool(action: Action, client: AsyncMaxClient, wait_cap: float | None) -> Tool:
     tool = Tool.from_function(
-        _tool_function(action, client),
+        _tool_function(action, client, wait_cap),
         name=action.name,
         title=action.title,
         description=action.description,
@@ -80,15 +95,21 @@ def _tool(action: Action, client: AsyncMaxClient) -> Tool:
     return tool
 
 
-def _tool_function(action: Action, client: AsyncMaxClient) -> Callable[..., Any]:
+def _tool_function(
+    action: Action, client: AsyncMaxClient, wait_cap: float | None
+) -> Callable[..., Any]:
     """A coroutine function whose signature is the action's parameters (so the schema matches)."""
 
     async def call(ctx: Context[Any], **arguments: Any) -> CallToolResult:
         async def progress(count: float, message: str) -> None:
             await ctx.report_progress(count, None, message)
 
+        given = {name: value for name, value in arguments.items() if value is not None}
         try:
-            params = parse_arguments(action, arguments)
+            params = parse_arguments(action, given)
+            if wait_cap is not None and hasattr(params, "wait_s"):
+                wait_s = min(params.wait_s, wait_cap) if "wait_s" in given else wait_cap
+                params = params.model_copy(update={"wait_s": wait_s})
             result = await action.run(client, params, progress)
         except Exception as exc:  # the tool's top-level handler: every failure becomes a result
             message = explain_error(exc)
@@ -113,15 +134,14 @@ def _tool_function(action: Action, client: AsyncMaxClient) -> Callable[..., Any]
     )
     parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
     annotations: dict[str, Any] = {"ctx": Context, "return": returns}
-    for name, field in action.params.model_fields.items():
-        annotation: Any = Annotated[(field.annotation, field)]  # the field keeps its schema
-        default = inspect.Parameter.empty if field.is_required() else field.default
+    # The SDK validates against this signature before the tool runs and words its errors in
+    # pydantic's terms; so the signature takes anything, and the catalogue (parse_arguments)
+    # validates once, in our words. The published schema is the catalogue's (see _tool).
+    for name in action.params.model_fields:
         parameters.append(
-            inspect.Parameter(
-                name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
-            )
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Any, default=None)
         )
-        annotations[name] = annotation
+        annotations[name] = Any
     # inspect.signature() reads __signature__; mypy does not know functions may carry one.
     call.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
     call.__annotations__ = annotations

@@ -58,6 +58,17 @@ def _parser() -> argparse.ArgumentParser:
         help="keep only these tools (env MAX_MCP_TOOLS)",
     )
     parser.add_argument(
+        "--wait-s",
+        type=_seconds,
+        default=os.environ.get("MAX_MCP_WAIT_S"),
+        metavar="S",
+        help=(
+            "the wait budget of max_chat/max_wait when a call leaves wait_s out, and its cap "
+            "(0-55; env MAX_MCP_WAIT_S; default: 45, cap 55). Set it below your host's tool-call "
+            "timeout, e.g. 4 for hosts that cut calls after 5 s"
+        ),
+    )
+    parser.add_argument(
         "--emulator",
         action="store_true",
         help="run against an in-process PostHog AI emulator (no account needed)",
@@ -80,6 +91,16 @@ def _parser() -> argparse.ArgumentParser:
         help="stderr log level (default: %(default)s)",
     )
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds from 0 to 55, not {text!r}") from None
+    if not 0 <= seconds <= 55:
+        raise argparse.ArgumentTypeError(f"expected seconds from 0 to 55, not {text}")
+    return seconds
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,7 +141,7 @@ async def _run(args: argparse.Namespace, tools: list[str] | None) -> int:
                 api_key=args.api_key, host=args.posthog_host, project_id=args.project_id
             )
         await stack.enter_async_context(client)
-        server = build_server(client, read_only=args.read_only, tools=tools)
+        server = build_server(client, read_only=args.read_only, tools=tools, wait_s=args.wait_s)
         if args.transport == "stdio":
             await server.run_stdio_async()
             return 0

@@ -179,12 +179,12 @@ async def test_max_chat_continues_a_conversation(mcp: Client) -> None:
 async def test_a_reply_longer_than_wait_s_is_in_progress_and_max_wait_finishes_it(
     emulator: RunningEmulator, mcp: Client
 ) -> None:
-    emulator.app.engine.hold()
+    emulator.hold()
 
     started = await mcp.call_tool("max_chat", {"message": "A slow question", "wait_s": 0.3})
     data = structured(started)
     cid = data["conversation_id"]
-    emulator.app.engine.release()
+    emulator.release()
     finished = await call(mcp, "max_wait", conversation_id=cid, wait_s=30)
 
     assert data["status"] == "in_progress"
@@ -201,32 +201,50 @@ async def test_max_chat_on_a_busy_conversation_queues_the_message(
     emulator: RunningEmulator, mcp: Client
 ) -> None:
     cid = (await chat(mcp, "First question"))["conversation_id"]
-    emulator.app.engine.hold()
+    emulator.hold()
     await mcp.call_tool(
         "max_chat", {"message": "Second question", "conversation_id": cid, "wait_s": 0.2}
     )
 
     queued = await mcp.call_tool("max_chat", {"message": "Third question", "conversation_id": cid})
-    emulator.app.engine.release()
+    emulator.release()
     done = await call(mcp, "max_wait", conversation_id=cid, wait_s=30)
 
     assert structured(queued)["status"] == "queued"
     assert structured(queued)["queue_position"] == 1
     assert "position 1 of at most 2" in text(queued)
-    assert structured(done)["reply"].startswith('Here is what I found for "Third question"')
+    assert 'Here is what I found for "Third question"' in structured(done)["reply"]
+
+
+async def test_max_wait_after_a_queued_follow_up_shows_both_questions_with_their_answers(
+    emulator: RunningEmulator, mcp: Client
+) -> None:
+    cid = (await chat(mcp, "First question"))["conversation_id"]
+    emulator.hold()
+    await mcp.call_tool(
+        "max_chat", {"message": "Second question", "conversation_id": cid, "wait_s": 0.2}
+    )
+    await mcp.call_tool("max_chat", {"message": "Third question", "conversation_id": cid})
+    emulator.release()
+    done = await call(mcp, "max_wait", conversation_id=cid, wait_s=30)
+
+    reply = structured(done)["reply"]
+    assert reply.index("> Third question") > reply.index('Here is what I found for "Second')
+    assert 'Here is what I found for "Third question"' in reply
+    assert reply in text(done)
 
 
 async def test_max_chat_when_the_queue_is_full_is_a_tool_error(
     emulator: RunningEmulator, mcp: Client
 ) -> None:
     cid = (await chat(mcp, "First"))["conversation_id"]
-    emulator.app.engine.hold()
+    emulator.hold()
     await mcp.call_tool("max_chat", {"message": "Running", "conversation_id": cid, "wait_s": 0.2})
     for n in range(2):
         await call(mcp, "max_queue_message", conversation_id=cid, message=f"queued {n}")
 
     full = await mcp.call_tool("max_chat", {"message": "One too many", "conversation_id": cid})
-    emulator.app.engine.release()
+    emulator.release()
 
     assert full.is_error
     assert "2 queued follow-ups" in text(full) and "max_wait" in text(full)
@@ -244,7 +262,7 @@ async def test_a_failed_run_says_failed(mcp: Client) -> None:
 async def test_a_client_that_cancels_the_call_detaches_and_the_run_goes_on(
     emulator: RunningEmulator, mcp: Client
 ) -> None:
-    emulator.app.engine.hold()
+    emulator.hold()
     seen = anyio.Event()
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
@@ -259,12 +277,73 @@ async def test_a_client_that_cancels_the_call_detaches_and_the_run_goes_on(
             )
             await seen.wait()
             task_group.cancel_scope.cancel()
-    running = [row for row in emulator.app.store.rows.values() if row.status == "in_progress"]
-    emulator.app.engine.release()
-    done = await call(mcp, "max_wait", conversation_id=running[0].id, wait_s=30)
+    running = emulator.running()
+    emulator.release()
+    done = await call(mcp, "max_wait", conversation_id=running[0], wait_s=30)
 
     assert len(running) == 1  # canceling the call did not cancel the run
     assert structured(done)["reply"].startswith('Here is what I found for "Detach me"')
+
+
+# Bad arguments
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ({"message": "hi", "wait_s": 600}, "wait_s must be at most 55 (got 600)"),
+        ({"message": ""}, "message must not be empty"),
+        ({"message": 5}, "message must be text (got 5)"),
+        ({}, "message is required"),
+    ],
+)
+async def test_bad_max_chat_arguments_come_back_as_one_sentence_of_ours(
+    mcp: Client, arguments: dict[str, Any], expected: str
+) -> None:
+    result = await mcp.call_tool("max_chat", arguments)
+
+    assert result.is_error
+    message = text(result)
+    assert (
+        f"Invalid arguments for max_chat: {expected}. Correct and call max_chat again." in message
+    )
+    for jargon in ("pydantic", "validation error", "Input should", "type=", "Arguments", "http"):
+        assert jargon not in message
+
+
+async def test_a_bad_limit_names_the_argument_and_its_range(mcp: Client) -> None:
+    result = await call(mcp, "max_list_conversations", limit=0)
+
+    assert result.is_error
+    assert "limit must be at least 1 (got 0)" in text(result)
+    assert "Input should" not in text(result)
+
+
+# A server-side wait budget (hosts that cut tool calls short)
+
+
+@pytest.mark.parametrize("server_options", [{"wait_s": 0.2}])
+async def test_the_server_wait_budget_is_the_default_and_the_cap(
+    emulator: RunningEmulator, mcp: Client
+) -> None:
+    emulator.hold()
+    left_out = structured(await mcp.call_tool("max_chat", {"message": "Slow one"}))
+    asked_more = structured(await mcp.call_tool("max_chat", {"message": "Slow two", "wait_s": 50}))
+    emulator.release()
+
+    # Both return within the server's budget (not the 45 s default, not the 50 s asked for),
+    # with the id the model needs to follow up; the runs went on.
+    assert left_out["status"] == asked_more["status"] == "in_progress"
+    finished = await call(mcp, "max_wait", conversation_id=asked_more["conversation_id"])
+    assert structured(finished)["reply"].startswith('Here is what I found for "Slow two"')
+
+
+def test_max_mcp_refuses_a_wait_budget_out_of_range() -> None:
+    from mcp_server.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--wait-s", "90"])
+    assert exit_info.value.code == 2
 
 
 # Reading
@@ -336,7 +415,7 @@ async def test_append_cancel_queue_and_delete_tools(emulator: RunningEmulator, m
     appended = await call(
         mcp, "max_append_message", conversation_id=cid, message="Ticket #7 opened."
     )
-    emulator.app.engine.hold()
+    emulator.hold()
     await mcp.call_tool("max_chat", {"message": "Running", "conversation_id": cid, "wait_s": 0.2})
     queued = await call(mcp, "max_queue_message", conversation_id=cid, message="later one")
     queue_id = structured(queued)["messages"][0]["queue_id"]
@@ -352,7 +431,7 @@ async def test_append_cancel_queue_and_delete_tools(emulator: RunningEmulator, m
     removed = await call(mcp, "max_delete_queued_message", conversation_id=cid, queue_id=queue_id)
     cleared = await call(mcp, "max_clear_queue", conversation_id=cid)
     canceled = await call(mcp, "max_cancel", conversation_id=cid)
-    emulator.app.engine.release()
+    emulator.release()
     after_cancel = await call(mcp, "max_wait", conversation_id=cid)
     deleted = await call(mcp, "max_delete_conversation", conversation_id=cid)
     gone = await call(mcp, "max_get_conversation", conversation_id=cid)
