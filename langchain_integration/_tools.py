@@ -21,16 +21,16 @@ from pydantic import (
 )
 
 from max_tools import AsyncMaxClient, ConfigurationError, MaxClient, Settings
-from max_tools._actions import (
+from max_tools.agent import (
     ACTIONS,
     Action,
     ActionResult,
     describe_invalid_arguments,
     explain_error,
     parse_arguments,
+    resolve_settings,
     select_actions,
 )
-from max_tools._config import resolve_settings
 
 __all__ = ["PROGRESS_EVENT", "MaxTool", "MaxToolkit"]
 

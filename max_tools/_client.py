@@ -16,7 +16,6 @@ import httpx
 from max_tools._arguments import (
     MAX_APPEND_CHARS,
     MAX_MESSAGE_CHARS,
-    QUEUE_ID,
     count,
     message_options,
     message_text,
@@ -43,7 +42,6 @@ __all__ = [
 
 logger = logging.getLogger("max_tools")
 
-_QUEUE_ID = QUEUE_ID  # _actions reads it from here until it moves to the public agent layer
 
 DEFAULT_MAX_RETRIES = 3
 

@@ -13,8 +13,8 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from max_tools import ConfigurationError
-from max_tools._config import is_loopback
-from max_tools._serving import serve_asgi
+from max_tools.agent import is_loopback
+from max_tools.serving import serve_asgi
 
 __all__ = ["MCP_PATH", "BearerTokenMiddleware", "http_app", "serve_http"]
 

@@ -13,15 +13,15 @@ from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
 from max_tools import AsyncMaxClient, ConfigurationError, MaxError, __version__
-from max_tools._actions import (
+from max_tools.agent import (
     MAX_WAIT_S,
     Action,
     explain_error,
     input_schema,
     parse_arguments,
     select_actions,
+    transcript_markdown,
 )
-from max_tools._render import transcript_markdown
 
 __all__ = ["INSTRUCTIONS", "TRANSCRIPT_URI", "build_server"]
 

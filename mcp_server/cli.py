@@ -12,7 +12,7 @@ from contextlib import AsyncExitStack
 import anyio
 
 from max_tools import AsyncMaxClient, ConfigurationError
-from max_tools._actions import select_actions
+from max_tools.agent import select_actions
 
 __all__ = ["main"]
 

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 import anyio
 
 from max_tools import AsyncMaxClient, ConfigurationError, ConversationBusyError, Reply, ReplyStatus
-from max_tools._render import render_conversation, render_queue
+from max_tools.agent import render_conversation, render_queue
 from max_tools.cli._terminal import ReplyPrinter, Terminal
 
 __all__ = ["detached", "run"]

@@ -33,7 +33,7 @@ from max_tools import (
     UpdateEvent,
     VisualizationMessage,
 )
-from max_tools._render import visualization_summary
+from max_tools.agent import visualization_summary
 
 __all__ = ["ReplyPrinter", "Terminal", "answer_lines"]
 

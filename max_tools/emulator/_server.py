@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from max_tools._serving import serve_asgi
 from max_tools.emulator._app import EmulatorApp
 from max_tools.emulator._control import ConversationState, EmulatorStats
+from max_tools.serving import serve_asgi
 
 __all__ = ["DEFAULT_KEY", "RunningEmulator", "serve", "serve_in_thread"]
 

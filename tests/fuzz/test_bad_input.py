@@ -18,7 +18,7 @@ from mcp import Client
 
 from langchain_integration import MaxTool
 from max_tools import AsyncMaxClient
-from max_tools._actions import ACTIONS
+from max_tools.agent import ACTIONS
 from max_tools.cli import main
 from max_tools.emulator import DEFAULT_KEY, RunningEmulator, serve_in_thread
 from mcp_server import build_server

@@ -13,7 +13,7 @@ from langchain_tests.integration_tests import ToolsIntegrationTests
 from langchain_tests.unit_tests import ToolsUnitTests
 
 from langchain_integration import MaxTool
-from max_tools._actions import ACTIONS
+from max_tools.agent import ACTIONS
 from tests.langchain import world
 
 UNIT_EXAMPLES: dict[str, dict[str, Any]] = {

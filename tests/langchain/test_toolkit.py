@@ -16,8 +16,7 @@ from mcp import Client
 
 from langchain_integration import PROGRESS_EVENT, MaxTool, MaxToolkit
 from max_tools import AsyncMaxClient, ConfigurationError, MaxClient
-from max_tools._actions import ACTIONS
-from max_tools._render import ChatResult
+from max_tools.agent import ACTIONS, ChatResult
 from max_tools.emulator import DEFAULT_KEY, RunningEmulator, serve_in_thread
 from mcp_server import build_server
 

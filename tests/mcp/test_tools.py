@@ -13,7 +13,7 @@ from mcp import Client
 from mcp_types import CallToolResult, TextContent
 
 from max_tools import AsyncMaxClient
-from max_tools._actions import ACTIONS, input_schema
+from max_tools.agent import ACTIONS, input_schema
 from max_tools.emulator import DEFAULT_KEY, Rule, RunningEmulator
 from mcp_server import TRANSCRIPT_URI, build_server
 

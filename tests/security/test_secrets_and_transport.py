@@ -11,7 +11,7 @@ from mcp import Client
 
 from langchain_integration import MaxToolkit
 from max_tools import APIStatusError, AsyncMaxClient, ConfigurationError, MaxClient
-from max_tools._actions import ACTIONS
+from max_tools.agent import ACTIONS
 from max_tools.emulator import Rule, serve
 from mcp_server import build_server
 

@@ -18,13 +18,8 @@ from typing import Any, TypeVar
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from max_tools._client import (
-    _QUEUE_ID,
-    MAX_APPEND_CHARS,
-    MAX_MESSAGE_CHARS,
-    AsyncMaxClient,
-    OnEvent,
-)
+from max_tools._arguments import MAX_APPEND_CHARS, MAX_MESSAGE_CHARS, QUEUE_ID
+from max_tools._client import AsyncMaxClient, OnEvent
 from max_tools._errors import (
     APIConnectionError,
     APIStatusError,
@@ -46,7 +41,8 @@ from max_tools._errors import (
 )
 from max_tools._events import ConversationEvent, MessageEvent, StatusEvent, StreamEvent, UpdateEvent
 from max_tools._messages import AIMessage, FailureMessage, HumanMessage
-from max_tools._render import (
+from max_tools._reply import Reply
+from max_tools.agent._render import (
     AppendResult,
     CancelResult,
     ChatResult,
@@ -60,7 +56,6 @@ from max_tools._render import (
     render_queue,
     visualization_summary,
 )
-from max_tools._reply import Reply
 
 __all__ = [
     "ACTIONS",
@@ -130,7 +125,7 @@ class _Params(BaseModel):
     @field_validator("queue_id", mode="after", check_fields=False)
     @classmethod
     def _queue_id(cls, value: str) -> str:
-        if not _QUEUE_ID.fullmatch(value.strip()):
+        if not QUEUE_ID.fullmatch(value.strip()):
             raise ValueError("must be a queue_id from max_list_queue")
         return value.strip()
 

@@ -1,0 +1,57 @@
+"""The agent layer: what every face of max-tools (MCP, LangChain, the CLI) shares.
+
+The catalogue of actions (their argument models, runners and annotations), progress while a
+reply is awaited, what-to-do advice for errors (`explain_error`), compact rendering of results,
+and the settings helpers the faces need (serving an ASGI app lives in `max_tools.serving`).
+Faces import from here and from `max_tools`, never from private modules (an import-linter
+contract holds them to it), so this `__all__` is the contract between the core and its faces.
+"""
+
+from max_tools._config import is_loopback, resolve_settings
+from max_tools.agent._catalogue import (
+    ACTIONS,
+    DEFAULT_WAIT_S,
+    MAX_WAIT_S,
+    Action,
+    ActionResult,
+    Progress,
+    describe_invalid_arguments,
+    explain_error,
+    input_schema,
+    parse_arguments,
+    select_actions,
+)
+from max_tools.agent._render import (
+    MAX_RESULT_CHARS,
+    ChatResult,
+    ConversationView,
+    render_chat,
+    render_conversation,
+    render_queue,
+    transcript_markdown,
+    visualization_summary,
+)
+
+__all__ = [
+    "ACTIONS",
+    "DEFAULT_WAIT_S",
+    "MAX_RESULT_CHARS",
+    "MAX_WAIT_S",
+    "Action",
+    "ActionResult",
+    "ChatResult",
+    "ConversationView",
+    "Progress",
+    "describe_invalid_arguments",
+    "explain_error",
+    "input_schema",
+    "is_loopback",
+    "parse_arguments",
+    "render_chat",
+    "render_conversation",
+    "render_queue",
+    "resolve_settings",
+    "select_actions",
+    "transcript_markdown",
+    "visualization_summary",
+]
