@@ -8,19 +8,17 @@ contract holds them to it), so this `__all__` is the contract between the core a
 """
 
 from max_tools._config import is_loopback, resolve_settings
+from max_tools.agent._advice import explain_error
 from max_tools.agent._catalogue import (
     ACTIONS,
-    DEFAULT_WAIT_S,
-    MAX_WAIT_S,
     Action,
     ActionResult,
-    Progress,
-    describe_invalid_arguments,
-    explain_error,
     input_schema,
     parse_arguments,
     select_actions,
 )
+from max_tools.agent._params import DEFAULT_WAIT_S, MAX_WAIT_S, describe_invalid_arguments
+from max_tools.agent._progress import Progress
 from max_tools.agent._render import (
     MAX_RESULT_CHARS,
     ChatResult,

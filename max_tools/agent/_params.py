@@ -1,0 +1,236 @@
+"""The tools' arguments: one pydantic model per action, and bad arguments in our words.
+
+The field descriptions are the text models read; `describe_invalid_arguments` turns a failed
+validation into one sentence that names each argument, what it needs, and what to do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from max_tools._arguments import MAX_APPEND_CHARS, MAX_MESSAGE_CHARS, QUEUE_ID
+
+__all__ = [
+    "DEFAULT_WAIT_S",
+    "MAX_WAIT_S",
+    "AppendParams",
+    "ChatParams",
+    "ConversationParams",
+    "GetParams",
+    "ListParams",
+    "QueueItemParams",
+    "QueueMessageParams",
+    "UpdateQueuedParams",
+    "WaitParams",
+    "describe_invalid_arguments",
+]
+
+MAX_WAIT_S = 55.0
+"""Upper bound of `wait_s`: MCP hosts cut a tool call at about 60 s."""
+DEFAULT_WAIT_S = 45.0
+
+# Parameters (their field descriptions are the text models read)
+
+_CONVERSATION_ID = "Conversation id (UUID) from max_chat or max_list_conversations."
+_WAIT_S = "Seconds to wait (0-55). If unfinished, status is in_progress; max_wait continues."
+_QUEUE_ID_HELP = "queue_id from max_list_queue."
+
+
+def _untitled(schema: dict[str, Any]) -> None:
+    """Drop the titles pydantic derives from names: they repeat the name and cost tokens."""
+    schema.pop("title", None)
+    schema.pop("description", None)  # the model's docstring is for developers
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_untitled)
+
+    @field_validator("conversation_id", mode="after", check_fields=False)
+    @classmethod
+    def _uuid(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(uuid.UUID(value.strip()))
+        except ValueError:
+            raise ValueError(
+                "must be a conversation id (a UUID like 6a3e2c1e-8f1b-4a55-9f6e-0c3b8d1a2f77); "
+                "list conversations with max_list_conversations"
+            ) from None
+
+    @field_validator("message", mode="after", check_fields=False)
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is empty; write the message to send")
+        return value
+
+    @field_validator("queue_id", mode="after", check_fields=False)
+    @classmethod
+    def _queue_id(cls, value: str) -> str:
+        if not QUEUE_ID.fullmatch(value.strip()):
+            raise ValueError("must be a queue_id from max_list_queue")
+        return value.strip()
+
+
+class ChatParams(_Params):
+    """Arguments of max_chat."""
+
+    message: str = Field(
+        description="The question or instruction for PostHog AI, in plain language.",
+        min_length=1,
+        max_length=MAX_MESSAGE_CHARS,
+    )
+    conversation_id: str | None = Field(
+        default=None,
+        description=(
+            "Continue this conversation (a UUID from an earlier result); omit to start a new one."
+        ),
+    )
+    agent_mode: str | None = Field(
+        default=None,
+        description=(
+            "Optional PostHog AI mode, e.g. product_analytics, sql, session_replay, "
+            "error_tracking, research. Omit for the default."
+        ),
+    )
+    wait_s: float = Field(default=DEFAULT_WAIT_S, ge=0, le=MAX_WAIT_S, description=_WAIT_S)
+
+
+class WaitParams(_Params):
+    """Arguments of max_wait."""
+
+    conversation_id: str = Field(description=_CONVERSATION_ID)
+    wait_s: float = Field(default=DEFAULT_WAIT_S, ge=0, le=MAX_WAIT_S, description=_WAIT_S)
+
+
+class ListParams(_Params):
+    """Arguments of max_list_conversations."""
+
+    limit: int = Field(default=20, ge=1, le=100, description="How many conversations (1-100).")
+    offset: int = Field(default=0, ge=0, description="How many of the newest to skip (paging).")
+
+
+class GetParams(_Params):
+    """Arguments of max_get_conversation."""
+
+    conversation_id: str = Field(description=_CONVERSATION_ID)
+    last_messages: int = Field(
+        default=20, ge=1, le=200, description="How many of the latest messages to show (1-200)."
+    )
+
+
+class ConversationParams(_Params):
+    """Arguments of the actions that need only a conversation."""
+
+    conversation_id: str = Field(description=_CONVERSATION_ID)
+
+
+class AppendParams(_Params):
+    """Arguments of max_append_message."""
+
+    conversation_id: str = Field(description=_CONVERSATION_ID)
+    message: str = Field(
+        description="The assistant message to store (no reply is generated).",
+        min_length=1,
+        max_length=MAX_APPEND_CHARS,
+    )
+
+
+class QueueMessageParams(_Params):
+    """Arguments of max_queue_message."""
+
+    conversation_id: str = Field(description=_CONVERSATION_ID)
+    message: str = Field(
+        description="The follow-up to send when the current reply ends.",
+        min_length=1,
+        max_length=MAX_MESSAGE_CHARS,
+    )
+
+
+class UpdateQueuedParams(_Params):
+    """Arguments of max_update_queued_message."""
+
+    conversation_id: str = Field(description=_CONVERSATION_ID)
+    queue_id: str = Field(description=_QUEUE_ID_HELP)
+    message: str = Field(
+        description="The new text of the queued follow-up.",
+        min_length=1,
+        max_length=MAX_MESSAGE_CHARS,
+    )
+
+
+class QueueItemParams(_Params):
+    """Arguments of max_delete_queued_message."""
+
+    conversation_id: str = Field(description=_CONVERSATION_ID)
+    queue_id: str = Field(description=_QUEUE_ID_HELP)
+
+
+def describe_invalid_arguments(tool: str, exc: ValidationError) -> str:
+    """One sentence of ours naming each bad argument of `tool`, what it needs, what to do."""
+    problems = [_problem(error) for error in exc.errors(include_url=False)]
+    return f"Invalid arguments for {tool}: {'; '.join(problems)}. Correct and call {tool} again."
+
+
+def _problem(error: Any) -> str:
+    """What one validation error asks of the caller, in plain words (no validator jargon)."""
+    where = ".".join(str(part) for part in error["loc"]) or "the arguments"
+    kind: str = error["type"]
+    ctx: dict[str, Any] = error.get("ctx") or {}
+    given = error.get("input")
+    got = (
+        f" (got {given!r})"
+        if isinstance(given, int | float | str) and len(repr(given)) < 40
+        else ""
+    )
+    if kind == "missing":
+        return f"{where} is required"
+    if kind == "extra_forbidden":
+        return f"{where} is not an argument of this tool"
+    if kind in ("less_than_equal", "less_than"):
+        bound = ctx.get("le", ctx.get("lt"))
+        most = "at most" if kind == "less_than_equal" else "below"
+        return f"{where} must be {most} {_number(bound)}{got}"
+    if kind in ("greater_than_equal", "greater_than"):
+        bound = ctx.get("ge", ctx.get("gt"))
+        least = "at least" if kind == "greater_than_equal" else "above"
+        return f"{where} must be {least} {_number(bound)}{got}"
+    if kind == "string_too_short":
+        return f"{where} must not be empty"
+    if kind == "string_too_long":
+        return f"{where} must be at most {ctx.get('max_length', 0):,} characters"
+    if kind in ("literal_error", "enum"):
+        return f"{where} must be one of {ctx.get('expected', 'the listed values')}{got}"
+    if kind == "value_error":  # our own validators: their message is already a sentence of ours
+        return f"{where} {_plain(str(error['msg']))}"
+    for prefix, need in _NEEDS:
+        if kind.startswith(prefix):
+            return f"{where} must be {need}{got}"
+    return f"{where} is not valid{got}"
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+_NEEDS = (
+    ("string", "text"),
+    ("int", "a whole number"),
+    ("float", "a number"),
+    ("decimal", "a number"),
+    ("bool", "true or false"),
+    ("dict", "an object"),
+    ("model", "an object"),
+    ("list", "a list"),
+)
+
+
+def _plain(message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    return message[:1].lower() + message[1:]
