@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from max_tools import AsyncMaxClient
-from max_tools.emulator import DEFAULT_KEY, ConversationState, Rule, RunningEmulator, serve
+from max_tools.emulator import DEFAULT_KEY, ConversationState, Rule, RunningEmulator
 from tests.faults.faces import CoreFace, LangChainFace, MCPFace, Outcome
 
 LONG = Rule(
@@ -82,9 +82,9 @@ async def settle(emulator: RunningEmulator, baseline_tasks: int) -> None:
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[RunningEmulator]:
-    async with serve(rules=RULES, delay_s=0, keepalive_s=0.05) as running:
-        yield running
+def emulator_options() -> dict[str, Any]:
+    """The shared `emulator` fixture, with the matrix's rules and quick keep-alives."""
+    return {"rules": RULES, "keepalive_s": 0.05}
 
 
 async def with_face(

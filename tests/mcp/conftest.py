@@ -7,21 +7,13 @@ import pytest
 from mcp import Client
 
 from max_tools import AsyncMaxClient
-from max_tools.emulator import DEFAULT_KEY, RunningEmulator, serve
+from max_tools.emulator import DEFAULT_KEY, RunningEmulator
 from mcp_server import build_server
 
 
 @pytest.fixture
 def server_options() -> dict[str, Any]:
     return {}
-
-
-@pytest.fixture
-async def emulator(emulator_options: dict[str, Any]) -> AsyncIterator[RunningEmulator]:
-    options: dict[str, Any] = {"delay_s": 0}
-    options.update(emulator_options)
-    async with serve(**options) as running:
-        yield running
 
 
 @pytest.fixture
