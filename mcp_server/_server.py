@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
-from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any, cast
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 from max_tools import AsyncMaxClient, ConfigurationError, MaxError, __version__
 from max_tools.agent import (
     MAX_WAIT_S,
     Action,
+    describe_invalid_arguments,
     explain_error,
-    input_schema,
-    parse_arguments,
     select_actions,
     transcript_markdown,
 )
@@ -63,7 +63,7 @@ def build_server(
         raise ConfigurationError(
             f"The server's wait budget must be from 0 to {MAX_WAIT_S:g} seconds, not {wait_s:g}."
         )
-    server: MCPServer[Any] = MCPServer(
+    server = _MaxServer(
         "max-tools",
         title="PostHog AI (Max)",
         instructions=INSTRUCTIONS,
@@ -77,12 +77,45 @@ def build_server(
     return server
 
 
+class _MaxServer(MCPServer[Any]):
+    """The SDK's server, with bad arguments reported in our words rather than pydantic's."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            # The SDK validates the arguments against the tool's model before the tool runs
+            # and reports a failure as a ToolError caused by the ValidationError.
+            invalid = exc.__cause__
+            if isinstance(invalid, ValidationError) and str(exc).startswith(_SDK_PREFIX + name):
+                raise ToolError(describe_invalid_arguments(name, invalid)) from None
+            raise
+
+
+_SDK_PREFIX = "Error executing tool "
+
+
 def _tool(action: Action, client: AsyncMaxClient, wait_cap: float | None) -> Tool:
-    tool = Tool.from_function(
-        _tool_function(action, client, wait_cap),
+    """The action as an MCP tool.
+
+    Its arguments model is both the published schema and the validation, so what tools/list
+    shows is exactly what a call is checked against.
+    """
+    arguments = _arguments_model(action, wait_cap)
+    # Only the reply tools declare an output schema: agents branch on their status, while the
+    # other results are small and self-describing (and tools/list stays under 9,000 characters).
+    output = action.result if action.name in _WITH_OUTPUT_SCHEMA else None
+    return Tool(
+        fn=_tool_function(action, client, wait_cap),
         name=action.name,
         title=action.title,
         description=action.description,
+        parameters=arguments.model_json_schema(by_alias=True),
+        fn_metadata=FuncMetadata(arg_model=arguments, output_model=output),
+        is_async=True,
+        context_kwarg="ctx",
         annotations=ToolAnnotations(
             read_only_hint=action.read_only,
             destructive_hint=action.destructive,
@@ -90,26 +123,41 @@ def _tool(action: Action, client: AsyncMaxClient, wait_cap: float | None) -> Too
             open_world_hint=True,
         ),
     )
-    # Publish the catalogue's schema itself, so MCP and LangChain show the same arguments.
-    tool.parameters = input_schema(action)
-    return tool
+
+
+def _arguments_model(action: Action, wait_cap: float | None) -> type[ArgModelBase]:
+    """The action's parameters as the SDK's argument model (the same fields and schema).
+
+    With a server wait budget, `wait_s` defaults to it, so the schema shows the real default.
+    """
+    fields: dict[str, Any] = {}
+    wait = action.params.model_fields.get("wait_s")
+    if wait_cap is not None and wait is not None:
+        fields["wait_s"] = (
+            Annotated[(float, *wait.metadata)],
+            Field(default=wait_cap, description=wait.description),
+        )
+    bases: tuple[type[BaseModel], ...] = (action.params, ArgModelBase)
+    model = create_model(
+        action.params.__name__, __base__=bases, __module__=action.params.__module__, **fields
+    )
+    return cast("type[ArgModelBase]", model)  # create_model types its result by the first base
 
 
 def _tool_function(
     action: Action, client: AsyncMaxClient, wait_cap: float | None
-) -> Callable[..., Any]:
-    """A coroutine function whose signature is the action's parameters (so the schema matches)."""
+) -> Callable[..., Awaitable[CallToolResult]]:
+    """The tool body: runs the action on arguments the SDK has validated against its model."""
 
     async def call(ctx: Context[Any], **arguments: Any) -> CallToolResult:
         async def progress(count: float, message: str) -> None:
             await ctx.report_progress(count, None, message)
 
-        given = {name: value for name, value in arguments.items() if value is not None}
+        # Validated once, by the SDK against the arguments model; nothing to check again.
+        if wait_cap is not None and "wait_s" in arguments:
+            arguments["wait_s"] = min(arguments["wait_s"], wait_cap)
+        params = action.params.model_construct(**arguments)
         try:
-            params = parse_arguments(action, given)
-            if wait_cap is not None and hasattr(params, "wait_s"):
-                wait_s = min(params.wait_s, wait_cap) if "wait_s" in given else wait_cap
-                params = params.model_copy(update={"wait_s": wait_s})
             result = await action.run(client, params, progress)
         except Exception as exc:  # the tool's top-level handler: every failure becomes a result
             message = explain_error(exc)
@@ -118,34 +166,13 @@ def _tool_function(
                 raise ToolError(
                     f"max-mcp failed internally ({type(exc).__name__}); the server log on stderr "
                     "has the details."
-                ) from exc
+                ) from None
             raise ToolError(message) from exc
         structured = result.data.model_dump(mode="json", exclude_none=True)
         return CallToolResult(
             content=[TextContent(type="text", text=result.text)], structured_content=structured
         )
 
-    # Only the reply tools declare an output schema: agents branch on their status, while the
-    # other results are small and self-describing (and tools/list stays under 9,000 characters).
-    returns: Any = (
-        Annotated[(CallToolResult, action.result)]
-        if action.name in _WITH_OUTPUT_SCHEMA
-        else CallToolResult
-    )
-    parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
-    annotations: dict[str, Any] = {"ctx": Context, "return": returns}
-    # The SDK validates against this signature before the tool runs and words its errors in
-    # pydantic's terms; so the signature takes anything, and the catalogue (parse_arguments)
-    # validates once, in our words. The published schema is the catalogue's (see _tool).
-    for name in action.params.model_fields:
-        parameters.append(
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Any, default=None)
-        )
-        annotations[name] = Any
-    # inspect.signature() reads __signature__; mypy does not know functions may carry one.
-    call.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
-    call.__annotations__ = annotations
-    call.__name__ = action.name
     return call
 
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from max_tools._arguments import MAX_APPEND_CHARS, MAX_MESSAGE_CHARS, QUEUE_ID
 
@@ -49,6 +56,14 @@ def _untitled(schema: dict[str, Any]) -> None:
 
 class _Params(BaseModel):
     model_config = ConfigDict(json_schema_extra=_untitled)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        """Hosts send null for an argument they leave out: treat it as left out."""
+        if isinstance(data, dict):
+            return {name: value for name, value in data.items() if value is not None}
+        return data
 
     @field_validator("conversation_id", mode="after", check_fields=False)
     @classmethod

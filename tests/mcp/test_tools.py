@@ -336,6 +336,20 @@ async def test_the_server_wait_budget_is_the_default_and_the_cap(
     assert left_out["status"] == asked_more["status"] == "in_progress"
     finished = await call(mcp, "max_wait", conversation_id=asked_more["conversation_id"])
     assert structured(finished)["reply"].startswith('Here is what I found for "Slow two"')
+    # The published schema tells the model the real default.
+    listed = {tool.name: tool for tool in (await mcp.list_tools()).tools}
+    assert listed["max_chat"].input_schema["properties"]["wait_s"]["default"] == 0.2
+
+
+async def test_null_arguments_count_as_left_out(mcp: Client) -> None:
+    # Some hosts send every optional argument, as null when the model gave none.
+    result = await mcp.call_tool(
+        "max_chat",
+        {"message": "Nulls", "conversation_id": None, "agent_mode": None, "wait_s": None},
+    )
+
+    assert not result.is_error, text(result)
+    assert structured(result)["status"] == "completed"
 
 
 def test_max_mcp_refuses_a_wait_budget_out_of_range() -> None:
