@@ -11,6 +11,15 @@ default answers everything else. Keys of a rule:
 ``title``          the conversation title set on its first run
 ``visualization``  true: add an ``ai/viz`` trends visualization
 ``fail``           true: end the run with an ``ai/failure`` message instead of an answer
+``approval``       ``{tool_name, preview, payload}``: the run stops at a call of ``tool_name``
+                   with ``payload`` as its arguments, waiting for a person's approval; ``reply``
+                   is the answer once it is approved or rejected
+``form``           ``{questions = [...]}``: PostHog's ``MultiQuestionForm`` questions; the run
+                   stops at a ``create_form`` call; ``reply`` is the answer once it is answered
+``client_tool``    a tool name: the run stops at a call only a browser can run (section 14)
+
+The built-in default asks approval before deleting something or changing a feature flag, and
+asks a short form for a vague chart request ("make me a chart").
 """
 
 from __future__ import annotations
@@ -18,16 +27,29 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from max_tools.emulator._interrupts import Pause, default_pause, pause_from_rule
+from max_tools.emulator._texts import default_answer
+
 __all__ = ["DEFAULT_RULE", "Rule", "RulesError", "load_rules", "pick_rule"]
 
 _CHART_WORDS = re.compile(r"\b(chart|graph|plot|trends?|over time|visuali[sz]e|insight)\b", re.I)
-_KEYS = {"match", "reply", "chunks", "delay_s", "title", "visualization", "fail"}
+_KEYS = {
+    "match",
+    "reply",
+    "chunks",
+    "delay_s",
+    "title",
+    "visualization",
+    "fail",
+    "approval",
+    "form",
+    "client_tool",
+}
 
 
 class RulesError(ValueError):
@@ -45,6 +67,18 @@ class Rule:
     title: str | None = None
     visualization: bool | None = None
     fail: bool = False
+    approval: dict[str, Any] | None = None
+    form: dict[str, Any] | None = None
+    client_tool: str | None = None
+
+    def pause(self, message: str) -> Pause | None:
+        """Where the run stops for a person (or a browser), if it does."""
+        if self.client_tool is not None:
+            return Pause("client", self.client_tool, {"request": message})
+        scripted = pause_from_rule(self.approval, self.form)
+        if scripted is None and self is DEFAULT_RULE:
+            return default_pause(message)
+        return scripted
 
     def answer(self, message: str) -> str:
         """The answer text for `message`."""
@@ -68,18 +102,6 @@ class Rule:
 
 
 DEFAULT_RULE = Rule()
-
-
-def default_answer(message: str) -> str:
-    """A deterministic answer that reflects the question (so tests can assert on it)."""
-    digest = zlib.crc32(message.encode())
-    count = 1_000 + digest % 9_000
-    change = digest % 19 - 6
-    trend = f"up {change}%" if change > 0 else f"down {-change}%" if change < 0 else "flat"
-    return (
-        f'Here is what I found for "{message.strip()}": {count:,} matching events in the last '
-        f"7 days, {trend} on the week before."
-    )
 
 
 def pick_rule(rules: Sequence[Rule], message: str) -> Rule:
@@ -146,6 +168,7 @@ def _rule(item: Any, index: int) -> Rule:
     for key in ("visualization", "fail"):
         if key in item and not isinstance(item[key], bool):
             raise RulesError(f"{where}: '{key}' must be true or false.")
+    _check_pause(item, where)
     return Rule(
         match=match,
         reply=item.get("reply"),
@@ -154,4 +177,39 @@ def _rule(item: Any, index: int) -> Rule:
         title=item.get("title"),
         visualization=item.get("visualization"),
         fail=item.get("fail", False),
+        approval=item.get("approval"),
+        form=item.get("form"),
+        client_tool=item.get("client_tool"),
     )
+
+
+def _check_pause(item: dict[str, Any], where: str) -> None:
+    """The `approval`, `form` and `client_tool` keys, checked as PostHog would need them."""
+    if sum(key in item for key in ("approval", "form", "client_tool")) > 1:
+        raise RulesError(f"{where}: use only one of 'approval', 'form' and 'client_tool'.")
+    approval = item.get("approval")
+    if approval is not None:
+        if not isinstance(approval, dict) or not isinstance(approval.get("tool_name"), str):
+            raise RulesError(f"{where}: 'approval' must be a table with a 'tool_name' string.")
+        if not isinstance(approval.get("preview", ""), str):
+            raise RulesError(f"{where}: 'approval.preview' must be a string.")
+        if not isinstance(approval.get("payload", {}), dict):
+            raise RulesError(
+                f"{where}: 'approval.payload' must be a table of the call's arguments."
+            )
+    form = item.get("form")
+    if form is not None:
+        questions = form.get("questions") if isinstance(form, dict) else None
+        if not isinstance(questions, list) or not 1 <= len(questions) <= 4:
+            raise RulesError(f"{where}: 'form' must be a table with 1 to 4 'questions'.")
+        for number, question in enumerate(questions, start=1):
+            if not (
+                isinstance(question, dict)
+                and isinstance(question.get("id"), str)
+                and isinstance(question.get("question"), str)
+            ):
+                raise RulesError(
+                    f"{where}: form question {number} needs an 'id' and a 'question' string."
+                )
+    if "client_tool" in item and not isinstance(item["client_tool"], str):
+        raise RulesError(f"{where}: 'client_tool' must be a tool name.")

@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from max_tools.emulator import _validation as v
-from max_tools.emulator._engine import Turn, ai_message, human_message
+from max_tools.emulator._engine import OOPS, Turn, ai_message, human_message
+from max_tools.emulator._interrupts import resume
 from max_tools.emulator._responses import (
     SSE_HEADERS,
     canonical,
@@ -178,6 +179,13 @@ async def create(app: EmulatorApp, request: Request, user: User, team_id: int) -
         detail = "Cannot continue streaming from an idle conversation"
         return validation_error(v.FieldError("invalid_input", detail, None))
 
+    resumed = None
+    if idle and resume_payload is not None:
+        resumed = resume(row, resume_payload)
+        if resumed is None:
+            # The run fails before it starts: nothing is stored and the status stays idle (12.6).
+            app.store.save()
+            return StreamingResponse(iter([_failure_frame()]), headers=SSE_HEADERS)
     drop_after = faults.take_drop_after_events()
     if idle:
         trace_id: str = data["trace_id"]
@@ -191,7 +199,13 @@ async def create(app: EmulatorApp, request: Request, user: User, team_id: int) -
             echo = human_message(content, trace_id, data.get("ui_context"))
             row.messages.append(echo)
             opening.append(frame("message", compact_json(echo)))
-        turn = Turn(content, trace_id, ui_context=data.get("ui_context"), agent_mode=agent_mode)
+        turn = Turn(
+            content,
+            trace_id,
+            ui_context=data.get("ui_context"),
+            agent_mode=agent_mode,
+            resume=resumed,
+        )
         log = app.engine.start(row, turn, opening)
         app.store.save()
     else:
@@ -206,6 +220,11 @@ async def create(app: EmulatorApp, request: Request, user: User, team_id: int) -
         faults=faults,
     )
     return StreamingResponse(events, status_code=200, headers=SSE_HEADERS)
+
+
+def _failure_frame() -> bytes:
+    failure = {"content": OOPS, "id": str(uuid.uuid4()), "type": "ai/failure"}
+    return frame("message", compact_json(failure))
 
 
 def _row_for(

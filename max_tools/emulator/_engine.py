@@ -19,8 +19,9 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from max_tools.emulator._agent import Rule, pick_rule
+from max_tools.emulator._agent import DEFAULT_RULE, Rule, pick_rule
 from max_tools.emulator._faults import Faults
+from max_tools.emulator._interrupts import Pause, Resumed, abandon, stop_at
 from max_tools.emulator._store import Row, Store
 from max_tools.emulator._wire import compact_json, frame, python_json
 
@@ -74,6 +75,8 @@ class Turn:
     queued: bool = False
     ui_context: Any = None
     agent_mode: str | None = None
+    resume: Resumed | None = None
+    """What a resume payload does, when this run resumes a paused one."""
 
 
 @dataclass(slots=True)
@@ -176,6 +179,8 @@ class Engine:
         """
         if self._task_group is None:
             raise RuntimeError("The emulator engine is not running.")
+        if turn.message is not None and turn.resume is None:
+            abandon(row)  # a new message instead of a decision (reference 12.7)
         session = Session(row)
         for data in opening:
             session.log.append(data)
@@ -234,10 +239,15 @@ class Engine:
             session.log.finish()
 
     def _next_queued(self, row: Row) -> Turn | None:
+        if row.approval_pending:  # an approval stops the queue: PostHog clears it (12.3)
+            row.queue.clear()
+            row.drain_closed = True
+            return None
         while row.queue:
             item = row.queue.pop(0)
             content = item.get("content")
             if isinstance(content, str) and content.strip():
+                abandon(row)  # a queued follow-up runs next and abandons a form (13.2)
                 return Turn(
                     message=content,
                     trace_id=str(uuid.uuid4()),
@@ -252,6 +262,9 @@ class Engine:
         stall = self.faults.take_stall_s()
         if stall:
             await anyio.sleep(stall)  # the response meanwhile sends only keep-alives
+        if turn.resume is not None:
+            await self._resumed(session, turn.resume)
+            return
         message = turn.message or ""
         rule = pick_rule(self.rules, message)
         if turn.queued:
@@ -272,9 +285,13 @@ class Engine:
             row.messages.append(probe)
             log.append(frame("message", compact_json(probe)))
 
+        pace = self.delay_s if self.delay_s is not None else rule.delay_s
+        pause = rule.pause(message) if turn.message is not None else None
+        if pause is not None:
+            await self._stop_for(session, rule, message, pause, pace)
+            return
         visual = rule.wants_visualization(message)
         tool_name = "create_insight" if visual else "search"
-        pace = self.delay_s if self.delay_s is not None else rule.delay_s
         for text in prefixes(INTRO, 2):
             log.append(partial_chunk(text))
             await _pause(pace)
@@ -322,15 +339,50 @@ class Engine:
         }
         self._store_and_send(row, log, tool)
         await self.faults.wait_released()
-        answer = (
-            rule.answer(message) if turn.message is not None else "Continuing where I left off."
-        )
+        answer = rule.answer(message)
         if self.faults.take("garble_utf8"):  # a partial chunk whose bytes are not UTF-8
             log.append(partial_chunk("GARBLED").replace(b"GARBLED", b"caf\xe9 \xff\xfe"))
         for text in prefixes(answer, rule.chunks):
             log.append(partial_chunk(text))
             await _pause(pace)
         self._store_and_send(row, log, ai_message(answer, str(uuid.uuid4())))
+
+    async def _stop_for(
+        self, session: Session, rule: Rule, message: str, pause: Pause, pace: float
+    ) -> None:
+        """A run that ends at a tool call waiting for a person (or a browser): 12.2, 13.2, 14."""
+        row, log = session.row, session.log
+        for text in prefixes(pause.intro, 3):
+            log.append(partial_chunk(text))
+            await _pause(pace)
+        call_id = f"toolu_{uuid.uuid4().hex[:24]}"
+        call = {"args": pause.args, "id": call_id, "name": pause.tool_name, "type": "tool_call"}
+        self._store_and_send(row, log, ai_message(pause.intro, str(uuid.uuid4()), [call]))
+        reply = rule.answer(message) if rule.reply is not None else None
+        stop_at(row, pause, call_id, message, reply)
+        if row.title is None:
+            row.title = rule.title_for(message)
+            row.touch()
+            log.append(frame("conversation", python_json(row.minimal())))
+
+    async def _resumed(self, session: Session, resumed: Resumed) -> None:
+        """A resumed run: the `tool` message answering the paused call, then the answer."""
+        row, log = session.row, session.log
+        tool = {
+            "content": resumed.content,
+            "id": str(uuid.uuid4()),
+            "parent_tool_call_id": None,
+            "tool_call_id": resumed.tool_call_id,
+            "type": "tool",
+            "ui_payload": resumed.ui_payload,
+        }
+        self._store_and_send(row, log, tool)
+        await self.faults.wait_released()
+        pace = self.delay_s if self.delay_s is not None else DEFAULT_RULE.delay_s
+        for text in prefixes(resumed.answer, DEFAULT_RULE.chunks):
+            log.append(partial_chunk(text))
+            await _pause(pace)
+        self._store_and_send(row, log, ai_message(resumed.answer, str(uuid.uuid4())))
 
     def _store_and_send(self, row: Row, log: RunLog, message: dict[str, Any]) -> None:
         row.messages.append(message)

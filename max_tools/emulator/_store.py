@@ -65,6 +65,10 @@ class Row:
     messages: list[dict[str, Any]] = field(default_factory=list)
     queue: list[dict[str, Any]] = field(default_factory=list)
     drain_closed: bool = False
+    approvals: list[dict[str, Any]] = field(default_factory=list)
+    """`approval_decisions`, in insertion order: entries are never removed."""
+    interrupt: dict[str, Any] | None = None
+    """The checkpoint's pending interrupt: kind, tool_name, tool_call_id, args (, proposal_id)."""
 
     def touch(self) -> None:
         self.updated_at = utcnow()
@@ -95,9 +99,39 @@ class Row:
         data["agent_mode"] = self.agent_mode
         data["agent_runtime"] = "langgraph"
         data["is_sandbox"] = False
-        data["pending_approvals"] = []
+        data["pending_approvals"] = self.pending_approvals()
         data["task"] = task
         return data
+
+    def pending_approvals(self) -> list[dict[str, Any]]:
+        """Retrieve's `pending_approvals`: every decision, in PostHog's key order (12.4).
+
+        `payload` is the proposed arguments while the decision is pending, `{}` after.
+        """
+        interrupt = self.interrupt or {}
+        items = []
+        for decision in self.approvals:
+            live = (
+                decision["decision_status"] == "pending"
+                and interrupt.get("proposal_id") == decision["proposal_id"]
+            )
+            items.append(
+                {
+                    "proposal_id": decision["proposal_id"],
+                    "decision_status": decision["decision_status"],
+                    "tool_name": decision["tool_name"],
+                    "preview": decision["preview"],
+                    "payload": interrupt["args"] if live else {},
+                    "original_tool_call_id": decision["original_tool_call_id"],
+                    "message_id": decision["message_id"],
+                }
+            )
+        return items
+
+    @property
+    def approval_pending(self) -> bool:
+        """Whether an approval decision is still pending (the queue does not run then)."""
+        return any(decision["decision_status"] == "pending" for decision in self.approvals)
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -112,6 +146,8 @@ class Row:
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
             "messages": self.messages,
+            "approvals": self.approvals,
+            "interrupt": self.interrupt,
         }
 
 
@@ -182,6 +218,8 @@ class Store:
                     created_at=datetime.fromisoformat(item["created_at"]),
                     updated_at=datetime.fromisoformat(item["updated_at"]),
                     messages=item["messages"],
+                    approvals=item.get("approvals", []),
+                    interrupt=item.get("interrupt"),
                 )
                 self.rows[row.id] = row
         except (OSError, ValueError, KeyError, TypeError) as exc:
