@@ -23,14 +23,16 @@ from max_tools._arguments import (
 )
 from max_tools._arguments import conversation_id as conversation_id_of
 from max_tools._config import APIKey, Settings, resolve_settings
-from max_tools._errors import ConfigurationError, InvalidArgumentsError
+from max_tools._decisions import DecisionMethods, answered
+from max_tools._errors import ConfigurationError, InvalidArgumentsError, NotFoundError
 from max_tools._events import StreamEvent
 from max_tools._http import DEFAULT_TIMEOUT, USER_AGENT, Created, HTTPCore, Sleep, parse_answer
+from max_tools._interrupts import Approval, client_tool_error_resume, find_interrupt, open_calls
 from max_tools._models import Conversation, ConversationPage, ConversationSummary
 from max_tools._queue import QueueMethods
-from max_tools._reply import Reply
+from max_tools._reply import Reply, ReplyBuilder, ReplyStatus
 from max_tools._retry import Repeatable
-from max_tools._stream import ReplyStream
+from max_tools._stream import FindLanded, ReplyStream
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -44,6 +46,7 @@ logger = logging.getLogger("max_tools")
 
 
 DEFAULT_MAX_RETRIES = 3
+_MAX_CLIENT_TOOL_ANSWERS = 3  # front-end tool calls answered in one call, at most
 
 OnEvent = Callable[[StreamEvent], Awaitable[None]]
 """A coroutine function that is awaited with each stream event (progress reporting)."""
@@ -54,7 +57,7 @@ DEFAULT_LIMITS = httpx.Limits(
 """Keep every connection a burst opened: streams are long, so agents in parallel reuse them."""
 
 
-class AsyncMaxClient(QueueMethods):
+class AsyncMaxClient(QueueMethods, DecisionMethods):
     """Async client for PostHog AI conversations.
 
     Unset options come from the environment: ``POSTHOG_PERSONAL_API_KEY`` (or
@@ -103,6 +106,8 @@ class AsyncMaxClient(QueueMethods):
                 headers={"User-Agent": USER_AGENT},
             )
         self._http_client = http_client
+        self._paused: dict[str, list[Approval]] = {}  # approvals seen waiting, by conversation
+        self._canceled: set[str] = set()  # conversations this client canceled
         self._http = HTTPCore(
             self._settings,
             client=http_client,
@@ -279,7 +284,10 @@ class AsyncMaxClient(QueueMethods):
             contextual_tools=contextual_tools,
             billing_context=billing_context,
         )
-        return await self._follow(replies, wait_s, on_event)
+        skipped = self._paused.pop(replies.conversation_id, [])
+        self._canceled.discard(replies.conversation_id)
+        reply = await self._follow(replies, wait_s, on_event)
+        return reply.model_copy(update={"skipped_approvals": skipped}) if skipped else reply
 
     async def wait(
         self,
@@ -299,8 +307,22 @@ class AsyncMaxClient(QueueMethods):
     async def _follow(
         self, replies: ReplyStream, wait_s: float | None, on_event: OnEvent | None
     ) -> Reply:
+        """Read the reply until it ends or the budget runs out, through any client tool calls."""
         budget = math.inf if wait_s is None else seconds(wait_s)
         deadline = anyio.current_time() + budget
+        for _ in range(_MAX_CLIENT_TOOL_ANSWERS + 1):
+            reply, running = await self._read(replies, deadline, on_event)
+            if running:
+                return reply
+            settled = await self._settle(replies, reply)
+            if isinstance(settled, Reply):
+                return settled
+            replies = settled
+        return reply
+
+    async def _read(
+        self, replies: ReplyStream, deadline: float, on_event: OnEvent | None
+    ) -> tuple[Reply, bool]:
         try:
             if replies.sending:
                 # The budget bounds the waiting, never the send: a cancelled POST may or may not
@@ -312,10 +334,49 @@ class AsyncMaxClient(QueueMethods):
                 async for event in replies:
                     if on_event is not None:
                         await on_event(event)
-            return replies.reply(running=scope.cancelled_caught)
+            running = scope.cancelled_caught
+            return replies.reply(running=running), running
         finally:
             with anyio.CancelScope(shield=True):
                 await replies.aclose()
+
+    async def _settle(self, replies: ReplyStream, reply: Reply) -> Reply | ReplyStream:
+        """A reply that ended at an open tool call: what it waits for, read from retrieve.
+
+        Costs nothing for an ordinary reply. A front-end tool call this client cannot run is
+        answered with a `client_execution_error` (the continuation is returned to be read),
+        unless the run was read from history or canceled here: then it may be incomplete.
+        """
+        cid = replies.conversation_id
+        if reply.status is not ReplyStatus.CANCELED or not open_calls(reply.messages):
+            return reply
+        try:
+            conversation = await self.get_conversation(cid)
+        except NotFoundError:  # retrieve hides a conversation until it has a title
+            return reply
+        interrupt = find_interrupt(conversation.messages, conversation.pending_approvals)
+        if interrupt is None:
+            return reply
+        if interrupt.kind == "approval":
+            self._paused[cid] = interrupt.approvals
+            return reply.model_copy(
+                update={"status": ReplyStatus.NEEDS_APPROVAL, "approvals": interrupt.approvals}
+            )
+        if interrupt.kind == "form":
+            return reply.model_copy(
+                update={"status": ReplyStatus.NEEDS_ANSWER, "form": interrupt.form}
+            )
+        if replies.from_history or cid in self._canceled:
+            return reply
+        call = interrupt.calls[0]
+        logger.info("Answering front-end tool call %s (%s) with an error", call.id, call.name)
+        return self._reply_stream(
+            None,
+            conversation_id=cid,
+            resume_payload=client_tool_error_resume(call.id or ""),
+            find_landed=answered(call.id or ""),
+            builder=replies.builder,
+        )
 
     def _reply_stream(
         self,
@@ -327,6 +388,8 @@ class AsyncMaxClient(QueueMethods):
         contextual_tools: dict[str, Any] | None = None,
         billing_context: dict[str, Any] | None = None,
         resume_payload: Any = None,
+        find_landed: FindLanded | None = None,
+        builder: ReplyBuilder | None = None,
     ) -> ReplyStream:
         if message is None and conversation_id is None:
             raise InvalidArgumentsError(
@@ -355,6 +418,8 @@ class AsyncMaxClient(QueueMethods):
             conversation_id=cid,
             body=body,
             sending=message is not None or resume_payload is not None,
+            find_landed=find_landed,
+            builder=builder,
         )
 
     async def append_message(self, conversation_id: str | uuid.UUID, content: str) -> str:
@@ -380,6 +445,7 @@ class AsyncMaxClient(QueueMethods):
     async def cancel(self, conversation_id: str | uuid.UUID) -> None:
         """Stop the running reply and clear the queue (harmless when nothing runs)."""
         cid = conversation_id_of(conversation_id)
+        self._canceled.add(cid)
         await self._http.request(
             "PATCH",
             f"{cid}/cancel/",

@@ -5,6 +5,7 @@
     MaxError
     ├── ConfigurationError            a setting is missing or wrong; nothing was sent
     ├── InvalidArgumentsError         an id, message or number is not valid; nothing was sent
+    ├── NotPendingError               the approval or form is no longer waiting; nothing was sent
     └── APIError                      talking to PostHog went wrong
         ├── APIStatusError            PostHog answered with an error status (.status_code, .body)
         │   ├── BadRequestError                 400
@@ -45,6 +46,7 @@ __all__ = [
     "InvalidArgumentsError",
     "MaxError",
     "NotFoundError",
+    "NotPendingError",
     "PermissionDeniedError",
     "QueueFullError",
     "QueueNotRunningError",
@@ -67,6 +69,14 @@ class InvalidArgumentsError(MaxError, ValueError):
     """An argument does not fit (a conversation id, a message, a number); nothing was sent.
 
     The message names the argument, what was expected and what to do.
+    """
+
+
+class NotPendingError(MaxError, ValueError):
+    """The approval or form named is not waiting for an answer; nothing was sent.
+
+    It was decided already (by someone else, or by a new message that skipped it), it is not
+    the conversation's current one, it is unknown, or the conversation is running again.
     """
 
 

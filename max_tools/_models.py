@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from max_tools._interrupts import Approval
 from max_tools._messages import Message
 
 __all__ = [
@@ -90,7 +91,8 @@ class Conversation(ConversationSummary):
     agent_mode: str | None = None
     agent_runtime: str | None = None
     is_sandbox: bool | None = None
-    pending_approvals: list[dict[str, Any]] = []
+    pending_approvals: list[Approval] = []
+    """Every approval of the conversation, decided or not (PostHog never removes them)."""
 
 
 class ConversationPage(_Model):

@@ -7,6 +7,7 @@ import enum
 from pydantic import BaseModel
 
 from max_tools._events import ConversationEvent, MessageEvent, StreamEvent
+from max_tools._interrupts import Approval, Form, QuickReply, quick_replies
 from max_tools._messages import (
     AIMessage,
     ArtifactMessage,
@@ -35,6 +36,10 @@ class ReplyStatus(enum.StrEnum):
     """The run stopped before it answered (someone canceled it)."""
     FAILED = "failed"
     """The run ended with a failure message; see `failures`."""
+    NEEDS_APPROVAL = "needs_approval"
+    """The run waits for a person to approve or reject an operation; see `approvals`."""
+    NEEDS_ANSWER = "needs_answer"
+    """The run waits for answers to a form; see `form`."""
 
 
 class Turn(BaseModel):
@@ -66,6 +71,14 @@ class Reply(BaseModel):
     visualizations: list[Message] = []
     failures: list[FailureMessage] = []
     turns: list[Turn] = []
+    approvals: list[Approval] = []
+    """With `needs_approval`: the operations waiting for a decision (approve or reject)."""
+    form: Form | None = None
+    """With `needs_answer`: the questions to answer (or dismiss)."""
+    quick_replies: list[QuickReply] = []
+    """Suggested next messages PostHog AI offered with its answer."""
+    skipped_approvals: list[Approval] = []
+    """Approvals this message abandoned: sending it instead of a decision skipped them."""
 
 
 class ReplyBuilder:
@@ -116,6 +129,7 @@ class ReplyBuilder:
             visualizations=[m for m in self.messages if _is_visual(m)],
             failures=[m for m in self.messages if isinstance(m, FailureMessage)],
             turns=turns,
+            quick_replies=quick_replies(self.messages) if status is ReplyStatus.COMPLETED else [],
         )
 
 

@@ -36,6 +36,8 @@ from max_tools._reply import Reply, ReplyBuilder
 __all__ = ["ReplyStream"]
 
 GetConversation = Callable[[str], Awaitable[Conversation]]
+FindLanded = Callable[[Conversation], "int | None"]
+"""Where in a conversation the messages of this stream's send start, if it got there."""
 
 
 class ReplyStream:
@@ -53,6 +55,8 @@ class ReplyStream:
         conversation_id: str,
         body: dict[str, Any],
         sending: bool,
+        find_landed: FindLanded | None = None,
+        builder: ReplyBuilder | None = None,
     ) -> None:
         self.conversation_id = conversation_id
         self.trace_id: str = body["trace_id"]
@@ -60,7 +64,9 @@ class ReplyStream:
         self._get_conversation = get_conversation
         self._body = body
         self._sending = sending
-        self._builder = ReplyBuilder(conversation_id)
+        self._resuming = body.get("resume_payload") is not None
+        self._find_landed = find_landed or self._own_message
+        self._builder = builder or ReplyBuilder(conversation_id)
         self._replay = Replay()
         self._connection: AsyncExitStack | None = None
         self._events: AsyncGenerator[ServerSentEvent, None] | None = None
@@ -86,6 +92,16 @@ class ReplyStream:
         if self._iterator is not None:
             await self._iterator.aclose()
         await self._disconnect()
+
+    @property
+    def builder(self) -> ReplyBuilder:
+        """What was received so far (a continuation stream can add to it)."""
+        return self._builder
+
+    @property
+    def from_history(self) -> bool:
+        """Whether the reply was read from the stored conversation (the run was over)."""
+        return self._catch_up is not None
 
     @property
     def sending(self) -> bool:
@@ -134,6 +150,9 @@ class ReplyStream:
                 continue
             except APIStatusError as refused:
                 status_error = refused
+                if sending and self._resuming and refused.status_code >= 500:
+                    # A resume sent twice fails the run; whatever the 5xx, look before resending.
+                    attempts.maybe_landed = True
             else:
                 self._connection = connection
                 return
@@ -170,15 +189,20 @@ class ReplyStream:
         }
 
     async def _find_sent_message(self) -> tuple[Conversation, int] | None:
-        """The conversation and the index of our message in it, if it got there."""
+        """The conversation and where what we sent starts in it, if it got there."""
         try:
             conversation = await self._get_conversation(self.conversation_id)
         except NotFoundError:
             return None
+        index = self._find_landed(conversation)
+        return None if index is None else (conversation, index)
+
+    def _own_message(self, conversation: Conversation) -> int | None:
+        """Our human message (found by its trace id)."""
         for index in range(len(conversation.messages) - 1, -1, -1):
             message = conversation.messages[index]
             if isinstance(message, HumanMessage) and message.trace_id == self.trace_id:
-                return conversation, index
+                return index
         return None
 
     async def _finish_from_history(self) -> None:

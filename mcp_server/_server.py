@@ -90,7 +90,9 @@ class _MaxServer(MCPServer[Any]):
             # and reports a failure as a ToolError caused by the ValidationError.
             invalid = exc.__cause__
             if isinstance(invalid, ValidationError) and str(exc).startswith(_SDK_PREFIX + name):
-                raise ToolError(describe_invalid_arguments(name, invalid)) from None
+                # Keep the SDK's prefix, so that every tool error reads the same way.
+                message = describe_invalid_arguments(name, invalid)
+                raise ToolError(f"{_SDK_PREFIX}{name}: {message}") from None
             raise
 
 

@@ -355,6 +355,7 @@ class Engine:
         for text in prefixes(pause.intro, 3):
             log.append(partial_chunk(text))
             await _pause(pace)
+        await self.faults.wait_released()
         call_id = f"toolu_{uuid.uuid4().hex[:24]}"
         call = {"args": pause.args, "id": call_id, "name": pause.tool_name, "type": "tool_call"}
         self._store_and_send(row, log, ai_message(pause.intro, str(uuid.uuid4()), [call]))
