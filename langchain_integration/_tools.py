@@ -27,6 +27,7 @@ from max_tools.agent import (
     ActionResult,
     describe_invalid_arguments,
     explain_error,
+    input_schema,
     parse_arguments,
     resolve_settings,
     select_actions,
@@ -145,7 +146,9 @@ class MaxTool(BaseTool):
         data.setdefault("handle_validation_error", _validation_message(action.name))
         data["name"] = data.get("name") or action.name
         data["description"] = data.get("description") or action.description
-        data.setdefault("args_schema", action.params)
+        # The published schema is the catalogue's, the one MCP publishes; the catalogue validates
+        # the arguments once, in our words (parse_arguments), not LangChain beforehand.
+        data.setdefault("args_schema", input_schema(action))
         return data
 
     def __init__(self, **data: Any) -> None:

@@ -6,7 +6,7 @@ import queue
 import threading
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
 from types import TracebackType
@@ -261,6 +261,79 @@ class MaxClient:
         """Follow a conversation's running reply until it ends or `wait_s` runs out."""
         return self._call(
             partial(self._async.wait, conversation_id, wait_s=wait_s, on_event=_awaitable(on_event))
+        )
+
+    def approve(
+        self,
+        conversation_id: str | uuid.UUID,
+        proposal_id: str,
+        *,
+        payload: Mapping[str, Any] | None = None,
+        wait_s: float | None = None,
+        on_event: Callable[[StreamEvent], None] | None = None,
+    ) -> Reply:
+        """Approve a pending operation and follow the run (see `AsyncMaxClient.approve`)."""
+        approve = self._async.approve
+        events = _awaitable(on_event)
+        return self._call(
+            partial(
+                approve,
+                conversation_id,
+                proposal_id,
+                payload=payload,
+                wait_s=wait_s,
+                on_event=events,
+            )
+        )
+
+    def reject(
+        self,
+        conversation_id: str | uuid.UUID,
+        proposal_id: str,
+        *,
+        feedback: str | None = None,
+        wait_s: float | None = None,
+        on_event: Callable[[StreamEvent], None] | None = None,
+    ) -> Reply:
+        """Reject a pending operation; PostHog AI then answers (see `AsyncMaxClient.reject`)."""
+        reject = self._async.reject
+        events = _awaitable(on_event)
+        return self._call(
+            partial(
+                reject,
+                conversation_id,
+                proposal_id,
+                feedback=feedback,
+                wait_s=wait_s,
+                on_event=events,
+            )
+        )
+
+    def answer(
+        self,
+        conversation_id: str | uuid.UUID,
+        answers: Mapping[str, str | list[str]],
+        *,
+        wait_s: float | None = None,
+        on_event: Callable[[StreamEvent], None] | None = None,
+    ) -> Reply:
+        """Answer the form PostHog AI asked (see `AsyncMaxClient.answer`)."""
+        events = _awaitable(on_event)
+        return self._call(
+            partial(self._async.answer, conversation_id, answers, wait_s=wait_s, on_event=events)
+        )
+
+    def dismiss_form(
+        self,
+        conversation_id: str | uuid.UUID,
+        *,
+        wait_s: float | None = None,
+        on_event: Callable[[StreamEvent], None] | None = None,
+    ) -> Reply:
+        """Decline to answer the form; PostHog AI goes on without the answers."""
+        events = _awaitable(on_event)
+        return self._call(
+            partial(self._async.dismiss_form, conversation_id, wait_s=wait_s, on_event=events)
         )
 
     def append_message(self, conversation_id: str | uuid.UUID, content: str) -> str:

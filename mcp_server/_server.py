@@ -15,13 +15,18 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 
 from max_tools import AsyncMaxClient, ConfigurationError, MaxError, __version__
 from max_tools.agent import (
+    ACTIONS,
     MAX_WAIT_S,
     Action,
+    ActionResult,
+    ChatOutline,
     describe_invalid_arguments,
     explain_error,
+    parse_arguments,
     select_actions,
     transcript_markdown,
 )
+from mcp_server._people import APPROVAL_POLICIES, Person, left_waiting
 
 __all__ = ["INSTRUCTIONS", "TRANSCRIPT_URI", "build_server"]
 
@@ -29,6 +34,8 @@ logger = logging.getLogger("mcp_server")
 
 TRANSCRIPT_URI = "posthog-max://conversations/{conversation_id}"
 _WITH_OUTPUT_SCHEMA = frozenset({"max_chat", "max_wait"})
+_ASKS_PEOPLE = frozenset({"max_chat", "max_wait", "max_approve", "max_answer"})
+_BY_NAME = {action.name: action for action in ACTIONS}
 INSTRUCTIONS = (
     "Tools for PostHog AI (Max), PostHog's product-analytics assistant. Ask with max_chat; it "
     "returns within wait_s seconds with a conversation_id. If the result says in_progress, call "
@@ -44,6 +51,7 @@ def build_server(
     read_only: bool = False,
     tools: Sequence[str] | None = None,
     wait_s: float | None = None,
+    approvals: str = "ask",
 ) -> MCPServer[Any]:
     """An MCP server exposing PostHog AI through `client`.
 
@@ -54,11 +62,22 @@ def build_server(
         wait_s: the server's wait budget, in seconds: the default of `wait_s` when a call
             leaves it out, and its cap when a call asks for more (for hosts that cut tool
             calls short). None keeps the tools' own default (45 s) and cap (55 s).
+        approvals: who decides when PostHog AI asks a person: ``ask`` (the user, through
+            elicitation where the host supports it; else the agent), ``agent``, or ``deny``
+            (every approval is rejected, and max_approve is not listed).
 
     Raises:
         ConfigurationError: an unknown tool name.
     """
+    if approvals not in APPROVAL_POLICIES:
+        raise ConfigurationError(
+            f"approvals must be one of {', '.join(APPROVAL_POLICIES)}, not {approvals!r}."
+        )
     actions = select_actions(read_only=read_only, names=tools)
+    if approvals == "deny":
+        actions = [action for action in actions if action.name != "max_approve"]
+    # A read-only server never passes a decision on: the agent gets the card.
+    person = Person("agent" if read_only else approvals)
     if wait_s is not None and not 0 <= wait_s <= MAX_WAIT_S:
         raise ConfigurationError(
             f"The server's wait budget must be from 0 to {MAX_WAIT_S:g} seconds, not {wait_s:g}."
@@ -70,7 +89,7 @@ def build_server(
         version=__version__,
         website_url="https://posthog.com/docs/posthog-ai",
         log_level="WARNING",
-        tools=[_tool(action, client, wait_s) for action in actions],
+        tools=[_tool(action, client, wait_s, person) for action in actions],
     )
     _add_transcript_resource(server, client)
     _add_prompt(server, read_only=read_only)
@@ -89,7 +108,13 @@ class _MaxServer(MCPServer[Any]):
             # The SDK validates the arguments against the tool's model before the tool runs
             # and reports a failure as a ToolError caused by the ValidationError.
             invalid = exc.__cause__
-            if isinstance(invalid, ValidationError) and str(exc).startswith(_SDK_PREFIX + name):
+            action = _BY_NAME.get(name)
+            if (
+                isinstance(invalid, ValidationError)
+                and action is not None
+                and invalid.title == action.params.__name__  # not a result that failed its schema
+                and str(exc).startswith(_SDK_PREFIX + name)
+            ):
                 # Keep the SDK's prefix, so that every tool error reads the same way.
                 message = describe_invalid_arguments(name, invalid)
                 raise ToolError(f"{_SDK_PREFIX}{name}: {message}") from None
@@ -99,7 +124,7 @@ class _MaxServer(MCPServer[Any]):
 _SDK_PREFIX = "Error executing tool "
 
 
-def _tool(action: Action, client: AsyncMaxClient, wait_cap: float | None) -> Tool:
+def _tool(action: Action, client: AsyncMaxClient, wait_cap: float | None, person: Person) -> Tool:
     """The action as an MCP tool.
 
     Its arguments model is both the published schema and the validation, so what tools/list
@@ -108,9 +133,9 @@ def _tool(action: Action, client: AsyncMaxClient, wait_cap: float | None) -> Too
     arguments = _arguments_model(action, wait_cap)
     # Only the reply tools declare an output schema: agents branch on their status, while the
     # other results are small and self-describing (and tools/list stays under 9,000 characters).
-    output = action.result if action.name in _WITH_OUTPUT_SCHEMA else None
+    output = ChatOutline if action.name in _WITH_OUTPUT_SCHEMA else None
     return Tool(
-        fn=_tool_function(action, client, wait_cap),
+        fn=_tool_function(action, client, wait_cap, person),
         name=action.name,
         title=action.title,
         description=action.description,
@@ -147,11 +172,12 @@ def _arguments_model(action: Action, wait_cap: float | None) -> type[ArgModelBas
 
 
 def _tool_function(
-    action: Action, client: AsyncMaxClient, wait_cap: float | None
-) -> Callable[..., Awaitable[CallToolResult]]:
+    action: Action, client: AsyncMaxClient, wait_cap: float | None, person: Person
+) -> Callable[..., Awaitable[CallToolResult | InputRequiredResult]]:
     """The tool body: runs the action on arguments the SDK has validated against its model."""
+    asks = action.name in _ASKS_PEOPLE
 
-    async def call(ctx: Context[Any], **arguments: Any) -> CallToolResult:
+    async def call(ctx: Context[Any], **arguments: Any) -> CallToolResult | InputRequiredResult:
         async def progress(count: float, message: str) -> None:
             await ctx.report_progress(count, None, message)
 
@@ -159,8 +185,28 @@ def _tool_function(
         if wait_cap is not None and "wait_s" in arguments:
             arguments["wait_s"] = min(arguments["wait_s"], wait_cap)
         params = action.params.model_construct(**arguments)
+
+        async def resume(decision: dict[str, Any]) -> ActionResult:
+            target = _BY_NAME[decision.pop("tool")]
+            wait = {"wait_s": params.wait_s} if hasattr(params, "wait_s") else {}
+            arguments = {**wait, **decision}
+            return await target.run(client, parse_arguments(target, arguments), progress)
+
         try:
-            result = await action.run(client, params, progress)
+            decided = person.answered(ctx) if asks else None
+            declined = decided.pop("declined", None) if decided is not None else None
+            if declined is not None and decided is not None:  # the person did not answer
+                look = {"tool": "max_wait", "conversation_id": decided["conversation_id"]}
+                result = left_waiting(await resume({**look, "wait_s": 0}), declined)
+            elif decided is not None:  # a 2026-07-28 retry that carries the person's decision
+                result = await resume(decided)
+            else:
+                result = await action.run(client, params, progress)
+            if asks and declined is None:
+                settled = await person.settle(ctx, result, resume)
+                if isinstance(settled, InputRequiredResult):
+                    return settled
+                result = settled
         except Exception as exc:  # the tool's top-level handler: every failure becomes a result
             message = explain_error(exc)
             if message is None:

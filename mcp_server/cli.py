@@ -69,6 +69,16 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
+        "--approvals",
+        choices=("ask", "agent", "deny"),
+        default=os.environ.get("MAX_MCP_APPROVALS", "ask"),
+        help=(
+            "who decides when PostHog AI asks a person (env MAX_MCP_APPROVALS): ask = the user, "
+            "through the host's elicitation where it has one, else the agent (default); agent = "
+            "the agent; deny = reject every operation that needs approval"
+        ),
+    )
+    parser.add_argument(
         "--emulator",
         action="store_true",
         help="run against an in-process PostHog AI emulator (no account needed)",
@@ -141,7 +151,13 @@ async def _run(args: argparse.Namespace, tools: list[str] | None) -> int:
                 api_key=args.api_key, host=args.posthog_host, project_id=args.project_id
             )
         await stack.enter_async_context(client)
-        server = build_server(client, read_only=args.read_only, tools=tools, wait_s=args.wait_s)
+        server = build_server(
+            client,
+            read_only=args.read_only,
+            tools=tools,
+            wait_s=args.wait_s,
+            approvals=args.approvals,
+        )
         if args.transport == "stdio":
             await server.run_stdio_async()
             return 0

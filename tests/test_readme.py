@@ -62,7 +62,7 @@ async def test_the_mcp_host_config_starts_a_working_server() -> None:
             tools = await client.list_tools()
             result = await client.call_tool("max_chat", {"message": "How many signups?"})
 
-    assert len(tools.tools) == 12
+    assert len(tools.tools) == 14
     assert (
         result.structured_content is not None and result.structured_content["status"] == "completed"
     )

@@ -21,6 +21,7 @@ from max_tools.agent._params import DEFAULT_WAIT_S, MAX_WAIT_S, describe_invalid
 from max_tools.agent._progress import Progress
 from max_tools.agent._render import (
     MAX_RESULT_CHARS,
+    ChatOutline,
     ChatResult,
     ConversationView,
     render_chat,
@@ -37,6 +38,7 @@ __all__ = [
     "MAX_WAIT_S",
     "Action",
     "ActionResult",
+    "ChatOutline",
     "ChatResult",
     "ConversationView",
     "Progress",

@@ -25,7 +25,9 @@ from max_tools._errors import (
 )
 from max_tools._reply import Reply
 from max_tools.agent._params import (
+    AnswerParams,
     AppendParams,
+    ApproveParams,
     ChatParams,
     ConversationParams,
     GetParams,
@@ -132,6 +134,40 @@ async def _wait(client: AsyncMaxClient, p: WaitParams, progress: Progress | None
     return ActionResult(text, data)
 
 
+async def _approve(
+    client: AsyncMaxClient, p: ApproveParams, progress: Progress | None
+) -> ActionResult:
+    async def decide(on_event: OnEvent) -> Reply:
+        if p.decision == "approve":
+            return await client.approve(
+                p.conversation_id,
+                p.proposal_id,
+                payload=p.payload,
+                wait_s=p.wait_s,
+                on_event=on_event,
+            )
+        return await client.reject(
+            p.conversation_id,
+            p.proposal_id,
+            feedback=p.feedback,
+            wait_s=p.wait_s,
+            on_event=on_event,
+        )
+
+    reply = await with_progress(progress, decide)
+    return ActionResult(*render_chat(reply, conversation_id=p.conversation_id))
+
+
+async def _answer(
+    client: AsyncMaxClient, p: AnswerParams, progress: Progress | None
+) -> ActionResult:
+    async def answer(on_event: OnEvent) -> Reply:
+        return await client.answer(p.conversation_id, p.answers, wait_s=p.wait_s, on_event=on_event)
+
+    reply = await with_progress(progress, answer)
+    return ActionResult(*render_chat(reply, conversation_id=p.conversation_id))
+
+
 async def _list(client: AsyncMaxClient, p: ListParams, progress: Progress | None) -> ActionResult:
     page = await client.list_conversations(limit=p.limit, offset=p.offset)
     text, data = render_conversation_list(page, offset=p.offset)
@@ -222,10 +258,8 @@ ACTIONS: tuple[Action, ...] = (
         title="Ask PostHog AI",
         description=(
             "Ask PostHog AI (Max) a product-analytics question, or continue a conversation. "
-            "Streams the reply for up to wait_s seconds and returns it with the conversation_id. "
-            "If the reply "
-            "is still being written, the result says in_progress: call max_wait with the same "
-            "conversation_id. If the conversation is busy, the message is queued instead."
+            "Streams the reply for up to wait_s seconds; returns it with the conversation_id. "
+            "in_progress: call max_wait with it. A busy conversation queues the message."
         ),
         params=ChatParams,
         result=ChatResult,
@@ -238,9 +272,8 @@ ACTIONS: tuple[Action, ...] = (
         name="max_wait",
         title="Wait for a PostHog AI reply",
         description=(
-            "Follow a conversation whose reply is still being written (status in_progress or "
-            "queued) until it finishes or wait_s runs out; returns the reply so far. Works from "
-            "any process."
+            "Follow a reply still being written (in_progress or queued) until it ends or wait_s "
+            "runs out; returns it so far. Works from any process."
         ),
         params=WaitParams,
         result=ChatResult,
@@ -248,6 +281,34 @@ ACTIONS: tuple[Action, ...] = (
         destructive=False,
         idempotent=True,
         run=_wait,
+    ),
+    Action(
+        name="max_approve",
+        title="Decide on a PostHog AI operation",
+        description=(
+            "Pass on a person's decision on an operation PostHog AI proposed (needs_approval), "
+            "then follow the run like max_chat."
+        ),
+        params=ApproveParams,
+        result=ChatResult,
+        read_only=False,
+        destructive=True,
+        idempotent=False,
+        run=_approve,
+    ),
+    Action(
+        name="max_answer",
+        title="Answer PostHog AI's questions",
+        description=(
+            "Pass on a person's answers to PostHog AI's questions (needs_answer), then follow "
+            "the run like max_chat."
+        ),
+        params=AnswerParams,
+        result=ChatResult,
+        read_only=False,
+        destructive=False,
+        idempotent=False,
+        run=_answer,
     ),
     Action(
         name="max_list_conversations",

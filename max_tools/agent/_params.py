@@ -7,7 +7,7 @@ validation into one sentence that names each argument, what it needs, and what t
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,7 +23,9 @@ from max_tools._arguments import MAX_APPEND_CHARS, MAX_MESSAGE_CHARS, QUEUE_ID
 __all__ = [
     "DEFAULT_WAIT_S",
     "MAX_WAIT_S",
+    "AnswerParams",
     "AppendParams",
+    "ApproveParams",
     "ChatParams",
     "ConversationParams",
     "GetParams",
@@ -41,17 +43,29 @@ DEFAULT_WAIT_S = 45.0
 
 # Parameters (their field descriptions are the text models read)
 
-_CONVERSATION_ID = "Conversation id (UUID) from max_chat or max_list_conversations."
-_WAIT_S = "Seconds to wait (0-55). If unfinished, status is in_progress; max_wait continues."
+_WAIT_S = "Seconds to wait (0-55)."
 _QUEUE_ID_HELP = "queue_id from max_list_queue."
 
 
 def _untitled(schema: dict[str, Any]) -> None:
-    """Drop the titles pydantic derives from names: they repeat the name and cost tokens."""
+    """Drop what costs tokens and says nothing: titles derived from names, null branches.
+
+    An optional argument is published as its plain type: null counts as left out.
+    """
     schema.pop("title", None)
     schema.pop("description", None)  # the model's docstring is for developers
     for prop in schema.get("properties", {}).values():
         prop.pop("title", None)
+        branches = prop.get("anyOf")
+        if isinstance(branches, list) and {"type": "null"} in branches:
+            rest = [branch for branch in branches if branch != {"type": "null"}]
+            prop.pop("anyOf")
+            if len(rest) == 1:
+                prop.update(rest[0])
+            else:
+                prop["anyOf"] = rest
+        if "default" in prop and prop["default"] is None:
+            prop.pop("default")
 
 
 class _Params(BaseModel):
@@ -97,7 +111,7 @@ class ChatParams(_Params):
     """Arguments of max_chat."""
 
     message: str = Field(
-        description="The question or instruction for PostHog AI, in plain language.",
+        description="The question or instruction, in plain language.",
         min_length=1,
         max_length=MAX_MESSAGE_CHARS,
     )
@@ -110,9 +124,31 @@ class ChatParams(_Params):
     agent_mode: str | None = Field(
         default=None,
         description=(
-            "Optional PostHog AI mode, e.g. product_analytics, sql, session_replay, "
-            "error_tracking, research. Omit for the default."
+            "PostHog AI mode, e.g. product_analytics, sql, session_replay, error_tracking, "
+            "research; omit for the default."
         ),
+    )
+    wait_s: float = Field(default=DEFAULT_WAIT_S, ge=0, le=MAX_WAIT_S, description=_WAIT_S)
+
+
+class ApproveParams(_Params):
+    """Arguments of max_approve."""
+
+    conversation_id: str
+    proposal_id: str = Field(min_length=1)
+    decision: Literal["approve", "reject"] = Field(description="The person's decision.")
+    feedback: str | None = Field(default=None, description="Why, for a rejection.")
+    payload: dict[str, Any] | None = Field(default=None, description="Arguments to change.")
+    wait_s: float = Field(default=DEFAULT_WAIT_S, ge=0, le=MAX_WAIT_S, description=_WAIT_S)
+
+
+class AnswerParams(_Params):
+    """Arguments of max_answer."""
+
+    conversation_id: str
+    answers: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="By question id (a list for multi_select); {} dismisses the form.",
     )
     wait_s: float = Field(default=DEFAULT_WAIT_S, ge=0, le=MAX_WAIT_S, description=_WAIT_S)
 
@@ -120,7 +156,7 @@ class ChatParams(_Params):
 class WaitParams(_Params):
     """Arguments of max_wait."""
 
-    conversation_id: str = Field(description=_CONVERSATION_ID)
+    conversation_id: str
     wait_s: float = Field(default=DEFAULT_WAIT_S, ge=0, le=MAX_WAIT_S, description=_WAIT_S)
 
 
@@ -134,22 +170,22 @@ class ListParams(_Params):
 class GetParams(_Params):
     """Arguments of max_get_conversation."""
 
-    conversation_id: str = Field(description=_CONVERSATION_ID)
+    conversation_id: str
     last_messages: int = Field(
-        default=20, ge=1, le=200, description="How many of the latest messages to show (1-200)."
+        default=20, ge=1, le=200, description="How many latest messages (1-200)."
     )
 
 
 class ConversationParams(_Params):
     """Arguments of the actions that need only a conversation."""
 
-    conversation_id: str = Field(description=_CONVERSATION_ID)
+    conversation_id: str
 
 
 class AppendParams(_Params):
     """Arguments of max_append_message."""
 
-    conversation_id: str = Field(description=_CONVERSATION_ID)
+    conversation_id: str
     message: str = Field(
         description="The assistant message to store (no reply is generated).",
         min_length=1,
@@ -160,7 +196,7 @@ class AppendParams(_Params):
 class QueueMessageParams(_Params):
     """Arguments of max_queue_message."""
 
-    conversation_id: str = Field(description=_CONVERSATION_ID)
+    conversation_id: str
     message: str = Field(
         description="The follow-up to send when the current reply ends.",
         min_length=1,
@@ -171,7 +207,7 @@ class QueueMessageParams(_Params):
 class UpdateQueuedParams(_Params):
     """Arguments of max_update_queued_message."""
 
-    conversation_id: str = Field(description=_CONVERSATION_ID)
+    conversation_id: str
     queue_id: str = Field(description=_QUEUE_ID_HELP)
     message: str = Field(
         description="The new text of the queued follow-up.",
@@ -183,7 +219,7 @@ class UpdateQueuedParams(_Params):
 class QueueItemParams(_Params):
     """Arguments of max_delete_queued_message."""
 
-    conversation_id: str = Field(description=_CONVERSATION_ID)
+    conversation_id: str
     queue_id: str = Field(description=_QUEUE_ID_HELP)
 
 

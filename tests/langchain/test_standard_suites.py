@@ -29,6 +29,8 @@ UNIT_EXAMPLES: dict[str, dict[str, Any]] = {
         "message": "x",
     },
     "max_delete_queued_message": {"conversation_id": world.UNIT_CID, "queue_id": "q1"},
+    "max_approve": {"conversation_id": world.UNIT_CID, "proposal_id": "p1", "decision": "reject"},
+    "max_answer": {"conversation_id": world.UNIT_CID, "answers": {"time_range": "Last 7 days"}},
 }
 
 

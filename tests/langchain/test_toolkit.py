@@ -160,7 +160,7 @@ async def test_agent_actionable_failures_become_error_tool_messages(
 async def test_programming_errors_propagate(emulator: RunningEmulator) -> None:
     closed = AsyncMaxClient(api_key=DEFAULT_KEY, host=emulator.url, project_id=1)
     await closed.aclose()
-    tool = MaxToolkit(client=closed).get_tools()[2]
+    tool = tools_by_name(MaxToolkit(client=closed))["max_list_conversations"]
 
     with pytest.raises(RuntimeError):
         await tool.ainvoke(call(tool.name))

@@ -70,6 +70,17 @@ def example(action: str) -> dict[str, Any]:
         if action == "max_update_queued_message":
             arguments["message"] = "And by region?"
         return arguments
+    if action == "max_approve":  # the built-in agent asks approval before deleting
+        paused = client().ask("Delete the old dashboard")
+        proposal = paused.approvals[0].proposal_id
+        return {
+            "conversation_id": paused.conversation_id,
+            "proposal_id": proposal,
+            "decision": "approve",
+        }
+    if action == "max_answer":  # ... and asks a form for a vague chart request
+        paused = client().ask("Make me a chart")
+        return {"conversation_id": paused.conversation_id, "answers": {"time_range": "Last 7 days"}}
     if action == "max_delete_conversation":
         return {"conversation_id": client().ask("Temporary question").conversation_id}
     return {"conversation_id": cid}  # max_cancel, max_list_queue, max_clear_queue

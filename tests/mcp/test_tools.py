@@ -51,7 +51,7 @@ async def set_faults(emulator: RunningEmulator, **faults: object) -> None:
 # The tool list
 
 
-async def test_the_server_lists_the_twelve_catalogue_tools_with_their_schemas(mcp: Client) -> None:
+async def test_the_server_lists_the_catalogue_tools_with_their_schemas(mcp: Client) -> None:
     tools = {tool.name: tool for tool in (await mcp.list_tools()).tools}
 
     assert list(tools) == ALL_TOOLS
@@ -72,11 +72,23 @@ async def test_the_server_lists_the_twelve_catalogue_tools_with_their_schemas(mc
     assert tools["max_wait"].output_schema == tools["max_chat"].output_schema
 
 
+async def test_tools_list_stays_small(mcp: Client) -> None:
+    listed = await mcp.list_tools()
+    dumped = [
+        tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in listed.tools
+    ]
+
+    assert len(dumped) == 14
+    assert len(json.dumps(dumped)) <= 9_000  # every tool's definition is paid for in every turn
+
+
 @pytest.mark.parametrize(
     ("name", "read_only", "destructive", "idempotent"),
     [
         ("max_chat", False, False, False),
         ("max_wait", True, False, True),
+        ("max_approve", False, True, False),
+        ("max_answer", False, False, False),
         ("max_list_conversations", True, False, True),
         ("max_get_conversation", True, False, True),
         ("max_append_message", False, False, False),
@@ -529,7 +541,7 @@ async def test_an_internal_failure_is_reported_briefly_and_logged(
 
     assert result.is_error and "failed internally (RuntimeError)" in text(result)
     assert any(r.exc_info for r in caplog.records if r.name == "mcp_server")
-    assert len(healthy.tools) == 12  # the server keeps serving
+    assert len(healthy.tools) == 14  # the server keeps serving
 
 
 async def test_the_key_never_appears_in_any_result(emulator: RunningEmulator, mcp: Client) -> None:

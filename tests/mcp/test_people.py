@@ -1,0 +1,173 @@
+"""When PostHog AI asks a person, through max-mcp: cards, max_approve/max_answer, elicitation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp_types import (
+    CallToolResult,
+    ElicitRequestFormParams,
+    ElicitRequestParams,
+    ElicitResult,
+    TextContent,
+)
+
+from max_tools import AsyncMaxClient
+from mcp_server import build_server
+
+MODES = ["legacy", "auto"]  # 2025-11-25 (initialize, mid-call requests) and 2026-07-28
+
+
+def text(result: CallToolResult) -> str:
+    block = result.content[0]
+    assert isinstance(block, TextContent)
+    return block.text
+
+
+def data(result: CallToolResult) -> dict[str, Any]:
+    assert not result.is_error, text(result)
+    content: dict[str, Any] | None = result.structured_content
+    assert content is not None
+    return content
+
+
+class Person:
+    """An elicitation callback that answers like a person would, and remembers what it saw."""
+
+    def __init__(self, action: str = "accept", content: dict[str, Any] | None = None) -> None:
+        self.action = action
+        self.content = content or {"decision": "approve"}
+        self.asked: list[ElicitRequestParams] = []
+
+    async def __call__(self, context: Any, params: ElicitRequestParams) -> ElicitResult:
+        self.asked.append(params)
+        if self.action != "accept":
+            return ElicitResult(action=self.action)  # type: ignore[arg-type]
+        return ElicitResult(action="accept", content=self.content)
+
+
+async def test_without_elicitation_the_card_goes_to_the_agent(mcp: Client) -> None:
+    paused = await mcp.call_tool("max_chat", {"message": "Delete the onboarding dashboard"})
+
+    card = data(paused)
+    assert card["status"] == "needs_approval"
+    [approval] = card["approvals"]
+    assert approval["tool"] == "delete_dashboard"
+    assert "max_approve" in card["next_step"]
+    assert f'proposal_id="{approval["proposal_id"]}"' in text(paused)
+    assert "Do not decide for them" in text(paused)
+
+    done = await mcp.call_tool(
+        "max_approve",
+        {
+            "conversation_id": card["conversation_id"],
+            "proposal_id": approval["proposal_id"],
+            "decision": "reject",
+            "feedback": "not now",
+        },
+    )
+    assert data(done)["status"] == "completed"
+
+
+async def test_a_form_goes_to_the_agent_and_max_answer_resumes(mcp: Client) -> None:
+    paused = data(await mcp.call_tool("max_chat", {"message": "Make me a chart"}))
+    assert paused["status"] == "needs_answer"
+    assert [q["id"] for q in paused["questions"]] == ["time_range", "breakdown"]
+
+    done = await mcp.call_tool(
+        "max_answer",
+        {"conversation_id": paused["conversation_id"], "answers": {"breakdown": ["Country"]}},
+    )
+    assert data(done)["status"] == "completed"
+    assert data(done)["reply"].startswith("Thanks for the answers.")
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_person_approves_through_elicitation_in_the_same_call(
+    max_client: AsyncMaxClient, mode: str
+) -> None:
+    person = Person(content={"decision": "approve"})
+    async with Client(build_server(max_client), mode=mode, elicitation_callback=person) as mcp:
+        result = await mcp.call_tool("max_chat", {"message": "Delete the onboarding dashboard"})
+
+    assert data(result)["status"] == "completed"
+    assert "carried out" in data(result)["reply"]
+    [asked] = person.asked
+    assert "delete_dashboard" in asked.message and "Delete dashboard" in asked.message
+    cid = data(result)["conversation_id"]
+    conversation = await max_client.get_conversation(cid)
+    assert [a.decision_status for a in conversation.pending_approvals] == ["approved"]
+    assert sum(m.type == "human" for m in conversation.messages) == 1  # the message went once
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("answer", ["decline", "cancel"])
+async def test_a_declined_elicitation_leaves_the_approval_pending(
+    max_client: AsyncMaxClient, mode: str, answer: str
+) -> None:
+    person = Person(action=answer)
+    async with Client(build_server(max_client), mode=mode, elicitation_callback=person) as mcp:
+        result = await mcp.call_tool("max_chat", {"message": "Delete the onboarding dashboard"})
+
+    assert not result.is_error
+    assert "still waiting" in text(result) and "nothing was decided" in text(result)
+    [conversation] = (await max_client.list_conversations()).results
+    stored = await max_client.get_conversation(conversation.id)
+    assert [a.decision_status for a in stored.pending_approvals] == ["pending"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_person_answers_a_form_through_elicitation(
+    max_client: AsyncMaxClient, mode: str
+) -> None:
+    person = Person(content={"time_range": "Last 30 days", "breakdown": ["Browser"]})
+    async with Client(build_server(max_client), mode=mode, elicitation_callback=person) as mcp:
+        result = await mcp.call_tool("max_chat", {"message": "Make me a chart"})
+
+    assert data(result)["status"] == "completed"
+    [asked] = person.asked
+    assert isinstance(asked, ElicitRequestFormParams)
+    assert set(asked.requested_schema["properties"]) >= {"time_range", "breakdown"}
+    [summary] = (await max_client.list_conversations()).results
+    stored = await max_client.get_conversation(summary.id)
+    tool = next(m for m in stored.messages if m.type == "tool")
+    assert tool.content == (  # type: ignore[union-attr]
+        "Which time range should I use?: Last 30 days\nBreak the chart down by?: Browser"
+    )
+
+
+@pytest.mark.parametrize("server_options", [{"approvals": "deny"}])
+async def test_deny_rejects_every_approval_and_hides_max_approve(mcp: Client) -> None:
+    names = [tool.name for tool in (await mcp.list_tools()).tools]
+    result = await mcp.call_tool("max_chat", {"message": "Delete the onboarding dashboard"})
+
+    assert "max_approve" not in names and "max_answer" in names
+    assert data(result)["status"] == "completed"
+    assert "left everything as it was" in data(result)["reply"]
+
+
+async def test_agent_policy_never_elicits(max_client: AsyncMaxClient) -> None:
+    person = Person()
+    server = build_server(max_client, approvals="agent")
+    async with Client(server, elicitation_callback=person) as mcp:
+        result = await mcp.call_tool("max_chat", {"message": "Delete the onboarding dashboard"})
+
+    assert data(result)["status"] == "needs_approval"
+    assert person.asked == []
+
+
+async def test_a_decided_proposal_is_a_clear_error(mcp: Client) -> None:
+    card = data(await mcp.call_tool("max_chat", {"message": "Delete the onboarding dashboard"}))
+    arguments = {
+        "conversation_id": card["conversation_id"],
+        "proposal_id": card["approvals"][0]["proposal_id"],
+        "decision": "approve",
+    }
+    assert data(await mcp.call_tool("max_approve", arguments))["status"] == "completed"
+
+    again = await mcp.call_tool("max_approve", arguments)
+
+    assert again.is_error
+    assert "already approved; nothing was sent" in text(again)
