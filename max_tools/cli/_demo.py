@@ -68,8 +68,10 @@ async def demo(terminal: Terminal) -> int:
             terminal.line(
                 "Starting max-mcp as a stdio subprocess and connecting the official MCP client..."
             )
-            async with Client(server) as mcp:
+            person = _Person(step)
+            async with Client(server, elicitation_callback=person) as mcp:
                 await _walk_through(mcp, step)
+                await _ask_a_person(mcp, step, person)
     except DemoFailed as exc:
         terminal.error(f"\nDEMO FAILED at step {step.number}: {exc}")
         return 1
@@ -193,6 +195,32 @@ async def _walk_through(mcp: Any, step: _Steps) -> None:
     listed = await mcp.call_tool("max_list_conversations", {})
     step.show(_text(listed))
     check(cid in _text(listed), "the conversation should be listed")
+
+
+class _Person:
+    """The demo's stand-in for the user: approves what the host's elicitation shows."""
+
+    def __init__(self, step: _Steps) -> None:
+        self.step = step
+        self.asked: list[str] = []
+
+    async def __call__(self, context: Any, params: Any) -> Any:
+        from mcp_types import ElicitResult
+
+        self.asked.append(params.message)
+        self.step.show("elicitation shown to the user:")
+        self.step.show("  " + params.message.replace("\n", "\n  "))
+        self.step.show("  -> the user approves")
+        return ElicitResult(action="accept", content={"decision": "approve"})
+
+
+async def _ask_a_person(mcp: Any, step: _Steps, person: _Person) -> None:
+    step('max_chat "Delete the old dashboard": PostHog AI asks a person first (elicitation)')
+    result = await mcp.call_tool("max_chat", {"message": "Delete the old dashboard"})
+    data = _data(result)
+    step.show(f"status after the user's decision: {data['status']}: {data.get('reply', '')}")
+    check(len(person.asked) == 1, "the approval should be asked through elicitation, once")
+    check(data["status"] == "completed", "the approved run should complete")
 
 
 def _data(result: Any) -> dict[str, Any]:
