@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import math
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
 
 import anyio
 
-from max_tools import AsyncMaxClient, ConfigurationError, ConversationBusyError, Reply, ReplyStatus
+from max_tools import (
+    AsyncMaxClient,
+    ConfigurationError,
+    ConversationBusyError,
+    InvalidArgumentsError,
+    Reply,
+    ReplyStatus,
+    StreamEvent,
+)
 from max_tools.agent import render_conversation, render_queue
+from max_tools.cli._person import NEEDS_PERSON, card_lines, decide
 from max_tools.cli._terminal import ReplyPrinter, Terminal
+
+_NEEDS_PERSON = (ReplyStatus.NEEDS_APPROVAL, ReplyStatus.NEEDS_ANSWER)
 
 __all__ = ["detached", "run"]
 
@@ -30,6 +42,8 @@ async def run(args: argparse.Namespace, terminal: Terminal) -> int:
             return await _chat(client, args, terminal)
         if args.command == "wait":
             return await _follow(client, args, terminal, None, args.conversation)
+        if args.command in ("approve", "reject", "answer"):
+            return await _decide(client, args, terminal)
         if args.command == "conversations":
             return await _conversations(client, args, terminal)
         if args.command == "cancel":
@@ -95,32 +109,96 @@ async def _follow(
     mode: str | None = None,
 ) -> int:
     args.active_conversation = conversation_id
-    wait_s = math.inf if args.wait_s is None else args.wait_s
-    if args.json:
-        async with client.stream(
-            message, conversation_id=conversation_id, agent_mode=mode
-        ) as replies:
-            # The budget bounds only the reading: the message was sent when the stream opened.
-            with anyio.move_on_after(wait_s) as budget:
-                async for _ in replies:
-                    pass
-            reply = replies.reply(running=budget.cancelled_caught)
-        terminal.line(reply.model_dump_json(exclude_none=True))
-        return _status_code(reply)
-    with ReplyPrinter(terminal) as printer:
-        async with client.stream(
-            message, conversation_id=conversation_id, agent_mode=mode
-        ) as replies:
-            with anyio.move_on_after(wait_s) as budget:
-                async for event in replies:
-                    printer.show(event)
-            reply = replies.reply(running=budget.cancelled_caught)
-        printer.finish(reply)
-    terminal.line(f"conversation: {reply.conversation_id}")
+    first: Callable[..., Awaitable[Reply]]
+    if message is not None:
+        first = partial(client.ask, message, conversation_id=conversation_id, agent_mode=mode)
+    else:
+        first = partial(client.wait, conversation_id)
+    return await _settle(client, args, terminal, first)
+
+
+async def _settle(
+    client: AsyncMaxClient,
+    args: argparse.Namespace,
+    terminal: Terminal,
+    first: Callable[..., Awaitable[Reply]],
+    *first_args: Any,
+    **first_options: Any,
+) -> int:
+    """Stream a reply, then, while it waits for a person, ask them (or say how to answer)."""
+
+    async def follow(start: Callable[..., Awaitable[Reply]], *more: Any, **options: Any) -> Reply:
+        return await _show(start, args, terminal, *more, **options)
+
+    reply = await follow(first, *first_args, **first_options)
+    while reply.status in _NEEDS_PERSON and terminal.can_prompt and not args.no_input:
+        continued = await decide(client, reply, terminal, follow)
+        if continued is None:
+            break
+        reply = continued
+    if reply.status in _NEEDS_PERSON and not args.json:
+        for line in card_lines(reply):
+            terminal.line(line)
+    if not args.json:
+        terminal.line(f"conversation: {reply.conversation_id}")
     return _status_code(reply)
 
 
+async def _show(
+    start: Callable[..., Awaitable[Reply]],
+    args: argparse.Namespace,
+    terminal: Terminal,
+    *arguments: Any,
+    **options: Any,
+) -> Reply:
+    """One streamed reply: drawn as it comes (or, with --json, printed whole at the end)."""
+    if args.json:
+        reply: Reply = await start(*arguments, wait_s=args.wait_s, **options)
+        terminal.line(reply.model_dump_json(exclude_none=True))
+        return reply
+    with ReplyPrinter(terminal) as printer:
+
+        async def shown(event: StreamEvent) -> None:
+            printer.show(event)
+
+        reply = await start(*arguments, wait_s=args.wait_s, on_event=shown, **options)
+        printer.finish(reply)
+    return reply
+
+
+async def _decide(client: AsyncMaxClient, args: argparse.Namespace, terminal: Terminal) -> int:
+    """`approve`, `reject` and `answer`: pass a decision on and stream the continuation."""
+    cid = args.conversation
+    args.active_conversation = cid
+    if args.command == "approve":
+        return await _settle(
+            client, args, terminal, client.approve, cid, args.proposal, payload=args.payload
+        )
+    if args.command == "reject":
+        return await _settle(
+            client, args, terminal, client.reject, cid, args.proposal, feedback=args.feedback
+        )
+    if args.dismiss:
+        if args.answers:
+            raise InvalidArgumentsError("Give answers or --dismiss, not both.")
+        return await _settle(client, args, terminal, client.dismiss_form, cid)
+    if not args.answers:
+        raise InvalidArgumentsError(
+            "Give answers as question_id=answer (repeat a key for multi_select), or --dismiss."
+        )
+    answers: dict[str, str | list[str]] = {}
+    for key, value in args.answers:
+        held = answers.get(key)
+        if held is None:
+            answers[key] = value
+        else:
+            answers[key] = [*([held] if isinstance(held, str) else held), value]
+    return await _settle(client, args, terminal, client.answer, cid, answers)
+
+
 def _status_code(reply: Reply) -> int:
+    if reply.status in _NEEDS_PERSON:
+        return NEEDS_PERSON
     return 0 if reply.status in (ReplyStatus.COMPLETED, ReplyStatus.IN_PROGRESS) else 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import uuid
@@ -62,6 +63,23 @@ def _seconds(value: str) -> float:
     return number
 
 
+def _json_object(value: str) -> dict[str, object]:
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise argparse.ArgumentTypeError('must be a JSON object, e.g. {"dashboard_id": 43}')
+    return parsed
+
+
+def _answer(value: str) -> tuple[str, str]:
+    key, equals, answer = value.partition("=")
+    if not equals or not key.strip():
+        raise argparse.ArgumentTypeError("must be question_id=answer")
+    return key.strip(), answer
+
+
 def _shown(value: str) -> str:
     return repr(value if len(value) <= 40 else value[:40] + "...")
 
@@ -71,7 +89,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="max-tools",
         description="Talk to PostHog AI (Max) from the shell, or serve its offline emulator.",
         epilog="PostHog settings come from POSTHOG_PERSONAL_API_KEY, POSTHOG_HOST and "
-        "POSTHOG_PROJECT_ID unless given as flags.",
+        "POSTHOG_PROJECT_ID unless given as flags. Exit status: 0 answered (or still running), "
+        "1 failed, 2 bad usage or settings, 3 waits for a person (approve, reject or answer), "
+        "130 interrupted.",
     )
     parser.add_argument("--api-key", help="personal API key (prefer POSTHOG_PERSONAL_API_KEY)")
     parser.add_argument("--host", help="PostHog host: us, eu or a URL (POSTHOG_HOST)")
@@ -98,6 +118,12 @@ def _parser() -> argparse.ArgumentParser:
         help="stop following after S seconds; the reply goes on at PostHog (default: to the end)",
     )
 
+    chat.add_argument(
+        "--no-input",
+        action="store_true",
+        help="never prompt: print an approval card or a form and exit 3",
+    )
+
     wait = commands.add_parser("wait", help="follow a running reply (or show the last one)")
     wait.add_argument("conversation", type=_conversation_id, metavar="ID")
     wait.add_argument("--json", action="store_true", help="print the reply as JSON at the end")
@@ -107,6 +133,35 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="stop following after S seconds; the reply goes on at PostHog (default: to the end)",
     )
+
+    wait.add_argument("--no-input", action="store_true", help="never prompt (see chat)")
+
+    approve = commands.add_parser("approve", help="approve an operation PostHog AI proposed")
+    approve.add_argument("conversation", type=_conversation_id, metavar="ID")
+    approve.add_argument("proposal", metavar="PROPOSAL_ID")
+    approve.add_argument(
+        "--payload", type=_json_object, metavar="JSON", help="arguments to change, a JSON object"
+    )
+    reject = commands.add_parser("reject", help="reject an operation PostHog AI proposed")
+    reject.add_argument("conversation", type=_conversation_id, metavar="ID")
+    reject.add_argument("proposal", metavar="PROPOSAL_ID")
+    reject.add_argument("--feedback", metavar="TEXT", help="why, for PostHog AI")
+    answer = commands.add_parser("answer", help="answer the questions PostHog AI asked")
+    answer.add_argument("conversation", type=_conversation_id, metavar="ID")
+    answer.add_argument(
+        "answers",
+        nargs="*",
+        type=_answer,
+        metavar="QUESTION=ANSWER",
+        help="one per question (repeat a key for multi_select)",
+    )
+    answer.add_argument("--dismiss", action="store_true", help="decline to answer the form")
+    for decision in (approve, reject, answer):
+        decision.add_argument("--json", action="store_true", help="print the reply as JSON")
+        decision.add_argument(
+            "--wait-s", type=_seconds, metavar="S", help="stop following after S s"
+        )
+        decision.add_argument("--no-input", action="store_true", help="never prompt")
 
     conversations = commands.add_parser("conversations", help="list or show conversations")
     conversation_commands = conversations.add_subparsers(

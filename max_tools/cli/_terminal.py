@@ -45,9 +45,12 @@ class Terminal:
     the CLI and its tests agree with the library that draws.
     """
 
-    def __init__(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
+    def __init__(
+        self, out: TextIO | None = None, err: TextIO | None = None, input: TextIO | None = None
+    ) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
+        self.input = input or sys.stdin
         self.console = Console(file=self.out, highlight=False)
         self.interactive = self.console.is_terminal
 
@@ -61,6 +64,18 @@ class Terminal:
     def error(self, text: str) -> None:
         self.err.write(text + "\n")
         self.err.flush()
+
+    @property
+    def can_prompt(self) -> bool:
+        """Whether a person is there to answer: output and input are both a terminal."""
+        return self.interactive and self.input.isatty()
+
+    def ask(self, prompt: str) -> str | None:
+        """A line typed in answer to `prompt` (on stderr); None when input has ended."""
+        self.err.write(prompt)
+        self.err.flush()
+        line = self.input.readline()
+        return line.rstrip("\n") if line else None
 
 
 def answer_lines(reply: Reply) -> list[str]:

@@ -293,7 +293,7 @@ async def test_the_demo_walks_through_every_step_and_exits_0() -> None:
 
     out = result.stdout.decode()
     assert result.returncode == 0, out + result.stderr.decode()
-    assert "All 7 steps passed" in out
+    assert "All 8 steps passed" in out
     for step in (
         "tools/list",
         "progress",

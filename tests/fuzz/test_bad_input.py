@@ -163,6 +163,7 @@ def test_langchain_tools_answer_random_arguments_with_a_tool_message(action: str
                 content.startswith(f"Invalid arguments for {action}:")
                 or "PostHog" in content
                 or "Not found" in content
+                or "nothing was sent" in content  # e.g. no approval or form is waiting
             ), content
         else:
             assert message.status == "success", message

@@ -1,0 +1,108 @@
+"""`max-tools` when PostHog AI asks a person: the card and exit 3 in a pipe, prompts on a terminal."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from max_tools.cli import main
+from max_tools.emulator import DEFAULT_KEY, RunningEmulator, serve_in_thread
+
+
+@pytest.fixture
+def emulator() -> Iterator[RunningEmulator]:
+    with serve_in_thread(delay_s=0) as running:
+        yield running
+
+
+def run(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    code = main(["--api-key", DEFAULT_KEY, "--host", emulator.url, "--project-id", "1", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+class TypedInput(io.StringIO):
+    """What a person types at a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_in_a_pipe_the_card_and_the_commands_go_out_and_the_exit_status_is_3(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(emulator, capsys, "chat", "Delete the onboarding dashboard")
+
+    assert code == 3
+    approve = re.search(r"approve: (max-tools approve (\S+) (\S+))$", out, re.M)
+    assert approve, out
+    assert "delete_dashboard" in out and "reject:  max-tools reject" in out
+    cid, proposal = approve.group(2), approve.group(3)
+
+    code, out, _ = run(
+        emulator, capsys, "approve", cid, proposal, "--payload", '{"dashboard_id": 7}'
+    )
+
+    assert code == 0
+    assert "carried out" in out and f"conversation: {cid}" in out
+    code, _, err = run(emulator, capsys, "approve", cid, proposal)
+    assert code == 1 and "already approved; nothing was sent" in err
+
+
+def test_answer_and_dismiss_a_form_from_the_command_line(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(emulator, capsys, "chat", "Make me a chart", "--json")
+    assert code == 3
+    reply = json.loads(out)
+    cid = reply["conversation_id"]
+    assert [q["id"] for q in reply["form"]["questions"]] == ["time_range", "breakdown"]
+
+    code, _, err = run(emulator, capsys, "answer", cid, "breakdown=Colour")
+    assert code == 2 and "'Colour' is not one of the options" in err
+
+    code, out, _ = run(
+        emulator,
+        capsys,
+        "answer",
+        cid,
+        "time_range=Last 30 days",
+        "breakdown=Country",
+        "breakdown=Browser",
+    )
+    assert code == 0 and out.startswith("Thanks for the answers.")
+
+    run(emulator, capsys, "chat", "Make me a chart", "--conversation", cid)
+    code, out, _ = run(emulator, capsys, "answer", cid, "--dismiss")
+    assert code == 0 and out.startswith("No problem")
+
+
+def test_on_a_terminal_the_person_is_asked_and_the_reply_goes_on(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setattr("sys.stdin", TypedInput("n\nkeep it, it is used weekly\n"))
+
+    code, out, err = run(emulator, capsys, "chat", "Delete the onboarding dashboard")
+
+    assert code == 0, err
+    assert "Approve? [y/N] " in err and "Feedback for PostHog AI" in err
+    assert "left everything as it was" in out
+
+
+def test_no_input_never_prompts(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setattr("sys.stdin", TypedInput("y\n"))
+
+    code, _, err = run(emulator, capsys, "chat", "Make me a chart", "--no-input")
+
+    assert code == 3
+    assert "empty skips" not in err  # no question was put to the person
