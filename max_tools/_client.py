@@ -108,6 +108,7 @@ class AsyncMaxClient(QueueMethods, DecisionMethods):
         self._http_client = http_client
         self._paused: dict[str, list[Approval]] = {}  # approvals seen waiting, by conversation
         self._canceled: set[str] = set()  # conversations this client canceled
+        self._resuming: dict[str, anyio.Lock] = {}  # one resume at a time, per conversation
         self._http = HTTPCore(
             self._settings,
             client=http_client,

@@ -10,8 +10,10 @@ may have landed (no answer, a timeout, a 5xx), the stream finds out from the con
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+
+import anyio
 
 from max_tools._arguments import conversation_id as conversation_id_of
 from max_tools._errors import InvalidArgumentsError, NotPendingError
@@ -52,6 +54,7 @@ class DecisionMethods:
     """Mixed into `AsyncMaxClient`, which provides the methods declared here."""
 
     _paused: dict[str, list[Approval]]
+    _resuming: dict[str, anyio.Lock]
 
     if TYPE_CHECKING:
 
@@ -136,10 +139,13 @@ class DecisionMethods:
             NotPendingError: no form is waiting in the conversation; nothing was sent.
             InvalidArgumentsError: an answer does not fit its question; nothing was sent.
         """
-        cid, interrupt = await self._waiting(conversation_id, "form")
-        form = interrupt.form or Form()
-        payload = form_resume(check_answers(form, answers)) if answers else dismiss_resume()
-        return await self._resume(cid, payload, interrupt, wait_s, on_event)
+
+        def payload(interrupt: Interrupt) -> dict[str, Any]:
+            if not answers:
+                return dismiss_resume()
+            return form_resume(check_answers(interrupt.form or Form(), answers))
+
+        return await self._resume(conversation_id, "form", payload, wait_s, on_event)
 
     async def dismiss_form(
         self,
@@ -149,8 +155,9 @@ class DecisionMethods:
         on_event: OnEvent | None = None,
     ) -> Reply:
         """Decline to answer the form; PostHog AI goes on without the answers."""
-        cid, interrupt = await self._waiting(conversation_id, "form")
-        return await self._resume(cid, dismiss_resume(), interrupt, wait_s, on_event)
+        return await self._resume(
+            conversation_id, "form", lambda _: dismiss_resume(), wait_s, on_event
+        )
 
     async def _decide(
         self,
@@ -165,10 +172,10 @@ class DecisionMethods:
         proposal_id = str(proposal_id).strip()
         if not proposal_id:
             raise InvalidArgumentsError("proposal_id is empty; pass the id of a pending approval.")
-        cid, interrupt = await self._waiting(conversation_id, "approval", proposal_id)
         body = approval_resume(proposal_id, approve=approve, feedback=feedback, payload=payload)
-        self._paused.pop(cid, None)
-        return await self._resume(cid, body, interrupt, wait_s, on_event, proposal_id)
+        return await self._resume(
+            conversation_id, "approval", lambda _: body, wait_s, on_event, proposal_id
+        )
 
     async def _waiting(
         self, conversation_id: str | uuid.UUID, kind: str, proposal_id: str | None = None
@@ -192,28 +199,39 @@ class DecisionMethods:
 
     async def _resume(
         self,
-        cid: str,
-        payload: dict[str, Any],
-        interrupt: Interrupt,
+        conversation_id: str | uuid.UUID,
+        kind: str,
+        payload_for: Callable[[Interrupt], dict[str, Any]],
         wait_s: float | None,
         on_event: OnEvent | None,
         proposal_id: str | None = None,
     ) -> Reply:
-        call_id = (
-            next(
-                (
-                    a.original_tool_call_id
-                    for a in interrupt.approvals
-                    if a.proposal_id == proposal_id
-                ),
+        """Check what waits, send the resume once, then follow the run.
+
+        In this process one resume per conversation is checked and sent at a time, so of two
+        agents deciding at once one resumes the run and the other finds it decided or running.
+        """
+        cid = conversation_id_of(conversation_id)
+        lock = self._resuming.setdefault(cid, anyio.Lock())
+        async with lock:
+            cid, interrupt = await self._waiting(cid, kind, proposal_id)
+            payload = payload_for(interrupt)
+            replies = self._reply_stream(
                 None,
+                conversation_id=cid,
+                resume_payload=payload,
+                find_landed=answered(_paused_call(interrupt, proposal_id)),
             )
-            if proposal_id is not None
-            else (interrupt.form.tool_call_id if interrupt.form is not None else None)
-        ) or (interrupt.calls[0].id or "")
-        replies = self._reply_stream(
-            None, conversation_id=cid, resume_payload=payload, find_landed=answered(call_id)
-        )
+            try:
+                await replies.open()
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await replies.aclose()
+                raise
+            finally:
+                if lock.statistics().tasks_waiting == 0:
+                    self._resuming.pop(cid, None)
+        self._paused.pop(cid, None)
         reply = await self._follow(replies, wait_s, on_event)
         if proposal_id is not None and _failed_at_once(reply):
             # Someone else decided first (or the proposal went stale in between): PostHog
@@ -228,6 +246,17 @@ class DecisionMethods:
                     "meanwhile, by another decision; yours was not applied."
                 )
         return reply
+
+
+def _paused_call(interrupt: Interrupt, proposal_id: str | None) -> str:
+    """The id of the tool call the resume answers."""
+    if proposal_id is not None:
+        for approval in interrupt.approvals:
+            if approval.proposal_id == proposal_id and approval.original_tool_call_id:
+                return approval.original_tool_call_id
+    if interrupt.form is not None and interrupt.form.tool_call_id:
+        return interrupt.form.tool_call_id
+    return interrupt.calls[0].id or ""
 
 
 def _check_proposal(

@@ -109,8 +109,9 @@ class ReplyStream:
         return self._sending
 
     async def open(self) -> None:
-        """Send the request that starts (or attaches to) the reply."""
-        await self._connect(sending=self._sending)
+        """Send the request that starts (or attaches to) the reply; once, however often called."""
+        if self._events is None and self._catch_up is None:
+            await self._connect(sending=self._sending)
 
     async def _disconnect(self) -> None:
         if self._connection is not None:
