@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from langchain_integration._people import settle, settle_sync, steps_for
 from max_tools import AsyncMaxClient, ConfigurationError, MaxClient, Settings
 from max_tools.agent import (
     ACTIONS,
@@ -130,6 +131,9 @@ class MaxTool(BaseTool):
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: bool | str | Callable[[ToolException], str] | None = True
     handle_validation_error: Any = None  # our formatter, set per action below
+    approvals: Literal["agent", "interrupt"] = "agent"
+    """Who gets an approval card or a form: the agent (as the tool result), or a person through
+    LangGraph's `interrupt()` (resume with `Command(resume=...)`)."""
 
     _connections: _Connections = PrivateAttr()
 
@@ -182,12 +186,20 @@ class MaxTool(BaseTool):
             if writer is not None:
                 writer(data)
 
-        async def run(client: AsyncMaxClient) -> ActionResult:
-            return await action.run(client, params, progress)
-
+        steps = steps_for(self.approvals, action.name, arguments)
         try:
             with self._connections.sync() as client:
-                result = client.run_async(run)
+
+                def run(step: Action, step_params: Any) -> ActionResult:
+                    async def call(client: AsyncMaxClient) -> ActionResult:
+                        return await step.run(client, step_params, progress)
+
+                    return client.run_async(call)
+
+                kept = steps.kept(0) if steps is not None else None
+                result = kept or run(action, params)
+                if steps is not None:
+                    result = settle_sync(steps, result, run)
         except Exception as exc:  # the tool's boundary: actionable errors become ToolExceptions
             raise _tool_exception(exc) from exc
         return result.text, result.data
@@ -204,9 +216,17 @@ class MaxTool(BaseTool):
             if writer is not None:
                 writer(data)
 
+        steps = steps_for(self.approvals, action.name, arguments)
         try:
             async with self._connections.current() as client:
-                result = await action.run(client, params, progress)
+
+                async def run(step: Action, step_params: Any) -> ActionResult:
+                    return await step.run(client, step_params, progress)
+
+                kept = steps.kept(0) if steps is not None else None
+                result = kept or await run(action, params)
+                if steps is not None:
+                    result = await settle(steps, result, run)
         except Exception as exc:  # the tool's boundary: actionable errors become ToolExceptions
             raise _tool_exception(exc) from exc
         return result.text, result.data
@@ -249,7 +269,7 @@ def _stream_writer() -> Callable[[Any], None] | None:
 
 
 class MaxToolkit(BaseToolkit):
-    """PostHog AI (Max) for LangChain and LangGraph agents: the 12 max-tools actions as tools.
+    """PostHog AI (Max) for LangChain and LangGraph agents: the max-tools actions as tools.
 
     Setup:
         Install ``max-tools[langchain]`` and set ``POSTHOG_PERSONAL_API_KEY`` (and
@@ -298,6 +318,11 @@ class MaxToolkit(BaseToolkit):
     project_id: int | str | None = None
     read_only: bool = False
     tools: list[str] | None = None
+    approvals: Literal["agent", "interrupt"] = "agent"
+    """``agent`` (default): an approval card or a form comes back to the agent as the result.
+    ``interrupt``: inside a LangGraph graph with a checkpointer, the tool pauses the graph with
+    `interrupt()`; resume it with ``Command(resume={"decision": "approve"})``,
+    ``{"decision": "reject", "feedback": ...}`` or ``{"answers": {...}}``."""
 
     _connections: _Connections = PrivateAttr()
 
@@ -323,6 +348,7 @@ class MaxToolkit(BaseToolkit):
                 api_key=SecretStr(settings.api_key.get_secret_value()),
                 host=settings.host,
                 project_id=settings.project_id,
+                approvals=self.approvals,
             )
             tool._connections = self._connections
             tools.append(tool)

@@ -50,6 +50,15 @@ async def test_langgraph_agent() -> None:
     assert "PostHog AI has answered" in out
 
 
+async def test_langgraph_approval() -> None:
+    out = await run_example("langgraph_approval.py")
+    assert "paused: needs_approval" in out
+    assert "PostHog AI asks: delete_dashboard: Delete dashboard" in out
+    assert "ToolMessage: conversation_id:" in out and "status: completed" in out
+    assert "carried out" in out
+    assert "questions sent to PostHog AI: 1" in out  # the re-run of the node sent nothing again
+
+
 async def test_the_pytest_fixture_example_passes() -> None:
     with anyio.fail_after(120):
         result = await anyio.run_process(

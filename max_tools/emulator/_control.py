@@ -41,6 +41,8 @@ class ConversationState:
         running: whether a run is going on.
         readers: stream responses reading the running run now (0 when none runs).
         reconnects: responses that attached to the running run with ``content: null``.
+        approvals: every approval decision, as retrieve's ``pending_approvals`` shows it.
+        interrupt: what the paused run waits for (kind, tool_name, tool_call_id, args), if any.
     """
 
     id: str
@@ -54,6 +56,8 @@ class ConversationState:
     running: bool
     readers: int
     reconnects: int
+    approvals: list[dict[str, Any]]
+    interrupt: dict[str, Any] | None
 
     def human_messages(self) -> list[str]:
         """The text of every human message, in order."""
@@ -102,6 +106,8 @@ def conversation_state(app: EmulatorApp, conversation_id: str) -> ConversationSt
         running=session is not None,
         readers=session.log.readers if session is not None else 0,
         reconnects=session.log.reconnects if session is not None else 0,
+        approvals=row.pending_approvals(),
+        interrupt=copy.deepcopy(row.interrupt),
     )
 
 
