@@ -21,8 +21,10 @@ from max_tools._errors import (
     ConfigurationError,
     ConversationBusyError,
     InvalidArgumentsError,
+    NotFoundError,
     QueueNotRunningError,
 )
+from max_tools._interrupts import Approval
 from max_tools._reply import Reply
 from max_tools.agent._params import (
     AnswerParams,
@@ -201,7 +203,28 @@ async def _cancel(
         f"conversation_id: {p.conversation_id}\nCanceled: any running reply was stopped and the "
         "queue of follow-ups was cleared."
     )
-    return ActionResult(text, CancelResult(conversation_id=p.conversation_id))
+    waiting = await _still_waiting(client, p.conversation_id)
+    if waiting:
+        text += (
+            f"\nThe approval {waiting[0].proposal_id} ({waiting[0].tool_name}) is still pending: "
+            "cancel does not decide it. Decide it with max_approve; a new message skips it."
+        )
+    return ActionResult(
+        text,
+        CancelResult(
+            conversation_id=p.conversation_id,
+            pending_approvals=[a.proposal_id for a in waiting] or None,
+        ),
+    )
+
+
+async def _still_waiting(client: AsyncMaxClient, conversation_id: str) -> list[Approval]:
+    """The approvals a cancel left pending (reference 12.8)."""
+    try:
+        conversation = await client.get_conversation(conversation_id)
+    except NotFoundError:  # untitled yet: nothing was proposed
+        return []
+    return [a for a in conversation.pending_approvals if a.pending]
 
 
 async def _list_queue(

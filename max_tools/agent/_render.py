@@ -184,6 +184,7 @@ class CancelResult(_Result):
 
     conversation_id: str
     canceled: bool = True
+    pending_approvals: list[str] | None = None
 
 
 class DeleteResult(_Result):

@@ -186,3 +186,21 @@ async def test_a_client_tool_call_read_from_history_is_canceled_not_answered(
 
     assert reply.status is ReplyStatus.CANCELED  # it may be incomplete: nothing is resumed
     assert resumes(posthog) == []
+
+
+async def test_quick_replies_are_offered_as_next_messages(posthog: FakePostHog) -> None:
+    options = [
+        {"value": "Break it down by country", "variant": "primary"},
+        {"value": "Docs", "href": "https://posthog.com/docs"},
+    ]
+    posthog.on(
+        "POST", "", stream_response(ai("Here it is.", "a1", meta={"form": {"options": options}}))
+    )
+
+    async with posthog.client() as client:
+        reply = await client.ask("signups", conversation_id=CID)
+
+    assert [(q.value, q.href) for q in reply.quick_replies] == [
+        ("Break it down by country", None),
+        ("Docs", "https://posthog.com/docs"),
+    ]

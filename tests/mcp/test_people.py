@@ -171,3 +171,24 @@ async def test_a_decided_proposal_is_a_clear_error(mcp: Client) -> None:
 
     assert again.is_error
     assert "already approved; nothing was sent" in text(again)
+
+
+async def test_cancel_says_the_approval_is_still_pending(mcp: Client) -> None:
+    card = data(await mcp.call_tool("max_chat", {"message": "Delete the onboarding dashboard"}))
+
+    canceled = await mcp.call_tool("max_cancel", {"conversation_id": card["conversation_id"]})
+
+    assert data(canceled)["pending_approvals"] == [card["approvals"][0]["proposal_id"]]
+    assert "is still pending: cancel does not decide it" in text(canceled)
+
+
+async def test_a_new_message_says_it_skipped_the_approval(mcp: Client) -> None:
+    card = data(await mcp.call_tool("max_chat", {"message": "Delete the onboarding dashboard"}))
+    proposal = card["approvals"][0]["proposal_id"]
+
+    other = await mcp.call_tool(
+        "max_chat", {"message": "How many signups?", "conversation_id": card["conversation_id"]}
+    )
+
+    assert data(other)["skipped_approvals"] == [proposal]
+    assert f"skipped the approval {proposal}" in text(other)
