@@ -169,5 +169,12 @@ def test_the_rules_example_in_the_readme_loads(tmp_path: Path) -> None:
     path = tmp_path / "rules.toml"
     path.write_text(toml)
     rules = load_rules(path)
-    assert [rule.match for rule in rules] == ["revenue", "break"]
+    assert [rule.match for rule in rules] == [
+        "revenue",
+        "break",
+        "drop the old dashboard",
+        "weekly report",
+    ]
     assert rules[0].visualization is True and rules[1].fail is True
+    assert rules[2].approval is not None and rules[2].approval["payload"] == {"dashboard_id": 42}
+    assert rules[3].form is not None and rules[3].form["questions"][0]["id"] == "period"
