@@ -4,8 +4,10 @@
 the same tool call: on protocols up to 2025-11-25 as a server-to-client request mid-call, on
 2026-07-28 as an `InputRequiredResult` that the host answers by calling the tool again (the
 state says which conversation and proposal; nothing is sent twice). Without elicitation, the
-card goes to the agent. ``agent`` never elicits. ``deny`` rejects every approval. A declined or
-canceled elicitation leaves the approval (or form) waiting, and the result says so.
+card goes to the agent. ``agent`` never elicits for approvals, ``deny`` rejects every approval;
+forms are asked through elicitation under every policy. A declined or canceled elicitation
+leaves the approval (or form) waiting, and the result says so. A read-only server never passes
+a decision on.
 """
 
 from __future__ import annotations
@@ -52,10 +54,9 @@ class ApprovalChoice(BaseModel):
 class Person:
     """Asks the person behind the host, following the server's approval policy."""
 
-    def __init__(self, policy: str) -> None:
-        if policy not in APPROVAL_POLICIES:
-            raise ValueError(f"approvals must be one of {', '.join(APPROVAL_POLICIES)}")
+    def __init__(self, policy: str, *, resumes: bool = True) -> None:
         self.policy = policy
+        self.resumes = resumes  # False on a read-only server: it never passes a decision on
 
     async def settle(
         self, ctx: Context[Any], result: ActionResult, resume: Resume
@@ -64,13 +65,15 @@ class Person:
         for _ in range(_MAX_ROUNDS):
             data = result.data.model_dump()
             status = data.get("status")
-            if status not in ("needs_approval", "needs_answer"):
+            if status not in ("needs_approval", "needs_answer") or not self.resumes:
                 return result
             if status == "needs_approval" and self.policy == "deny":
                 approval = data["approvals"][0]
                 result = await resume(_reject(data, approval, DENIED))
                 continue
-            if self.policy != "ask" or not _can_elicit(ctx):
+            # The policy is about approvals; a form is the user's to answer where they can.
+            agent_decides = status == "needs_approval" and self.policy == "agent"
+            if agent_decides or not _can_elicit(ctx):
                 return result
             question, model, state = _question(data)
             if _input_required(ctx):

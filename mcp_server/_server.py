@@ -77,7 +77,7 @@ def build_server(
     if approvals == "deny":
         actions = [action for action in actions if action.name != "max_approve"]
     # A read-only server never passes a decision on: the agent gets the card.
-    person = Person("agent" if read_only else approvals)
+    person = Person(approvals, resumes=not read_only)
     if wait_s is not None and not 0 <= wait_s <= MAX_WAIT_S:
         raise ConfigurationError(
             f"The server's wait budget must be from 0 to {MAX_WAIT_S:g} seconds, not {wait_s:g}."

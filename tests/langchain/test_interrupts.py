@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+import anyio
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
@@ -78,3 +79,42 @@ async def test_outside_a_graph_the_card_goes_to_the_agent(emulator: RunningEmula
     content = await tool.ainvoke({"message": "Delete the onboarding dashboard"})
 
     assert "status: needs_approval" in str(content)
+
+
+async def test_the_synchronous_path_interrupts_and_resumes_too(emulator: RunningEmulator) -> None:
+    tools = {
+        t.name: t
+        for t in MaxToolkit(
+            api_key=DEFAULT_KEY, host=emulator.url, project_id=1, approvals="interrupt"
+        ).get_tools()
+    }
+
+    def ask(state: State) -> State:
+        return {"result": str(tools["max_chat"].invoke({"message": state["request"]}))}
+
+    builder = StateGraph(State)
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "ask")
+    builder.add_edge("ask", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "sync"}}
+
+    # A synchronous graph, run on a worker thread as a synchronous application would run it.
+    start: Any = {"request": "Delete the onboarding dashboard"}
+    first = await anyio.to_thread.run_sync(app.invoke, start, config)
+    card = first["__interrupt__"][0].value
+    done = await anyio.to_thread.run_sync(
+        app.invoke, Command(resume={"decision": "approve"}), config
+    )
+
+    assert "carried out" in done["result"]
+    assert humans(emulator, card["conversation_id"]) == 1
+
+
+async def test_a_resume_value_of_the_wrong_shape_is_a_tool_error(emulator: RunningEmulator) -> None:
+    app, config = graph(emulator), {"configurable": {"thread_id": "t3"}}
+    await app.ainvoke({"request": "Delete the onboarding dashboard"}, config)
+
+    done = await app.ainvoke(Command(resume="yes please"), config)
+
+    assert "Resume the graph with a JSON object" in done["result"]

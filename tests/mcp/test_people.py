@@ -15,6 +15,7 @@ from mcp_types import (
 )
 
 from max_tools import AsyncMaxClient
+from max_tools.emulator import load_rules
 from mcp_server import build_server
 
 MODES = ["legacy", "auto"]  # 2025-11-25 (initialize, mid-call requests) and 2026-07-28
@@ -192,3 +193,68 @@ async def test_a_new_message_says_it_skipped_the_approval(mcp: Client) -> None:
 
     assert data(other)["skipped_approvals"] == [proposal]
     assert f"skipped the approval {proposal}" in text(other)
+
+
+ALERT_FORM = {
+    "match": "set up an alert",
+    "form": {
+        "questions": [
+            {
+                "id": "metric",
+                "question": "Which metric?",
+                "options": [{"value": "Signups"}, {"value": "Pageviews"}],
+                "allow_custom_answer": True,
+            },
+            {
+                "id": "config",
+                "question": "Configure the alert",
+                "type": "multi_field",
+                "fields": [
+                    {"id": "threshold", "type": "number", "label": "Threshold"},
+                    {"id": "notify", "type": "toggle", "label": "Notify me"},
+                    {"id": "note", "type": "text", "label": "Note", "optional": True},
+                ],
+            },
+        ]
+    },
+    "reply": "Alert ready.",
+}
+
+
+@pytest.mark.parametrize("emulator_options", [{"rules": load_rules([ALERT_FORM])}])
+@pytest.mark.parametrize("mode", MODES)
+async def test_custom_answers_and_fields_through_elicitation_under_the_agent_policy(
+    max_client: AsyncMaxClient, mode: str
+) -> None:
+    person = Person(content={"metric__other": "Weekly actives", "threshold": 50, "notify": True})
+    server = build_server(max_client, approvals="agent")  # forms are the user's all the same
+    async with Client(server, mode=mode, elicitation_callback=person) as mcp:
+        result = await mcp.call_tool("max_chat", {"message": "Please set up an alert"})
+
+    assert data(result)["reply"] == "Alert ready."
+    [asked] = person.asked
+    assert isinstance(asked, ElicitRequestFormParams)
+    fields = asked.requested_schema["properties"]
+    assert set(fields) == {"metric", "metric__other", "threshold", "notify", "note"}
+    [summary] = (await max_client.list_conversations()).results
+    stored = await max_client.get_conversation(summary.id)
+    tool = next(m for m in stored.messages if m.type == "tool")
+    assert tool.content == (  # type: ignore[union-attr]
+        "Which metric?: Weekly actives\nConfigure the alert:\n  Threshold: 50\n"
+        "  Notify me: true\n  Note: (skipped)"
+    )
+
+
+@pytest.mark.parametrize("server_options", [{"read_only": True}])
+async def test_a_read_only_server_never_passes_a_decision_on(
+    max_client: AsyncMaxClient, server_options: dict[str, Any]
+) -> None:
+    started = await max_client.ask("Delete the onboarding dashboard")
+    person = Person()
+    async with Client(
+        build_server(max_client, **server_options), elicitation_callback=person
+    ) as mcp:
+        result = await mcp.call_tool("max_wait", {"conversation_id": started.conversation_id})
+
+    assert data(result)["status"] == "needs_approval"
+    assert person.asked == []
