@@ -6,7 +6,6 @@ import json
 import re
 import signal
 import sys
-from collections.abc import Iterator
 
 import anyio
 import httpx
@@ -16,22 +15,9 @@ from anyio.streams.text import TextReceiveStream
 from max_tools import NotFoundError
 from max_tools.cli import main
 from max_tools.emulator import DEFAULT_KEY, RunningEmulator, load_rules, serve_in_thread
+from tests.cli.support import run
 
 CLI = [sys.executable, "-m", "max_tools.cli"]
-
-
-@pytest.fixture
-def emulator() -> Iterator[RunningEmulator]:
-    with serve_in_thread(delay_s=0) as running:
-        yield running
-
-
-def run(
-    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    code = main(["--api-key", DEFAULT_KEY, "--host", emulator.url, "--project-id", "1", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def conversation_of(output: str) -> str:

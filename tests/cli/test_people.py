@@ -5,26 +5,11 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
 
-from max_tools.cli import main
-from max_tools.emulator import DEFAULT_KEY, RunningEmulator, serve_in_thread
-
-
-@pytest.fixture
-def emulator() -> Iterator[RunningEmulator]:
-    with serve_in_thread(delay_s=0) as running:
-        yield running
-
-
-def run(
-    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    code = main(["--api-key", DEFAULT_KEY, "--host", emulator.url, "--project-id", "1", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+from max_tools.emulator import RunningEmulator
+from tests.cli.support import run
 
 
 class TypedInput(io.StringIO):
