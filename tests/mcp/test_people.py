@@ -14,7 +14,7 @@ from mcp_types import (
     TextContent,
 )
 
-from max_tools import AsyncMaxClient
+from max_tools import AsyncMaxClient, ToolResultMessage
 from max_tools.emulator import load_rules
 from mcp_server import build_server
 
@@ -133,8 +133,8 @@ async def test_the_person_answers_a_form_through_elicitation(
     assert set(asked.requested_schema["properties"]) >= {"time_range", "breakdown"}
     [summary] = (await max_client.list_conversations()).results
     stored = await max_client.get_conversation(summary.id)
-    tool = next(m for m in stored.messages if m.type == "tool")
-    assert tool.content == (  # type: ignore[union-attr]
+    tool = next(m for m in stored.messages if isinstance(m, ToolResultMessage))
+    assert tool.content == (
         "Which time range should I use?: Last 30 days\nBreak the chart down by?: Browser"
     )
 
@@ -238,8 +238,8 @@ async def test_custom_answers_and_fields_through_elicitation_under_the_agent_pol
     assert set(fields) == {"metric", "metric__other", "threshold", "notify", "note"}
     [summary] = (await max_client.list_conversations()).results
     stored = await max_client.get_conversation(summary.id)
-    tool = next(m for m in stored.messages if m.type == "tool")
-    assert tool.content == (  # type: ignore[union-attr]
+    tool = next(m for m in stored.messages if isinstance(m, ToolResultMessage))
+    assert tool.content == (
         "Which metric?: Weekly actives\nConfigure the alert:\n  Threshold: 50\n"
         "  Notify me: true\n  Note: (skipped)"
     )
