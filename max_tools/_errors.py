@@ -32,6 +32,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from max_tools._advice import Face, advice
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -94,6 +96,7 @@ class APIStatusError(APIError):
         detail: PostHog's own sentence, when it sent one.
         attr: the request field the error is about, for validation errors.
         retry_after: seconds PostHog asked to wait before trying again (429, 503), if it said.
+        situation: what the caller faces (``busy``, ``not_found``, ...): the key of its advice.
     """
 
     def __init__(
@@ -106,6 +109,9 @@ class APIStatusError(APIError):
         detail: str | None = None,
         attr: str | None = None,
         retry_after: float | None = None,
+        situation: str | None = None,
+        head: str | None = None,
+        values: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -114,6 +120,15 @@ class APIStatusError(APIError):
         self.detail = detail
         self.attr = attr
         self.retry_after = retry_after
+        self.situation = situation
+        self._head = head
+        self._values = values or {}
+
+    def advice_for(self, face: Face, *, cid: str = "<id>") -> str:
+        """The message with the next step in `face`'s words (its tools, or its commands)."""
+        if self.situation is None or self._head is None:
+            return str(self)
+        return f"{self._head} {advice(self.situation, face, cid=cid, **self._values)}"
 
 
 class BadRequestError(APIStatusError):
@@ -263,75 +278,28 @@ def make_status_error(
     field = f" (field {attr!r})" if attr else ""
     head = f"Could not {doing}: {status_code}{field}.{said}"
 
-    if status_code == 400:
-        advice = "Fix the request; repeating it unchanged will fail again."
-    elif status_code == 401:
-        region = (
+    values: dict[str, str] = {}
+    if status_code == 401:
+        values["region"] = (
             f"The key must come from the same PostHog region as {host}: keys made on "
             "eu.posthog.com do not work on us.posthog.com and the other way round; "
             "check POSTHOG_HOST."
             if not is_us_cloud
             else "If your PostHog is in the EU region, set POSTHOG_HOST=eu."
         )
-        advice = (
-            "Check POSTHOG_PERSONAL_API_KEY: it must be a valid, unexpired personal API key "
-            f"(phx_...). {region}"
-        )
-    elif status_code == 402:
-        advice = (
-            "The organization has used up its PostHog AI credits; raise the limit in Billing "
-            "settings or ask an organization admin."
-        )
-    elif status_code == 403 and scoped_action:
-        advice = (
-            "PostHog refuses this action (append, cancel and the message queue) to personal API "
-            "keys that have scopes, even '*'. Sending messages, reading and deleting "
-            "conversations work with the conversation:read / conversation:write scopes."
-        )
-    elif status_code == 403:
-        advice = (
-            "The key lacks permission: give it the conversation:read and conversation:write "
-            "scopes, and check that POSTHOG_PROJECT_ID is a project you belong to."
-        )
-    elif status_code == 404:
-        advice = (
-            "Check the id and POSTHOG_PROJECT_ID. Conversations you do not own, deleted ones, "
-            "and new ones PostHog AI has not titled yet are not found."
-        )
-    elif status_code == 409:
-        if code == "queue_full":
-            cls = QueueFullError
-            advice = "Wait for the running reply to take a queued message, or remove one."
-        elif code == "not_running":
-            cls = QueueNotRunningError
-            advice = "No reply is running to pick it up; send the message as a new message instead."
-        elif sending_message:
-            cls = ConversationBusyError
-            advice = (
-                "The conversation is still answering an earlier message: queue this message "
-                "(queue_message), or wait for the reply (wait) and send it then."
-            )
-        else:
-            advice = "Read the conversation's current state and try again."
-    elif status_code == 422:
-        advice = "PostHog could not carry it out; try again in a moment."
-    elif status_code == 429:
-        advice = (
-            f"Rate limited: retry in {retry_after:g} s."
+    if status_code == 429:
+        values["retry"] = (
+            f"retry in {retry_after:g} s"
             if retry_after is not None
-            else "Rate limited: wait a minute before trying again."
+            else "wait a minute before trying again"
         )
-    elif status_code >= 500:
-        advice = "PostHog or a proxy in front of it failed; try again in a moment."
-    elif 300 <= status_code < 400:
-        advice = (
-            "PostHog redirected the request; set POSTHOG_HOST to the host it redirects to "
-            "(us.posthog.com or eu.posthog.com)."
-        )
-    else:
-        advice = "This status was not expected; check the request."
-
-    message = f"{head} {advice}"
+    situation = _situation(status_code, code, scoped_action=scoped_action, sending=sending_message)
+    cls = {
+        "queue_full": QueueFullError,
+        "not_running": QueueNotRunningError,
+        "busy": ConversationBusyError,
+    }.get(situation, cls)
+    message = f"{head} {advice(situation, 'python', **values)}"
     fields: dict[str, Any] = {
         "status_code": status_code,
         "body": body,
@@ -340,4 +308,31 @@ def make_status_error(
         "attr": attr,
         "retry_after": retry_after,
     }
-    return cls(message, **fields)
+    return cls(message, **fields, situation=situation, head=head, values=values)
+
+
+_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    402: "quota",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    422: "unprocessable",
+    429: "rate_limited",
+}
+
+
+def _situation(status_code: int, code: str | None, *, scoped_action: bool, sending: bool) -> str:
+    """What a failed response means for the caller: the key of its advice."""
+    if status_code == 403 and scoped_action:
+        return "scoped_key"
+    if status_code == 409:
+        if code in ("queue_full", "not_running"):
+            return code
+        return "busy" if sending else "conflict"
+    if status_code >= 500:
+        return "server"
+    if 300 <= status_code < 400:
+        return "redirect"
+    return _BY_STATUS.get(status_code, "unexpected")

@@ -18,6 +18,7 @@ from typing import Any
 
 from httpx_sse import ServerSentEvent
 
+from max_tools._advice import advice
 from max_tools._errors import (
     APIConnectionError,
     APIStatusError,
@@ -168,14 +169,18 @@ class ReplyStream:
                 await self._finish_from_history()
                 return
             if not sending and "non-existent" in (status_error.detail or ""):
-                raise NotFoundError(
+                head = (
                     f"Could not follow conversation {self.conversation_id}: PostHog has no such "
-                    "conversation (400: Cannot stream from non-existent conversation). Check the "
-                    "id and POSTHOG_PROJECT_ID.",
+                    "conversation (400: Cannot stream from non-existent conversation)."
+                )
+                raise NotFoundError(
+                    f"{head} {advice('not_found')}",
                     status_code=status_error.status_code,
                     body=status_error.body,
                     code=status_error.code,
                     detail=status_error.detail,
+                    situation="not_found",
+                    head=head,
                 )
             delay = attempts.after_status(status_error.status_code, status_error.retry_after)
             if delay is None:

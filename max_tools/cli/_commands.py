@@ -91,12 +91,8 @@ async def _chat(client: AsyncMaxClient, args: argparse.Namespace, terminal: Term
     cid = args.conversation or str(uuid.uuid4())
     try:
         return await _follow(client, args, terminal, args.message, cid, mode=args.mode)
-    except ConversationBusyError:
-        terminal.error(
-            f"max-tools: conversation {cid} is still answering an earlier message. Queue this "
-            f'one with: max-tools queue add {cid} "..."   or follow the reply with: '
-            f"max-tools wait {cid}"
-        )
+    except ConversationBusyError as busy:
+        terminal.error(f"max-tools: {busy.advice_for('cli', cid=cid)}")
         return 1
 
 

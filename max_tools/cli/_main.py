@@ -13,7 +13,7 @@ from typing import NoReturn
 
 import anyio
 
-from max_tools import ConfigurationError, InvalidArgumentsError, MaxError
+from max_tools import APIStatusError, ConfigurationError, InvalidArgumentsError, MaxError
 from max_tools.cli import _commands
 from max_tools.cli._terminal import Terminal
 
@@ -260,6 +260,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         terminal.error(f"max-tools: {exc}")
         return 2
+    except APIStatusError as exc:  # what to do, in commands to run
+        if args.debug:
+            raise
+        cid = getattr(args, "active_conversation", None) or getattr(args, "conversation", None)
+        terminal.error(f"max-tools: {exc.advice_for('cli', cid=cid or '<id>')}")
+        return 1
     except MaxError as exc:
         if args.debug:
             raise

@@ -289,3 +289,19 @@ async def test_the_demo_walks_through_every_step_and_exits_0() -> None:
         "max_list_conversations",
     ):
         assert step in out
+
+
+def test_what_to_do_is_said_in_commands_to_run(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with emulator.held():
+        code, out, _ = run(emulator, capsys, "chat", "A slow question", "--wait-s", "0")
+        cid = conversation_of(out)
+        run(emulator, capsys, "queue", "add", cid, "one")
+        run(emulator, capsys, "queue", "add", cid, "two")
+        code, _, err = run(emulator, capsys, "queue", "add", cid, "three")
+
+    assert code == 1
+    # The one advice table, in the command line's words (the client says queue_message()...).
+    assert f"wait for the running reply with max-tools wait {cid}" in err
+    assert f"remove one with max-tools queue rm {cid} <queue_id>" in err

@@ -334,7 +334,7 @@ async def test_queueing_when_nothing_runs_says_to_send_instead(posthog: FakePost
     )
 
     async with posthog.client() as client:
-        with pytest.raises(QueueNotRunningError, match="send the message"):
+        with pytest.raises(QueueNotRunningError, match="send it as a new message"):
             await client.queue_message(CID, "later")
 
 

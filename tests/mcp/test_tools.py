@@ -517,7 +517,7 @@ async def test_scoped_key_refusals_are_explained(mcp: Client) -> None:
 
     result = await call(mcp, "max_cancel", conversation_id=cid)
 
-    assert result.is_error and "personal API keys with scopes" in text(result)
+    assert result.is_error and "personal API keys that have scopes" in text(result)
 
 
 @pytest.mark.parametrize("emulator_options", [{"keys": ["phx_the_right_key"]}])

@@ -1,0 +1,99 @@
+"""What to do about an error, written once, in each face's words.
+
+Every situation a PostHog error can put a caller in has one sentence here. The sentence names
+what to do with placeholders (``{wait}``, ``{queue}``, ...) that each face fills with its own
+words: the Python client's methods, the agent tools' names, or the command line's commands. The
+errors build their messages from this table (`APIStatusError.advice_for`), and so do the agent
+layer (`explain_error`) and the command line.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = ["Face", "advice"]
+
+Face = Literal["python", "tools", "cli"]
+
+_WORDS: dict[str, dict[str, str]] = {
+    "python": {
+        "wait": "wait()",
+        "queue": "queue_message()",
+        "remove_queued": "delete_queued_message()",
+        "send": "ask()",
+        "list": "list_conversations()",
+    },
+    "tools": {
+        "wait": "max_wait",
+        "queue": "max_queue_message",
+        "remove_queued": "max_delete_queued_message",
+        "send": "max_chat",
+        "list": "max_list_conversations",
+    },
+    "cli": {
+        "wait": "max-tools wait {cid}",
+        "queue": 'max-tools queue add {cid} "..."',
+        "remove_queued": "max-tools queue rm {cid} <queue_id>",
+        "send": 'max-tools chat "..." --conversation {cid}',
+        "list": "max-tools conversations list",
+    },
+}
+
+_ADVICE: dict[str, str] = {
+    "bad_request": "Fix the request; repeating it unchanged will fail again.",
+    "unauthorized": (
+        "Check POSTHOG_PERSONAL_API_KEY: it must be a valid, unexpired personal API key "
+        "(phx_...). {region}"
+    ),
+    "quota": (
+        "The organization has used up its PostHog AI credits; raise the limit in Billing "
+        "settings or ask an organization admin."
+    ),
+    "scoped_key": (
+        "PostHog refuses this action (append, cancel and the message queue) to personal API "
+        "keys that have scopes, even '*'. Sending messages, reading and deleting conversations "
+        "work with the conversation:read / conversation:write scopes."
+    ),
+    "forbidden": (
+        "The key lacks permission: give it the conversation:read and conversation:write "
+        "scopes, and check that POSTHOG_PROJECT_ID is a project you belong to."
+    ),
+    "not_found": (
+        "Not found: check the id (see {list}) and POSTHOG_PROJECT_ID. Conversations you do not "
+        "own, deleted ones, and new ones PostHog AI has not titled yet are not found."
+    ),
+    "queue_full": (
+        "The conversation already has 2 queued follow-ups, the most PostHog keeps: wait for the "
+        "running reply with {wait}, or remove one with {remove_queued}."
+    ),
+    "not_running": (
+        "No reply is running to pick a queued message up; send it as a new message with {send}."
+    ),
+    "busy": (
+        "The conversation is still answering an earlier message: queue this message with "
+        "{queue}, or follow the reply with {wait} and send it then."
+    ),
+    "conflict": "Read the conversation's current state and try again.",
+    "unprocessable": "PostHog could not carry it out; try again in a moment.",
+    "rate_limited": "Rate limited: {retry}.",
+    "server": "PostHog or a proxy in front of it failed; try again in a moment.",
+    "redirect": (
+        "PostHog redirected the request; set POSTHOG_HOST to the host it redirects to "
+        "(us.posthog.com or eu.posthog.com)."
+    ),
+    "unexpected": "This status was not expected; check the request.",
+}
+
+
+def advice(situation: str, face: Face = "python", *, cid: str = "<id>", **values: str) -> str:
+    """The sentence for `situation`, in `face`'s words.
+
+    Args:
+        situation: a key of the table, e.g. ``busy`` or ``not_found``.
+        face: whose words name the next step: ``python``, ``tools`` or ``cli``.
+        cid: the conversation id, for the command line's commands.
+        **values: the situation's own values (``retry`` for ``rate_limited``, ``region`` for
+            ``unauthorized``).
+    """
+    words = {name: text.format(cid=cid) for name, text in _WORDS[face].items()}
+    return _ADVICE[situation].format(**words, **values)
