@@ -1,4 +1,9 @@
-"""`AsyncMaxClient`: one method per PostHog AI conversation action."""
+"""`AsyncMaxClient`: one method per PostHog AI conversation action.
+
+Why one module of this size: it is the client's public surface (every method with its docs)
+plus the follow loop that all replies share; the queue and the decisions on a paused run are
+mixins (`_queue`, `_decisions`), the streaming in `_stream`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""`MaxClient`: the async client, run on its own event-loop thread, for synchronous code."""
+"""`MaxClient`: the async client, run on its own event-loop thread, for synchronous code.
+
+Why one module of this size: it mirrors each `AsyncMaxClient` method one to one (signature and
+docs), which is easiest to check when they are side by side in one file.
+"""
 
 from __future__ import annotations
 

@@ -9,23 +9,18 @@ and results, progress and errors out.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from max_tools._client import AsyncMaxClient, OnEvent
+from max_tools._client import AsyncMaxClient
 from max_tools._errors import (
     ConfigurationError,
-    ConversationBusyError,
     InvalidArgumentsError,
-    NotFoundError,
-    QueueNotRunningError,
 )
-from max_tools._interrupts import Approval
-from max_tools._reply import Reply
+from max_tools.agent import _runners as runners
 from max_tools.agent._params import (
     AnswerParams,
     AppendParams,
@@ -41,7 +36,7 @@ from max_tools.agent._params import (
     _Params,
     describe_invalid_arguments,
 )
-from max_tools.agent._progress import Progress, with_progress
+from max_tools.agent._progress import Progress
 from max_tools.agent._render import (
     AppendResult,
     CancelResult,
@@ -50,11 +45,8 @@ from max_tools.agent._render import (
     ConversationView,
     DeleteResult,
     QueueResult,
-    render_chat,
-    render_conversation,
-    render_conversation_list,
-    render_queue,
 )
+from max_tools.agent._runners import ActionResult
 
 __all__ = [
     "ACTIONS",
@@ -68,14 +60,6 @@ __all__ = [
 logger = logging.getLogger("max_tools")
 
 # Results and the catalogue
-
-
-@dataclass(frozen=True, slots=True)
-class ActionResult:
-    """What an action returns: compact text for the model and structured data."""
-
-    text: str
-    data: BaseModel
 
 
 Runner = Callable[[AsyncMaxClient, Any, Progress | None], Awaitable[ActionResult]]
@@ -96,185 +80,6 @@ class Action:
     run: Runner
 
 
-# Runners
-
-
-async def _chat(client: AsyncMaxClient, p: ChatParams, progress: Progress | None) -> ActionResult:
-    cid = p.conversation_id or str(uuid.uuid4())
-
-    async def ask(on_event: OnEvent) -> Reply:
-        return await client.ask(
-            p.message,
-            conversation_id=cid,
-            agent_mode=p.agent_mode,
-            wait_s=p.wait_s,
-            on_event=on_event,
-        )
-
-    try:
-        reply = await with_progress(progress, ask)
-    except ConversationBusyError:
-        try:
-            queue = await client.queue_message(cid, p.message, agent_mode=p.agent_mode)
-        except QueueNotRunningError:  # the earlier reply ended meanwhile: send it after all
-            reply = await with_progress(progress, ask)
-        else:
-            mine = [item for item in queue.messages if item.content == p.message]
-            queue_id = mine[-1].id if mine else None
-            text, data = render_chat(None, conversation_id=cid, queued=queue, queue_id=queue_id)
-            return ActionResult(text, data)
-    text, data = render_chat(reply, conversation_id=cid)
-    return ActionResult(text, data)
-
-
-async def _wait(client: AsyncMaxClient, p: WaitParams, progress: Progress | None) -> ActionResult:
-    async def wait(on_event: OnEvent) -> Reply:
-        return await client.wait(p.conversation_id, wait_s=p.wait_s, on_event=on_event)
-
-    reply = await with_progress(progress, wait)
-    text, data = render_chat(reply, conversation_id=p.conversation_id)
-    return ActionResult(text, data)
-
-
-async def _approve(
-    client: AsyncMaxClient, p: ApproveParams, progress: Progress | None
-) -> ActionResult:
-    async def decide(on_event: OnEvent) -> Reply:
-        if p.decision == "approve":
-            return await client.approve(
-                p.conversation_id,
-                p.proposal_id,
-                payload=p.payload,
-                wait_s=p.wait_s,
-                on_event=on_event,
-            )
-        return await client.reject(
-            p.conversation_id,
-            p.proposal_id,
-            feedback=p.feedback,
-            wait_s=p.wait_s,
-            on_event=on_event,
-        )
-
-    reply = await with_progress(progress, decide)
-    return ActionResult(*render_chat(reply, conversation_id=p.conversation_id))
-
-
-async def _answer(
-    client: AsyncMaxClient, p: AnswerParams, progress: Progress | None
-) -> ActionResult:
-    async def answer(on_event: OnEvent) -> Reply:
-        return await client.answer(p.conversation_id, p.answers, wait_s=p.wait_s, on_event=on_event)
-
-    reply = await with_progress(progress, answer)
-    return ActionResult(*render_chat(reply, conversation_id=p.conversation_id))
-
-
-async def _list(client: AsyncMaxClient, p: ListParams, progress: Progress | None) -> ActionResult:
-    page = await client.list_conversations(limit=p.limit, offset=p.offset)
-    text, data = render_conversation_list(page, offset=p.offset)
-    return ActionResult(text, data)
-
-
-async def _get(client: AsyncMaxClient, p: GetParams, progress: Progress | None) -> ActionResult:
-    conversation = await client.get_conversation(p.conversation_id)
-    text, data = render_conversation(conversation, last_messages=p.last_messages)
-    return ActionResult(text, data)
-
-
-async def _append(
-    client: AsyncMaxClient, p: AppendParams, progress: Progress | None
-) -> ActionResult:
-    message_id = await client.append_message(p.conversation_id, p.message)
-    text = (
-        f"conversation_id: {p.conversation_id}\nStored the assistant message (message_id: "
-        f"{message_id}); PostHog AI did not run."
-    )
-    return ActionResult(
-        text, AppendResult(conversation_id=p.conversation_id, message_id=message_id)
-    )
-
-
-async def _cancel(
-    client: AsyncMaxClient, p: ConversationParams, progress: Progress | None
-) -> ActionResult:
-    await client.cancel(p.conversation_id)
-    text = (
-        f"conversation_id: {p.conversation_id}\nCanceled: any running reply was stopped and the "
-        "queue of follow-ups was cleared."
-    )
-    waiting = await _still_waiting(client, p.conversation_id)
-    if waiting:
-        text += (
-            f"\nThe approval {waiting[0].proposal_id} ({waiting[0].tool_name}) is still pending: "
-            "cancel does not decide it. Decide it with max_approve; a new message skips it."
-        )
-    return ActionResult(
-        text,
-        CancelResult(
-            conversation_id=p.conversation_id,
-            pending_approvals=[a.proposal_id for a in waiting] or None,
-        ),
-    )
-
-
-async def _still_waiting(client: AsyncMaxClient, conversation_id: str) -> list[Approval]:
-    """The approvals a cancel left pending (reference 12.8)."""
-    try:
-        conversation = await client.get_conversation(conversation_id)
-    except NotFoundError:  # untitled yet: nothing was proposed
-        return []
-    return [a for a in conversation.pending_approvals if a.pending]
-
-
-async def _list_queue(
-    client: AsyncMaxClient, p: ConversationParams, progress: Progress | None
-) -> ActionResult:
-    queue = await client.get_queue(p.conversation_id)
-    return ActionResult(*render_queue(queue, conversation_id=p.conversation_id))
-
-
-async def _queue_message(
-    client: AsyncMaxClient, p: QueueMessageParams, progress: Progress | None
-) -> ActionResult:
-    queue = await client.queue_message(p.conversation_id, p.message)
-    what = "Queued; it runs when the current reply ends (follow it with max_wait)."
-    return ActionResult(*render_queue(queue, conversation_id=p.conversation_id, what=what))
-
-
-async def _update_queued(
-    client: AsyncMaxClient, p: UpdateQueuedParams, progress: Progress | None
-) -> ActionResult:
-    queue = await client.update_queued_message(p.conversation_id, p.queue_id, p.message)
-    what = f"Changed queued message {p.queue_id}."
-    return ActionResult(*render_queue(queue, conversation_id=p.conversation_id, what=what))
-
-
-async def _delete_queued(
-    client: AsyncMaxClient, p: QueueItemParams, progress: Progress | None
-) -> ActionResult:
-    queue = await client.delete_queued_message(p.conversation_id, p.queue_id)
-    what = f"Removed queued message {p.queue_id}."
-    return ActionResult(*render_queue(queue, conversation_id=p.conversation_id, what=what))
-
-
-async def _clear_queue(
-    client: AsyncMaxClient, p: ConversationParams, progress: Progress | None
-) -> ActionResult:
-    queue = await client.clear_queue(p.conversation_id)
-    return ActionResult(
-        *render_queue(queue, conversation_id=p.conversation_id, what="Cleared the queue.")
-    )
-
-
-async def _delete(
-    client: AsyncMaxClient, p: ConversationParams, progress: Progress | None
-) -> ActionResult:
-    await client.delete_conversation(p.conversation_id)
-    text = f"conversation_id: {p.conversation_id}\nDeleted the conversation."
-    return ActionResult(text, DeleteResult(conversation_id=p.conversation_id))
-
-
 ACTIONS: tuple[Action, ...] = (
     Action(
         name="max_chat",
@@ -289,7 +94,7 @@ ACTIONS: tuple[Action, ...] = (
         read_only=False,
         destructive=False,
         idempotent=False,
-        run=_chat,
+        run=runners.chat,
     ),
     Action(
         name="max_wait",
@@ -303,7 +108,7 @@ ACTIONS: tuple[Action, ...] = (
         read_only=True,
         destructive=False,
         idempotent=True,
-        run=_wait,
+        run=runners.wait,
     ),
     Action(
         name="max_approve",
@@ -317,7 +122,7 @@ ACTIONS: tuple[Action, ...] = (
         read_only=False,
         destructive=True,
         idempotent=False,
-        run=_approve,
+        run=runners.approve,
     ),
     Action(
         name="max_answer",
@@ -331,7 +136,7 @@ ACTIONS: tuple[Action, ...] = (
         read_only=False,
         destructive=False,
         idempotent=False,
-        run=_answer,
+        run=runners.answer,
     ),
     Action(
         name="max_list_conversations",
@@ -344,7 +149,7 @@ ACTIONS: tuple[Action, ...] = (
         read_only=True,
         destructive=False,
         idempotent=True,
-        run=_list,
+        run=runners.list_conversations,
     ),
     Action(
         name="max_get_conversation",
@@ -355,7 +160,7 @@ ACTIONS: tuple[Action, ...] = (
         read_only=True,
         destructive=False,
         idempotent=True,
-        run=_get,
+        run=runners.get_conversation,
     ),
     Action(
         name="max_append_message",
@@ -369,7 +174,7 @@ ACTIONS: tuple[Action, ...] = (
         read_only=False,
         destructive=False,
         idempotent=False,
-        run=_append,
+        run=runners.append,
     ),
     Action(
         name="max_cancel",
@@ -383,7 +188,7 @@ ACTIONS: tuple[Action, ...] = (
         read_only=False,
         destructive=False,
         idempotent=True,
-        run=_cancel,
+        run=runners.cancel,
     ),
     Action(
         name="max_list_queue",
@@ -397,7 +202,7 @@ ACTIONS: tuple[Action, ...] = (
         read_only=True,
         destructive=False,
         idempotent=True,
-        run=_list_queue,
+        run=runners.list_queue,
     ),
     Action(
         name="max_queue_message",
@@ -410,7 +215,7 @@ ACTIONS: tuple[Action, ...] = (
         read_only=False,
         destructive=False,
         idempotent=False,
-        run=_queue_message,
+        run=runners.queue_message,
     ),
     Action(
         name="max_update_queued_message",
@@ -421,7 +226,7 @@ ACTIONS: tuple[Action, ...] = (
         read_only=False,
         destructive=False,
         idempotent=True,
-        run=_update_queued,
+        run=runners.update_queued,
     ),
     Action(
         name="max_delete_queued_message",
@@ -432,7 +237,7 @@ ACTIONS: tuple[Action, ...] = (
         read_only=False,
         destructive=True,
         idempotent=True,
-        run=_delete_queued,
+        run=runners.delete_queued,
     ),
     Action(
         name="max_clear_queue",
@@ -443,7 +248,7 @@ ACTIONS: tuple[Action, ...] = (
         read_only=False,
         destructive=True,
         idempotent=True,
-        run=_clear_queue,
+        run=runners.clear_queue,
     ),
     Action(
         name="max_delete_conversation",
@@ -456,7 +261,7 @@ ACTIONS: tuple[Action, ...] = (
         read_only=False,
         destructive=True,
         idempotent=True,
-        run=_delete,
+        run=runners.delete_conversation,
     ),
 )
 

@@ -2,6 +2,10 @@
 
 An agent pays for every token: no nulls, no user objects, message windows with a count of what
 was left out, and a hard cap on size. Text written by users or PostHog AI is framed as data.
+
+Why one module of this size: each result model (which is also a published output schema) sits
+next to the function that fills it, so that the text and the structured content are read and
+changed together; the approval and form cards live in `_cards`.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ A session starts with a POST that sends a message and lasts until the conversati
 empty: queued follow-ups run in the same session and write to the same event log, as PostHog's
 workflows write to one Redis stream. Responses read the log (a reconnect reads it from the start),
 so a client that goes away never stops a run; only `cancel` does.
+
+Why one module of this size: a run's whole script (ordinary, paused for a person, resumed) is
+here in the order PostHog writes its events, so that it reads against the reference's sections
+5 and 12 to 14; what a pause or a resume decides lives in `_interrupts`.
 """
 
 from __future__ import annotations
