@@ -53,7 +53,7 @@ async def test_the_agent_copes_with_a_failed_run(max_ai: AsyncMaxClient) -> None
 async def test_the_agent_copes_with_rate_limits(
     emulator: RunningEmulator, max_ai: AsyncMaxClient
 ) -> None:
-    emulator.app.set_faults({"status": 429, "retry_after": 0, "count": 1})  # the client retries
+    emulator.set_faults(status=429, retry_after=0, count=1)  # the client retries
     assert (
         await my_agent(max_ai, "What is our revenue now?") == "MRR is $1.2M, up 4% on last month."
     )

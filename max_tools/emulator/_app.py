@@ -141,18 +141,6 @@ class EmulatorApp:
         self.store.save()
         return dict(message)
 
-    def set_faults(self, body: Any) -> None:
-        """Apply a faults body, as POST ``/_emulator/faults`` does (see `Faults.apply`)."""
-        self.faults.apply(body)
-
-    def reset_faults(self) -> None:
-        """Forget every pending fault and release held runs (see `Faults.reset`)."""
-        self.faults.reset()
-
-    def fault_state(self) -> dict[str, Any]:
-        """Every fault switch and its value (see `Faults.state`)."""
-        return self.faults.state()
-
     # ASGI
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

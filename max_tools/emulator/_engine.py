@@ -167,14 +167,6 @@ class Engine:
                 self._task_group = None
                 task_group.cancel_scope.cancel()
 
-    def hold(self) -> None:
-        """Hold runs (kept for callers that predate `Faults.hold`)."""
-        self.faults.hold()
-
-    def release(self) -> None:
-        """Release held runs (kept for callers that predate `Faults.release`)."""
-        self.faults.release()
-
     def start(self, row: Row, turn: Turn, opening: Sequence[bytes] = ()) -> RunLog:
         """Start a session with `turn` (its human message is already stored).
 
