@@ -73,6 +73,7 @@ from max_tools._models import (
     QueuedMessage,
     User,
 )
+from max_tools._query import Chart, QueryResult, Series
 from max_tools._reply import Reply, ReplyStatus, Turn
 from max_tools._stream import ReplyStream
 from max_tools._sync import MaxClient, SyncReplyStream
@@ -95,6 +96,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BaseMessage",
+    "Chart",
     "ConfigurationError",
     "ConflictError",
     "ContextMessage",
@@ -122,6 +124,7 @@ __all__ = [
     "NotebookMessage",
     "PermissionDeniedError",
     "PlanningMessage",
+    "QueryResult",
     "Queue",
     "QueueFullError",
     "QueueNotRunningError",
@@ -133,6 +136,7 @@ __all__ = [
     "Reply",
     "ReplyStatus",
     "ReplyStream",
+    "Series",
     "Settings",
     "StatusEvent",
     "StreamError",

@@ -54,6 +54,10 @@ _ADVICE: dict[str, str] = {
         "keys that have scopes, even '*'. Sending messages, reading and deleting conversations "
         "work with the conversation:read / conversation:write scopes."
     ),
+    "missing_scope": (
+        "The key lacks the {scope} scope this needs: add it to the personal API key in "
+        "PostHog's settings (Personal API keys), or use a key that has it."
+    ),
     "forbidden": (
         "The key lacks permission: give it the conversation:read and conversation:write "
         "scopes, and check that POSTHOG_PROJECT_ID is a project you belong to."

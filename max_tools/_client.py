@@ -34,6 +34,7 @@ from max_tools._events import StreamEvent
 from max_tools._http import DEFAULT_TIMEOUT, USER_AGENT, Created, HTTPCore, Sleep, parse_answer
 from max_tools._interrupts import Approval, client_tool_error_resume, find_interrupt, open_calls
 from max_tools._models import Conversation, ConversationPage, ConversationSummary
+from max_tools._query import QueryMethods
 from max_tools._queue import QueueMethods
 from max_tools._reply import Reply, ReplyBuilder, ReplyStatus
 from max_tools._retry import Repeatable
@@ -62,7 +63,7 @@ DEFAULT_LIMITS = httpx.Limits(
 """Keep every connection a burst opened: streams are long, so agents in parallel reuse them."""
 
 
-class AsyncMaxClient(QueueMethods, DecisionMethods):
+class AsyncMaxClient(QueueMethods, DecisionMethods, QueryMethods):
     """Async client for PostHog AI conversations.
 
     Unset options come from the environment: ``POSTHOG_PERSONAL_API_KEY`` (or

@@ -30,6 +30,7 @@ Messages say what happened and what to do next. They never contain the API key.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from max_tools._advice import Face, advice
@@ -294,6 +295,9 @@ def make_status_error(
             else "wait a minute before trying again"
         )
     situation = _situation(status_code, code, scoped_action=scoped_action, sending=sending_message)
+    scope = re.search(r"missing required scope '([^']+)'", detail or "")
+    if status_code == 403 and scope is not None:
+        situation, values["scope"] = "missing_scope", scope.group(1)
     cls = {
         "queue_full": QueueFullError,
         "not_running": QueueNotRunningError,

@@ -66,7 +66,12 @@ class HTTPCore:
         }
 
     def url(self, path: str) -> str:
-        """The absolute URL of `path`, relative to the conversations collection."""
+        """The absolute URL of `path`, relative to the conversations collection.
+
+        A path that starts with ``/`` is relative to the project instead (``/query/``).
+        """
+        if path.startswith("/"):
+            return f"{self.settings.host}/api/environments/{self.settings.project_id}{path}"
         return self.settings.api_base + path
 
     async def send(

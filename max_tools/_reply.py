@@ -18,6 +18,7 @@ from max_tools._messages import (
     NotebookMessage,
     VisualizationMessage,
 )
+from max_tools._query import Chart, charts_of
 
 __all__ = ["Reply", "ReplyBuilder", "ReplyStatus", "Turn"]
 
@@ -79,6 +80,11 @@ class Reply(BaseModel):
     """Suggested next messages PostHog AI offered with its answer."""
     skipped_approvals: list[Approval] = []
     """Approvals this message abandoned: sending it instead of a decision skipped them."""
+
+    @property
+    def charts(self) -> list[Chart]:
+        """The reply's charts, numbered from 1; `client.query(chart.query)` gets the numbers."""
+        return charts_of(self.messages)
 
 
 class ReplyBuilder:

@@ -25,8 +25,9 @@ from max_tools.emulator._control import conversation_state as _conversation_stat
 from max_tools.emulator._control import stats as _stats
 from max_tools.emulator._engine import Engine, human_message
 from max_tools.emulator._faults import Faults
+from max_tools.emulator._query import run_query
 from max_tools.emulator._responses import fault_response, json_response, not_found
-from max_tools.emulator._routes import API, SCOPED_ACTIONS, authenticate, route, team
+from max_tools.emulator._routes import API, QUERY, SCOPED_ACTIONS, authenticate, route, team
 from max_tools.emulator._store import Store
 from max_tools.emulator._throttle import Throttles
 from max_tools.emulator._wire import drf_error
@@ -173,7 +174,8 @@ class EmulatorApp:
         path = request.url.path
         if path.startswith("/_emulator/"):
             return await control(self, request)
-        matched = API.fullmatch(path)
+        asked = QUERY.fullmatch(path)
+        matched = asked or API.fullmatch(path)
         if matched is None:
             return not_found()
         pending = self.faults.take_status()
@@ -186,8 +188,10 @@ class EmulatorApp:
         if team_id is None:
             body = drf_error("invalid_request", "not_found", "Project not found.")
             return json_response(404, body)
-        parts = [part for part in (matched["rest"] or "").split("/") if part]
         method = request.method
+        if asked is not None:
+            return await _query_endpoint(self, request, asked["kind"])
+        parts = [part for part in (matched["rest"] or "").split("/") if part]
         action, allowed = route(parts, method)
         if action is None:
             return not_found()
@@ -199,3 +203,13 @@ class EmulatorApp:
             body = drf_error("authentication_error", "permission_denied", detail)
             return json_response(403, body)
         return await _HANDLERS[action](self, request, user, team_id, *parts)
+
+
+async def _query_endpoint(app: EmulatorApp, request: Request, kind: str | None) -> Response:
+    if request.method != "POST":
+        detail = f'Method "{request.method}" not allowed.'
+        return json_response(405, drf_error("invalid_request", "method_not_allowed", detail))
+    if app.faults.scoped_keys:  # the emulator's scoped keys carry the conversation scopes only
+        detail = "API key missing required scope 'query:read'"
+        return json_response(403, drf_error("authentication_error", "permission_denied", detail))
+    return await run_query(request, kind)

@@ -393,6 +393,7 @@ def _visualization(message: str) -> dict[str, Any]:
             "interval": "day",
             "kind": "TrendsQuery",
             "series": [{"event": "$pageview", "kind": "EventsNode", "math": "total"}],
+            **_breakdown(message),
         },
         "id": str(uuid.uuid4()),
         "initiator": None,
@@ -402,6 +403,18 @@ def _visualization(message: str) -> dict[str, Any]:
         "short_id": None,
         "type": "ai/viz",
     }
+
+
+def _breakdown(message: str) -> dict[str, Any]:
+    """A breakdown when the question asks for one ("by country", "per browser", ...)."""
+    for word, prop in (
+        ("countr", "$geoip_country_name"),
+        ("browser", "$browser"),
+        ("device", "$device_type"),
+    ):
+        if word in message.lower():
+            return {"breakdownFilter": {"breakdown": prop, "breakdown_type": "event"}}
+    return {}
 
 
 async def _pause(seconds: float) -> None:

@@ -12,11 +12,15 @@ from max_tools.emulator._responses import json_response
 from max_tools.emulator._store import Store, User
 from max_tools.emulator._wire import drf_error
 
-__all__ = ["API", "SCOPED_ACTIONS", "authenticate", "route", "team"]
+__all__ = ["API", "QUERY", "SCOPED_ACTIONS", "authenticate", "route", "team"]
 
 API = re.compile(
     r"/api/(?:environments|projects)/(?P<project>[^/]+)/conversations(?:/(?P<rest>.*?))?/?"
 )
+QUERY = re.compile(
+    r"/api/(?:environments|projects)/(?P<project>[^/]+)/query(?:/(?P<kind>[^/]+))?/?"
+)
+"""The query endpoint, and its ``{Kind}`` form."""
 SCOPED_ACTIONS = frozenset(
     {"append_message", "cancel", "queue", "queue_item", "clear_queue", "open"}
 )
