@@ -25,6 +25,7 @@ from max_tools._config import APIKey, Settings
 from max_tools._events import StreamEvent
 from max_tools._http import Sleep
 from max_tools._models import Conversation, ConversationPage, ConversationSummary, Queue
+from max_tools._query import Chart, QueryResult
 from max_tools._reply import Reply
 from max_tools._stream import ReplyStream
 
@@ -339,6 +340,16 @@ class MaxClient:
         return self._call(
             partial(self._async.dismiss_form, conversation_id, wait_s=wait_s, on_event=events)
         )
+
+    def query(self, query: Mapping[str, Any], *, refresh: str | None = None) -> QueryResult:
+        """Run a query through PostHog's query API (see `AsyncMaxClient.query`)."""
+        return self._call(partial(self._async.query, query, refresh=refresh))
+
+    def chart_data(
+        self, conversation_id: str | uuid.UUID, chart: int = 1
+    ) -> tuple[Chart, QueryResult]:
+        """The data behind a conversation's chart (see `AsyncMaxClient.chart_data`)."""
+        return self._call(partial(self._async.chart_data, conversation_id, chart))
 
     def append_message(self, conversation_id: str | uuid.UUID, content: str) -> str:
         """Store an assistant message without running the agent; returns its id."""

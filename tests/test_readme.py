@@ -62,7 +62,7 @@ async def test_the_mcp_host_config_starts_a_working_server() -> None:
             tools = await client.list_tools()
             result = await client.call_tool("max_chat", {"message": "How many signups?"})
 
-    assert len(tools.tools) == 14
+    assert len(tools.tools) == 15
     assert (
         result.structured_content is not None and result.structured_content["status"] == "completed"
     )
@@ -133,6 +133,7 @@ async def test_max_tools_mcp_is_max_mcp() -> None:
         "max_wait",
         "max_list_conversations",
         "max_get_conversation",
+        "max_get_chart",
         "max_list_queue",
     ]
 

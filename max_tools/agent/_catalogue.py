@@ -21,10 +21,12 @@ from max_tools._errors import (
     InvalidArgumentsError,
 )
 from max_tools.agent import _runners as runners
+from max_tools.agent._charts import ChartResult
 from max_tools.agent._params import (
     AnswerParams,
     AppendParams,
     ApproveParams,
+    ChartParams,
     ChatParams,
     ConversationParams,
     GetParams,
@@ -161,6 +163,17 @@ ACTIONS: tuple[Action, ...] = (
         destructive=False,
         idempotent=True,
         run=runners.get_conversation,
+    ),
+    Action(
+        name="max_get_chart",
+        title="Read a chart's numbers",
+        description=("The numbers behind chart N of a conversation, as a table (no new question)."),
+        params=ChartParams,
+        result=ChartResult,
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        run=runners.get_chart,
     ),
     Action(
         name="max_append_message",

@@ -26,6 +26,7 @@ __all__ = [
     "AnswerParams",
     "AppendParams",
     "ApproveParams",
+    "ChartParams",
     "ChatParams",
     "ConversationParams",
     "GetParams",
@@ -174,6 +175,13 @@ class GetParams(_Params):
     last_messages: int = Field(
         default=20, ge=1, le=200, description="How many latest messages (1-200)."
     )
+
+
+class ChartParams(_Params):
+    """Arguments of max_get_chart."""
+
+    conversation_id: str
+    chart: int = Field(default=1, ge=1, description="Which chart (1 = the first).")
 
 
 class ConversationParams(_Params):

@@ -121,6 +121,8 @@ class ChatResult(_Result):
     questions: list[Any] | None = None
     skipped_approvals: list[str] | None = None
     suggestions: list[str] | None = None
+    charts: int | None = None
+    """How many charts the reply has: max_get_chart reads chart 1 to this."""
 
 
 class ConversationItem(_Result):
@@ -281,6 +283,13 @@ def render_chat(
     if visuals:
         lines.append("visualizations:")
         lines.extend(f"- {v}" for v in visuals)
+    charts = len(reply.charts)
+    if charts:
+        numbers = "chart=1" if charts == 1 else f"chart=1 to {charts}"
+        lines.append(
+            f"charts: {charts}; read the numbers behind them with max_get_chart "
+            f"(this conversation_id, {numbers})"
+        )
     text, truncated = _cap(_answers(reply), MAX_REPLY_CHARS)
     if text:
         lines.append(f"reply {_DATA_NOTE}:")
@@ -310,6 +319,7 @@ def render_chat(
         questions=form_cards(reply.form) if reply.form is not None else None,
         skipped_approvals=[a.proposal_id for a in reply.skipped_approvals] or None,
         suggestions=suggestions or None,
+        charts=charts or None,
     )
     return "\n".join(lines), result
 

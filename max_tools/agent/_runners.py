@@ -15,10 +15,12 @@ from max_tools._client import AsyncMaxClient, OnEvent
 from max_tools._errors import ConversationBusyError, NotFoundError, QueueNotRunningError
 from max_tools._interrupts import Approval
 from max_tools._reply import Reply
+from max_tools.agent._charts import render_chart
 from max_tools.agent._params import (
     AnswerParams,
     AppendParams,
     ApproveParams,
+    ChartParams,
     ChatParams,
     ConversationParams,
     GetParams,
@@ -49,6 +51,7 @@ __all__ = [
     "clear_queue",
     "delete_conversation",
     "delete_queued",
+    "get_chart",
     "get_conversation",
     "list_conversations",
     "list_queue",
@@ -143,6 +146,13 @@ async def list_conversations(
     page = await client.list_conversations(limit=p.limit, offset=p.offset)
     text, data = render_conversation_list(page, offset=p.offset)
     return ActionResult(text, data)
+
+
+async def get_chart(
+    client: AsyncMaxClient, p: ChartParams, progress: Progress | None
+) -> ActionResult:
+    chart, result = await client.chart_data(p.conversation_id, p.chart)
+    return ActionResult(*render_chart(p.conversation_id, chart, result))
 
 
 async def get_conversation(

@@ -97,7 +97,7 @@ async def _walk_through(mcp: Any, step: _Steps) -> None:
     step("tools/list")
     tools = (await mcp.list_tools()).tools
     step.show(", ".join(tool.name for tool in tools))
-    check(len(tools) == 14, f"expected 14 tools, got {len(tools)}")
+    check(len(tools) == 15, f"expected 15 tools, got {len(tools)}")
 
     step('max_chat "Show me a trend of weekly signups" (progress streams live)')
     seen: list[float] = []

@@ -91,7 +91,7 @@ class MCPFace:
     async def healthy(self) -> bool:
         assert self.session is not None
         tools = await self.session.list_tools()
-        return len(tools.tools) == 14 and (await self.read()).error is None
+        return len(tools.tools) == 15 and (await self.read()).error is None
 
 
 class LangChainFace:

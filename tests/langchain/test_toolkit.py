@@ -59,6 +59,7 @@ def test_read_only_and_tool_selection() -> None:
         "max_wait",
         "max_list_conversations",
         "max_get_conversation",
+        "max_get_chart",
         "max_list_queue",
     ]
     assert [t.name for t in chosen] == ["max_chat", "max_wait"]

@@ -81,6 +81,8 @@ def example(action: str) -> dict[str, Any]:
     if action == "max_answer":  # ... and asks a form for a vague chart request
         paused = client().ask("Make me a chart")
         return {"conversation_id": paused.conversation_id, "answers": {"time_range": "Last 7 days"}}
+    if action == "max_get_chart":
+        return {"conversation_id": client().ask("Plot weekly signups").conversation_id, "chart": 1}
     if action == "max_delete_conversation":
         return {"conversation_id": client().ask("Temporary question").conversation_id}
     return {"conversation_id": cid}  # max_cancel, max_list_queue, max_clear_queue

@@ -44,7 +44,7 @@ async def test_a_stdio_subprocess_session_with_the_official_client() -> None:
             )
             listed = await client.call_tool("max_list_conversations", {})
 
-    assert len(tools.tools) == 14
+    assert len(tools.tools) == 15
     assert (
         result.structured_content is not None and result.structured_content["status"] == "completed"
     )
@@ -71,7 +71,7 @@ async def test_a_streamable_http_session_with_the_official_client(
                 rebinding = await raw.post(url, headers={"Host": "evil.example"}, json={})
 
     assert url.startswith("http://127.0.0.1:") and url.endswith("/mcp")
-    assert len(tools.tools) == 14
+    assert len(tools.tools) == 15
     assert (
         result.structured_content is not None and result.structured_content["status"] == "completed"
     )
@@ -100,7 +100,7 @@ async def test_http_with_a_token_refuses_missing_and_wrong_tokens(
 
     assert missing.status_code == 401 and wrong.status_code == 401
     assert "s3cret-token" not in wrong.text
-    assert len(tools.tools) == 14
+    assert len(tools.tools) == 15
 
 
 async def test_binding_off_loopback_without_a_token_is_refused(max_client: AsyncMaxClient) -> None:

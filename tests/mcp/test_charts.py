@@ -1,0 +1,54 @@
+"""max_get_chart: the numbers behind a chart, through the official MCP client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp import Client
+from mcp_types import CallToolResult, TextContent
+
+from max_tools import AsyncMaxClient
+
+
+def text(result: CallToolResult) -> str:
+    block = result.content[0]
+    assert isinstance(block, TextContent)
+    return block.text
+
+
+def data(result: CallToolResult) -> dict[str, Any]:
+    assert not result.is_error, text(result)
+    content: dict[str, Any] | None = result.structured_content
+    assert content is not None
+    return content
+
+
+async def test_the_table_holds_the_query_apis_numbers(
+    mcp: Client, max_client: AsyncMaxClient
+) -> None:
+    asked = await mcp.call_tool("max_chat", {"message": "Plot weekly signups by country"})
+    cid = data(asked)["conversation_id"]
+    assert data(asked)["charts"] == 1 and "max_get_chart" in text(asked)
+
+    table = await mcp.call_tool("max_get_chart", {"conversation_id": cid, "chart": 1})
+
+    _, truth = await max_client.chart_data(cid, 1)
+    series = truth.series or []
+    assert [s["data"] for s in data(table)["series"]] == [s.data for s in series]
+    lines = text(table).splitlines()
+    header = next(line for line in lines if line.startswith("| day"))
+    assert header == "| day | United States | Germany | United Kingdom |"
+    first = lines[lines.index(header) + 2]
+    assert (
+        first
+        == f"| {series[0].days[0]} | " + " | ".join(str(int(s.data[0])) for s in series) + " |"
+    )
+    assert len(text(table)) <= 2_000
+
+
+async def test_a_chart_that_is_not_there_is_a_clear_error(mcp: Client) -> None:
+    asked = data(await mcp.call_tool("max_chat", {"message": "How many signups?"}))
+
+    missing = await mcp.call_tool("max_get_chart", {"conversation_id": asked["conversation_id"]})
+
+    assert missing.is_error and "This conversation has no charts" in text(missing)
