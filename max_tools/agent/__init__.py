@@ -17,6 +17,7 @@ from max_tools.agent._catalogue import (
     parse_arguments,
     select_actions,
 )
+from max_tools.agent._charts import ChartResult, render_chart
 from max_tools.agent._params import DEFAULT_WAIT_S, MAX_WAIT_S, describe_invalid_arguments
 from max_tools.agent._progress import Progress
 from max_tools.agent._render import (
@@ -38,6 +39,7 @@ __all__ = [
     "MAX_WAIT_S",
     "Action",
     "ActionResult",
+    "ChartResult",
     "ChatOutline",
     "ChatResult",
     "ConversationView",
@@ -47,6 +49,7 @@ __all__ = [
     "input_schema",
     "is_loopback",
     "parse_arguments",
+    "render_chart",
     "render_chat",
     "render_conversation",
     "render_queue",

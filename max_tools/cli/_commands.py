@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,7 +21,8 @@ from max_tools import (
     ReplyStatus,
     StreamEvent,
 )
-from max_tools.agent import render_conversation, render_queue
+from max_tools.agent import render_chart, render_conversation, render_queue
+from max_tools.charts import to_png, to_svg, vega_lite
 from max_tools.cli._person import NEEDS_PERSON, card_lines, decide
 from max_tools.cli._terminal import ReplyPrinter, Terminal
 
@@ -44,6 +46,8 @@ async def run(args: argparse.Namespace, terminal: Terminal) -> int:
             return await _follow(client, args, terminal, None, args.conversation)
         if args.command in ("approve", "reject", "answer"):
             return await _decide(client, args, terminal)
+        if args.command == "chart":
+            return await _chart(client, args, terminal)
         if args.command == "conversations":
             return await _conversations(client, args, terminal)
         if args.command == "cancel":
@@ -196,6 +200,27 @@ def _status_code(reply: Reply) -> int:
     if reply.status in _NEEDS_PERSON:
         return NEEDS_PERSON
     return 0 if reply.status in (ReplyStatus.COMPLETED, ReplyStatus.IN_PROGRESS) else 1
+
+
+async def _chart(client: AsyncMaxClient, args: argparse.Namespace, terminal: Terminal) -> int:
+    """`max-tools chart`: the table of a chart's numbers, its data as JSON, or a picture."""
+    chart, result = await client.chart_data(args.conversation, args.number)
+    spec = vega_lite(chart, result)
+    if args.json:
+        text, data = render_chart(args.conversation, chart, result)
+        terminal.line(json.dumps({**data.model_dump(exclude_none=True), "vega_lite": spec}))
+        return 0
+    if args.png or args.svg:
+        path = anyio.Path(args.png or args.svg)
+        if args.png:
+            await path.write_bytes(to_png(spec, scale=2))
+        else:
+            await path.write_text(to_svg(spec), encoding="utf-8")
+        terminal.line(f"chart {chart.index} written to {path}")
+        return 0
+    text, _ = render_chart(args.conversation, chart, result)
+    terminal.line(text)
+    return 0
 
 
 async def _conversations(

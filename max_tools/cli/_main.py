@@ -163,6 +163,14 @@ def _parser() -> argparse.ArgumentParser:
         )
         decision.add_argument("--no-input", action="store_true", help="never prompt")
 
+    chart = commands.add_parser("chart", help="the numbers behind a chart (a table), or a picture")
+    chart.add_argument("conversation", type=_conversation_id, metavar="ID")
+    chart.add_argument("number", nargs="?", type=_count, default=1, metavar="N", help="chart N")
+    drawn = chart.add_mutually_exclusive_group()
+    drawn.add_argument("--json", action="store_true", help="the data and the Vega-Lite spec")
+    drawn.add_argument("--png", metavar="FILE", help="write the chart as PNG (extra: charts)")
+    drawn.add_argument("--svg", metavar="FILE", help="write the chart as SVG (extra: charts)")
+
     conversations = commands.add_parser("conversations", help="list or show conversations")
     conversation_commands = conversations.add_subparsers(
         dest="action", required=True, metavar="ACTION"

@@ -6,6 +6,7 @@ import json
 import re
 import signal
 import sys
+from pathlib import Path
 
 import anyio
 import httpx
@@ -305,3 +306,21 @@ def test_what_to_do_is_said_in_commands_to_run(
     # The one advice table, in the command line's words (the client says queue_message()...).
     assert f"wait for the running reply with max-tools wait {cid}" in err
     assert f"remove one with max-tools queue rm {cid} <queue_id>" in err
+
+
+def test_chart_prints_the_table_the_json_and_writes_a_png(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _, out, _ = run(emulator, capsys, "chat", "Plot weekly signups")
+    cid = conversation_of(out)
+
+    code, table, _ = run(emulator, capsys, "chart", cid)
+    assert code == 0 and "| day | $pageview |" in table
+    code, as_json, _ = run(emulator, capsys, "chart", cid, "1", "--json")
+    data = json.loads(as_json)
+    assert data["vega_lite"]["data"]["values"][0]["value"] == data["series"][0]["data"][0]
+    picture = tmp_path / "chart.png"
+    code, _, _ = run(emulator, capsys, "chart", cid, "--png", str(picture))
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, _, err = run(emulator, capsys, "chart", cid, "2")
+    assert code == 2 and "chart must be from 1 to 1" in err
