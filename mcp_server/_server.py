@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, cast
@@ -10,7 +11,14 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from mcp_types import (
+    CallToolResult,
+    ContentBlock,
+    ImageContent,
+    InputRequiredResult,
+    TextContent,
+    ToolAnnotations,
+)
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from max_tools import AsyncMaxClient, ConfigurationError, MaxError, __version__
@@ -217,9 +225,11 @@ def _tool_function(
                 ) from None
             raise ToolError(message) from exc
         structured = result.data.model_dump(mode="json", exclude_none=True)
-        return CallToolResult(
-            content=[TextContent(type="text", text=result.text)], structured_content=structured
-        )
+        content: list[ContentBlock] = [TextContent(type="text", text=result.text)]
+        if result.png is not None:
+            picture = base64.b64encode(result.png).decode()
+            content.append(ImageContent(type="image", data=picture, mime_type="image/png"))
+        return CallToolResult(content=content, structured_content=structured)
 
     return call
 

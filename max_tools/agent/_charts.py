@@ -38,6 +38,8 @@ class ChartResult(BaseModel):
     rows: list[list[Any]] | None = None
     omitted_rows: int | None = None
     omitted_columns: int | None = None
+    vega_lite: dict[str, Any] | None = None
+    """The chart as a Vega-Lite spec (hosts, notebooks and browsers draw it)."""
     note: str = "numbers computed by PostHog's query API for this chart's query"
 
 

@@ -9,10 +9,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+import anyio
 from pydantic import BaseModel
 
 from max_tools._client import AsyncMaxClient, OnEvent
-from max_tools._errors import ConversationBusyError, NotFoundError, QueueNotRunningError
+from max_tools._errors import (
+    ConfigurationError,
+    ConversationBusyError,
+    NotFoundError,
+    QueueNotRunningError,
+)
 from max_tools._interrupts import Approval
 from max_tools._reply import Reply
 from max_tools.agent._charts import render_chart
@@ -40,6 +46,7 @@ from max_tools.agent._render import (
     render_conversation_list,
     render_queue,
 )
+from max_tools.charts import to_png, vega_lite
 
 __all__ = [
     "ActionResult",
@@ -67,6 +74,8 @@ class ActionResult:
 
     text: str
     data: BaseModel
+    png: bytes | None = None
+    """A picture for hosts that show images (max_get_chart, with the charts extra)."""
 
 
 async def chat(client: AsyncMaxClient, p: ChatParams, progress: Progress | None) -> ActionResult:
@@ -152,7 +161,14 @@ async def get_chart(
     client: AsyncMaxClient, p: ChartParams, progress: Progress | None
 ) -> ActionResult:
     chart, result = await client.chart_data(p.conversation_id, p.chart)
-    return ActionResult(*render_chart(p.conversation_id, chart, result))
+    text, data = render_chart(p.conversation_id, chart, result)
+    spec = vega_lite(chart, result)
+    data.vega_lite = spec
+    try:
+        png = await anyio.to_thread.run_sync(to_png, spec)
+    except ConfigurationError:  # without the charts extra, the table and the spec still go out
+        png = None
+    return ActionResult(text, data, png)
 
 
 async def get_conversation(

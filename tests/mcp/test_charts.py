@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from mcp import Client
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult, ImageContent, TextContent
 
 from max_tools import AsyncMaxClient
 
@@ -52,3 +53,16 @@ async def test_a_chart_that_is_not_there_is_a_clear_error(mcp: Client) -> None:
     missing = await mcp.call_tool("max_get_chart", {"conversation_id": asked["conversation_id"]})
 
     assert missing.is_error and "This conversation has no charts" in text(missing)
+
+
+async def test_the_chart_comes_as_a_png_and_a_vega_lite_spec(mcp: Client) -> None:
+    asked = data(await mcp.call_tool("max_chat", {"message": "Plot weekly signups"}))
+
+    result = await mcp.call_tool("max_get_chart", {"conversation_id": asked["conversation_id"]})
+
+    [_, picture] = result.content
+    assert isinstance(picture, ImageContent) and picture.mime_type == "image/png"
+    png = base64.b64decode(picture.data)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) <= 100_000
+    spec = data(result)["vega_lite"]
+    assert spec["mark"]["type"] == "line" and spec["data"]["values"]
