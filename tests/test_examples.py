@@ -59,6 +59,22 @@ async def test_langgraph_approval() -> None:
     assert "questions sent to PostHog AI: 1" in out  # the re-run of the node sent nothing again
 
 
+async def test_chart_in_jupyter(tmp_path: Path) -> None:
+    async with serve(delay_s=0) as emulator:
+        env = {**os.environ, **emulator.env()}
+        with anyio.fail_after(120):
+            result = await anyio.run_process(
+                [sys.executable, str(EXAMPLES / "chart_in_jupyter.py")],
+                env=env,
+                cwd=tmp_path,
+                check=False,
+            )
+    out = result.stdout.decode()
+    assert result.returncode == 0, out + result.stderr.decode()
+    assert "| day | United States | Germany | United Kingdom |" in out
+    assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 async def test_the_pytest_fixture_example_passes() -> None:
     with anyio.fail_after(120):
         result = await anyio.run_process(
