@@ -139,6 +139,8 @@ async def _settle(
     if reply.status in _NEEDS_PERSON and not args.json:
         for line in card_lines(reply):
             terminal.line(line)
+    if reply.charts and terminal.interactive and not args.json:
+        await _sparklines(client, reply, terminal)
     if not args.json:
         terminal.line(f"conversation: {reply.conversation_id}")
     return _status_code(reply)
@@ -200,6 +202,24 @@ def _status_code(reply: Reply) -> int:
     if reply.status in _NEEDS_PERSON:
         return NEEDS_PERSON
     return 0 if reply.status in (ReplyStatus.COMPLETED, ReplyStatus.IN_PROGRESS) else 1
+
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+async def _sparklines(client: AsyncMaxClient, reply: Reply, terminal: Terminal) -> None:
+    """On a terminal: each chart's series as a line of Unicode bars, and how to see the table."""
+    for chart in reply.charts[:3]:
+        result = await client.query(chart.query)
+        for series in (result.series or [])[:5]:
+            if not series.data:
+                continue
+            low, high = min(series.data), max(series.data)
+            scale = (len(_BARS) - 1) / (high - low) if high > low else 0
+            bars = "".join(_BARS[round((value - low) * scale)] for value in series.data[-60:])
+            total = f"{series.count:,.0f}" if series.count is not None else ""
+            terminal.line(f"  {series.label[:24]:<24} {bars}  {total}")
+        terminal.line(f"  (the numbers: max-tools chart {reply.conversation_id} {chart.index})")
 
 
 async def _chart(client: AsyncMaxClient, args: argparse.Namespace, terminal: Terminal) -> int:

@@ -128,3 +128,16 @@ def test_on_a_terminal_an_empty_form_dismisses_and_approval_yes_approves(
     monkeypatch.setattr("sys.stdin", TypedInput(""))  # input ended: nothing decided
     code, out, _ = run(emulator, capsys, "chat", "Delete the onboarding dashboard")
     assert code == 3 and "approve: max-tools approve" in out
+
+
+def test_on_a_terminal_a_chart_shows_as_sparklines(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+
+    code, out, _ = run(emulator, capsys, "chat", "Plot weekly signups by country")
+
+    assert code == 0
+    lines = [line for line in out.splitlines() if "United States" in line]
+    assert lines and any(bar in lines[0] for bar in "▁▂▃▄▅▆▇█")
+    assert "(the numbers: max-tools chart" in out
