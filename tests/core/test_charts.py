@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import AsyncIterator
-
-import pytest
 
 from max_tools import AsyncMaxClient, Chart
 from max_tools.charts import to_png, to_svg, vega_lite
-from max_tools.emulator import DEFAULT_KEY, RunningEmulator
-
-
-@pytest.fixture
-async def client(emulator: RunningEmulator) -> AsyncIterator[AsyncMaxClient]:
-    async with AsyncMaxClient(api_key=DEFAULT_KEY, host=emulator.url, project_id=1) as client:
-        yield client
 
 
 def png_size(png: bytes) -> tuple[int, int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from max_tools import (
     ReplyStatus,
     ToolResultMessage,
 )
-from max_tools.emulator import DEFAULT_KEY, RunningEmulator, load_rules
+from max_tools.emulator import RunningEmulator, load_rules
 
 REJECTED = (
     "The user rejected this operation. Please acknowledge their decision and ask if they would "
@@ -63,12 +62,6 @@ def tool_of(reply: Reply) -> ToolResultMessage:
 @pytest.fixture
 def emulator_options() -> dict[str, Any]:
     return {"rules": load_rules([APPROVAL_RULE, FORM_RULE, CLIENT_TOOL_RULE])}
-
-
-@pytest.fixture
-async def client(emulator: RunningEmulator) -> AsyncIterator[AsyncMaxClient]:
-    async with AsyncMaxClient(api_key=DEFAULT_KEY, host=emulator.url, project_id=1) as client:
-        yield client
 
 
 async def test_a_run_that_waits_for_approval_says_so(client: AsyncMaxClient) -> None:

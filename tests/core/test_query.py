@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from max_tools import (
@@ -13,12 +11,6 @@ from max_tools import (
     PermissionDeniedError,
 )
 from max_tools.emulator import DEFAULT_KEY, RunningEmulator
-
-
-@pytest.fixture
-async def client(emulator: RunningEmulator) -> AsyncIterator[AsyncMaxClient]:
-    async with AsyncMaxClient(api_key=DEFAULT_KEY, host=emulator.url, project_id=1) as client:
-        yield client
 
 
 async def test_a_charts_numbers_come_from_the_query_api(client: AsyncMaxClient) -> None:

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from mcp import Client
-from mcp_types import CallToolResult, ImageContent, TextContent
+from mcp_types import ImageContent
 
 from max_tools import AsyncMaxClient
-
-
-def text(result: CallToolResult) -> str:
-    block = result.content[0]
-    assert isinstance(block, TextContent)
-    return block.text
-
-
-def data(result: CallToolResult) -> dict[str, Any]:
-    assert not result.is_error, text(result)
-    content: dict[str, Any] | None = result.structured_content
-    assert content is not None
-    return content
+from tests.mcp.results import data, text
 
 
 async def test_the_table_holds_the_query_apis_numbers(

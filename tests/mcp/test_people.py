@@ -7,31 +7,17 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp_types import (
-    CallToolResult,
     ElicitRequestFormParams,
     ElicitRequestParams,
     ElicitResult,
-    TextContent,
 )
 
 from max_tools import AsyncMaxClient, ToolResultMessage
 from max_tools.emulator import load_rules
 from mcp_server import build_server
+from tests.mcp.results import data, text
 
 MODES = ["legacy", "auto"]  # 2025-11-25 (initialize, mid-call requests) and 2026-07-28
-
-
-def text(result: CallToolResult) -> str:
-    block = result.content[0]
-    assert isinstance(block, TextContent)
-    return block.text
-
-
-def data(result: CallToolResult) -> dict[str, Any]:
-    assert not result.is_error, text(result)
-    content: dict[str, Any] | None = result.structured_content
-    assert content is not None
-    return content
 
 
 class Person:
