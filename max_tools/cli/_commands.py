@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 import anyio
+from rich.table import Table
 
 from max_tools import (
     AsyncMaxClient,
@@ -208,18 +209,22 @@ _BARS = "▁▂▃▄▅▆▇█"
 
 
 async def _sparklines(client: AsyncMaxClient, reply: Reply, terminal: Terminal) -> None:
-    """On a terminal: each chart's series as a line of Unicode bars, and how to see the table."""
+    """On a terminal: a table per chart, one row per series with its trend drawn in Unicode bars."""
     for chart in reply.charts[:3]:
         result = await client.query(chart.query)
-        for series in (result.series or [])[:5]:
+        table = Table(title=f"chart {chart.index}: {chart.kind}", title_justify="left")
+        for heading in ("series", "trend", "latest", "total"):
+            table.add_column(heading, justify="left" if heading in ("series", "trend") else "right")
+        for series in (result.series or [])[:8]:
             if not series.data:
                 continue
             low, high = min(series.data), max(series.data)
             scale = (len(_BARS) - 1) / (high - low) if high > low else 0
             bars = "".join(_BARS[round((value - low) * scale)] for value in series.data[-60:])
             total = f"{series.count:,.0f}" if series.count is not None else ""
-            terminal.line(f"  {series.label[:24]:<24} {bars}  {total}")
-        terminal.line(f"  (the numbers: max-tools chart {reply.conversation_id} {chart.index})")
+            table.add_row(series.label[:32], bars, f"{series.data[-1]:,.0f}", total)
+        terminal.console.print(table)
+        terminal.line(f"  (every number: max-tools chart {reply.conversation_id} {chart.index})")
 
 
 async def _chart(client: AsyncMaxClient, args: argparse.Namespace, terminal: Terminal) -> int:

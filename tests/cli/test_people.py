@@ -140,4 +140,5 @@ def test_on_a_terminal_a_chart_shows_as_sparklines(
     assert code == 0
     lines = [line for line in out.splitlines() if "United States" in line]
     assert lines and any(bar in lines[0] for bar in "▁▂▃▄▅▆▇█")
-    assert "(the numbers: max-tools chart" in out
+    assert "latest" in out and "total" in out  # a table: series, trend, latest, total
+    assert "(every number: max-tools chart" in out
