@@ -15,18 +15,16 @@ restart asks PostHog AI again.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
 from langchain_core.tools import ToolException
 
-from max_tools.agent import ACTIONS, ActionResult, parse_arguments
+from max_tools.agent import ACTIONS_BY_NAME, ActionResult, parse_arguments
 
-__all__ = ["APPROVAL_MODES", "Steps", "asks", "settle", "settle_sync", "steps_for"]
+__all__ = ["APPROVAL_MODES", "Steps", "rounds", "settle", "settle_sync", "steps_for"]
 
 APPROVAL_MODES = ("agent", "interrupt")
-_ASKS = frozenset({"max_chat", "max_wait", "max_approve", "max_answer"})
-_BY_NAME = {action.name: action for action in ACTIONS}
 _MAX_ROUNDS = 4
 _KEPT: dict[tuple[str, int], ActionResult] = {}  # (step key, round) -> result, until finished
 
@@ -107,59 +105,66 @@ class Steps:
             _KEPT.pop((self.key, round_number), None)
 
 
-def ask(steps: Steps, round_number: int, result: ActionResult) -> tuple[Any, Any] | ActionResult:
-    """One round: interrupt with the card; the next step's (action, params), or its kept result.
+def rounds(
+    steps: Steps, first: ActionResult
+) -> Generator[tuple[Any, Any], ActionResult, ActionResult]:
+    """The tool call's rounds, each interrupting with a card; returns the final result.
 
-    The first time, `interrupt()` raises and the graph pauses; on the re-run it returns the
-    person's resume value.
+    Each round yields the step that carries the person's decision on (its action and params)
+    and is sent that step's result. The first time, `interrupt()` raises and the graph pauses;
+    on the re-run it returns the person's resume value, and steps done already are taken from
+    what was kept.
     """
     from langgraph.types import interrupt
 
-    steps.keep(round_number, result)
-    answer = interrupt(card(result))
-    kept = steps.kept(round_number + 1)
-    if kept is not None:  # a re-run after a later resume: this step was done already
-        return kept
-    name, arguments = decision_for(result, answer)
-    target = _BY_NAME[name]
-    return target, parse_arguments(target, arguments)
+    result = first
+    for round_number in range(_MAX_ROUNDS):
+        if not needs_person(result):
+            break
+        steps.keep(round_number, result)
+        answer = interrupt(card(result))
+        kept = steps.kept(round_number + 1)
+        if kept is not None:  # a re-run after a later resume: this step was done already
+            result = kept
+            continue
+        name, arguments = decision_for(result, answer)
+        target = ACTIONS_BY_NAME[name]
+        result = yield target, parse_arguments(target, arguments)
+    steps.finish()
+    return result
 
 
 async def settle(
     steps: Steps, first: ActionResult, run: Callable[[Any, Any], Awaitable[ActionResult]]
 ) -> ActionResult:
     """Interrupt for each person's decision and carry it on; the final result."""
-    result = first
-    for round_number in range(_MAX_ROUNDS):
-        if not needs_person(result):
-            break
-        step = ask(steps, round_number, result)
-        result = step if isinstance(step, ActionResult) else await run(*step)
-    steps.finish()
-    return result
+    steps_left = rounds(steps, first)
+    try:
+        step = next(steps_left)
+        while True:
+            step = steps_left.send(await run(*step))
+    except StopIteration as done:
+        final: ActionResult = done.value
+        return final
 
 
 def settle_sync(
     steps: Steps, first: ActionResult, run: Callable[[Any, Any], ActionResult]
 ) -> ActionResult:
     """`settle` for the synchronous tool path."""
-    result = first
-    for round_number in range(_MAX_ROUNDS):
-        if not needs_person(result):
-            break
-        step = ask(steps, round_number, result)
-        result = step if isinstance(step, ActionResult) else run(*step)
-    steps.finish()
-    return result
-
-
-def asks(tool: str) -> bool:
-    return tool in _ASKS
+    steps_left = rounds(steps, first)
+    try:
+        step = next(steps_left)
+        while True:
+            step = steps_left.send(run(*step))
+    except StopIteration as done:
+        final: ActionResult = done.value
+        return final
 
 
 def steps_for(mode: str, tool: str, arguments: dict[str, Any]) -> Steps | None:
     """The steps to keep when this call may interrupt: in interrupt mode, inside LangGraph."""
-    if mode != "interrupt" or tool not in _ASKS:
+    if mode != "interrupt" or not ACTIONS_BY_NAME[tool].waits_for_people:
         return None
     try:
         from langgraph.config import get_config

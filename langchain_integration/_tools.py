@@ -23,7 +23,7 @@ from pydantic import (
 from langchain_integration._people import settle, settle_sync, steps_for
 from max_tools import AsyncMaxClient, ConfigurationError, MaxClient, Settings
 from max_tools.agent import (
-    ACTIONS,
+    ACTIONS_BY_NAME,
     Action,
     ActionResult,
     describe_invalid_arguments,
@@ -41,7 +41,6 @@ logger = logging.getLogger("langchain_integration")
 PROGRESS_EVENT = "max_progress"
 """Name of the custom events sent while max_chat / max_wait wait for PostHog AI."""
 
-_BY_NAME = {action.name: action for action in ACTIONS}
 Client = MaxClient | AsyncMaxClient
 
 
@@ -142,10 +141,10 @@ class MaxTool(BaseTool):
     def _from_catalogue(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        action = _BY_NAME.get(str(data.get("action")))
+        action = ACTIONS_BY_NAME.get(str(data.get("action")))
         if action is None:
             raise ValueError(
-                f"action must be one of {', '.join(_BY_NAME)}; got {data.get('action')!r}"
+                f"action must be one of {', '.join(ACTIONS_BY_NAME)}; got {data.get('action')!r}"
             )
         data.setdefault("handle_validation_error", _validation_message(action.name))
         data["name"] = data.get("name") or action.name
@@ -171,7 +170,7 @@ class MaxTool(BaseTool):
     @property
     def catalogue_action(self) -> Action:
         """The catalogue entry behind this tool."""
-        return _BY_NAME[self.action]
+        return ACTIONS_BY_NAME[self.action]
 
     def _run(self, **arguments: Any) -> tuple[str, BaseModel]:
         action = self.catalogue_action

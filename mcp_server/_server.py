@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 
 from max_tools import AsyncMaxClient, ConfigurationError, MaxError, __version__
 from max_tools.agent import (
-    ACTIONS,
+    ACTIONS_BY_NAME,
     MAX_WAIT_S,
     Action,
     ActionResult,
@@ -42,8 +42,6 @@ logger = logging.getLogger("mcp_server")
 
 TRANSCRIPT_URI = "posthog-max://conversations/{conversation_id}"
 _WITH_OUTPUT_SCHEMA = frozenset({"max_chat", "max_wait"})
-_ASKS_PEOPLE = frozenset({"max_chat", "max_wait", "max_approve", "max_answer"})
-_BY_NAME = {action.name: action for action in ACTIONS}
 INSTRUCTIONS = (
     "Tools for PostHog AI (Max), PostHog's product-analytics assistant. Ask with max_chat; it "
     "returns within wait_s seconds with a conversation_id. If the result says in_progress, call "
@@ -116,7 +114,7 @@ class _MaxServer(MCPServer[Any]):
             # The SDK validates the arguments against the tool's model before the tool runs
             # and reports a failure as a ToolError caused by the ValidationError.
             invalid = exc.__cause__
-            action = _BY_NAME.get(name)
+            action = ACTIONS_BY_NAME.get(name)
             if (
                 isinstance(invalid, ValidationError)
                 and action is not None
@@ -183,7 +181,7 @@ def _tool_function(
     action: Action, client: AsyncMaxClient, wait_cap: float | None, person: Person
 ) -> Callable[..., Awaitable[CallToolResult | InputRequiredResult]]:
     """The tool body: runs the action on arguments the SDK has validated against its model."""
-    asks = action.name in _ASKS_PEOPLE
+    asks = action.waits_for_people
 
     async def call(ctx: Context[Any], **arguments: Any) -> CallToolResult | InputRequiredResult:
         async def progress(count: float, message: str) -> None:
@@ -195,7 +193,7 @@ def _tool_function(
         params = action.params.model_construct(**arguments)
 
         async def resume(decision: dict[str, Any]) -> ActionResult:
-            target = _BY_NAME[decision.pop("tool")]
+            target = ACTIONS_BY_NAME[decision.pop("tool")]
             wait = {"wait_s": params.wait_s} if hasattr(params, "wait_s") else {}
             arguments = {**wait, **decision}
             return await target.run(client, parse_arguments(target, arguments), progress)

@@ -11,6 +11,7 @@ from max_tools._config import is_loopback, resolve_settings
 from max_tools.agent._advice import explain_error
 from max_tools.agent._catalogue import (
     ACTIONS,
+    ACTIONS_BY_NAME,
     Action,
     ActionResult,
     input_schema,
@@ -34,6 +35,7 @@ from max_tools.agent._render import (
 
 __all__ = [
     "ACTIONS",
+    "ACTIONS_BY_NAME",
     "DEFAULT_WAIT_S",
     "MAX_RESULT_CHARS",
     "MAX_WAIT_S",

@@ -9,8 +9,9 @@ and results, progress and errors out.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -52,6 +53,7 @@ from max_tools.agent._runners import ActionResult
 
 __all__ = [
     "ACTIONS",
+    "ACTIONS_BY_NAME",
     "Action",
     "ActionResult",
     "input_schema",
@@ -80,6 +82,8 @@ class Action:
     destructive: bool
     idempotent: bool
     run: Runner
+    waits_for_people: bool = False
+    """Its result may wait for a person (an approval or a form): faces may ask them."""
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -97,6 +101,7 @@ ACTIONS: tuple[Action, ...] = (
         destructive=False,
         idempotent=False,
         run=runners.chat,
+        waits_for_people=True,
     ),
     Action(
         name="max_wait",
@@ -111,6 +116,7 @@ ACTIONS: tuple[Action, ...] = (
         destructive=False,
         idempotent=True,
         run=runners.wait,
+        waits_for_people=True,
     ),
     Action(
         name="max_approve",
@@ -125,6 +131,7 @@ ACTIONS: tuple[Action, ...] = (
         destructive=True,
         idempotent=False,
         run=runners.approve,
+        waits_for_people=True,
     ),
     Action(
         name="max_answer",
@@ -139,6 +146,7 @@ ACTIONS: tuple[Action, ...] = (
         destructive=False,
         idempotent=False,
         run=runners.answer,
+        waits_for_people=True,
     ),
     Action(
         name="max_list_conversations",
@@ -277,6 +285,10 @@ ACTIONS: tuple[Action, ...] = (
         run=runners.delete_conversation,
     ),
 )
+
+
+ACTIONS_BY_NAME: Mapping[str, Action] = MappingProxyType({a.name: a for a in ACTIONS})
+"""The actions by name."""
 
 
 def input_schema(action: Action) -> dict[str, Any]:
