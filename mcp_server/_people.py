@@ -107,7 +107,7 @@ class Person:
         content = response.content or {}
         if response.action != "accept":
             return {"declined": response.action, **state}
-        model = _approval_model() if state["tool"] == "max_approve" else _form_model(state)
+        model = ApprovalChoice if state["tool"] == "max_approve" else _form_model(state)
         try:
             data = model.model_validate(content)
         except ValidationError:
@@ -150,13 +150,9 @@ def _question(data: dict[str, Any]) -> tuple[str, type[BaseModel], dict[str, Any
             "conversation_id": cid,
             "proposal_id": approval["proposal_id"],
         }
-        return "\n".join(lines), _approval_model(), state
+        return "\n".join(lines), ApprovalChoice, state
     state = {"tool": "max_answer", "conversation_id": cid, "questions": data["questions"]}
     return "PostHog AI asks:", _form_model(state), state
-
-
-def _approval_model() -> type[BaseModel]:
-    return ApprovalChoice
 
 
 def _form_model(state: dict[str, Any]) -> type[BaseModel]:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from max_tools._query import Chart, QueryResult
+from max_tools.agent._render import _Result
 
 __all__ = ["ChartResult", "render_chart"]
 
@@ -19,15 +18,8 @@ MAX_COLUMNS = 6
 MAX_ROWS = 40
 
 
-def _compact(schema: dict[str, Any]) -> None:
-    schema.pop("title", None)
-    schema.pop("description", None)
-
-
-class ChartResult(BaseModel):
+class ChartResult(_Result):
     """The data behind one chart of a conversation."""
-
-    model_config = ConfigDict(json_schema_extra=_compact)
 
     conversation_id: str
     chart: int

@@ -141,7 +141,7 @@ async def _settle(
         for line in card_lines(reply):
             terminal.line(line)
     if reply.charts and terminal.interactive and not args.json:
-        await _sparklines(client, reply, terminal)
+        await _chart_tables(client, reply, terminal)
     if not args.json:
         terminal.line(f"conversation: {reply.conversation_id}")
     return _status_code(reply)
@@ -208,7 +208,7 @@ def _status_code(reply: Reply) -> int:
 _BARS = "▁▂▃▄▅▆▇█"
 
 
-async def _sparklines(client: AsyncMaxClient, reply: Reply, terminal: Terminal) -> None:
+async def _chart_tables(client: AsyncMaxClient, reply: Reply, terminal: Terminal) -> None:
     """On a terminal: a table per chart, one row per series with its trend drawn in Unicode bars."""
     for chart in reply.charts[:3]:
         result = await client.query(chart.query)

@@ -108,10 +108,6 @@ class _Numbers:
         return low + (high - low) * self.randint(0, 10_000) / 10_000
 
 
-def _rng(query: dict[str, Any]) -> _Numbers:
-    return _Numbers(query)
-
-
 def _envelope(query: dict[str, Any], results: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     start, end = _range(query, now)
@@ -163,7 +159,7 @@ def _points(query: dict[str, Any]) -> list[datetime]:
 
 
 def _trends(query: dict[str, Any]) -> list[dict[str, Any]]:
-    rng = _rng(query)
+    rng = _Numbers(query)
     hourly = query.get("interval") == "hour"
     points = _points(query)
     days = [p.strftime("%Y-%m-%d %H:%M:%S" if hourly else "%Y-%m-%d") for p in points]
@@ -215,7 +211,7 @@ def _trends(query: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _funnel(query: dict[str, Any]) -> list[dict[str, Any]]:
-    rng = _rng(query)
+    rng = _Numbers(query)
     count = rng.randint(500, 5000)
     steps = []
     for order, series in enumerate(s for s in query["series"] if isinstance(s, dict)):
@@ -245,14 +241,13 @@ def _hogql(query: dict[str, Any]) -> Response:
         return json_response(400, drf_error("validation_error", "invalid_input", detail))
     columns = [_column(part) for part in _split(matched[1])]
     limit = min(int(matched[2]), _HOGQL_MAX_LIMIT) if matched[2] else _HOGQL_LIMIT
-    rng = _rng(query)
+    rng = _Numbers(query)
     rows = [
         [_value(column, index, rng) for column in columns]
         for index in range(min(limit, len(_EVENTS)))
     ]
     body = _envelope(query, rows)
-    for key in ("resolved_date_range",):
-        body.pop(key)
+    body.pop("resolved_date_range")  # HogQL responses have none
     body.update(
         clickhouse="SELECT ...",
         columns=columns,

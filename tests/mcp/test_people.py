@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from mcp import Client
@@ -23,7 +23,11 @@ MODES = ["legacy", "auto"]  # 2025-11-25 (initialize, mid-call requests) and 202
 class Person:
     """An elicitation callback that answers like a person would, and remembers what it saw."""
 
-    def __init__(self, action: str = "accept", content: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        action: Literal["accept", "decline", "cancel"] = "accept",
+        content: dict[str, Any] | None = None,
+    ) -> None:
         self.action = action
         self.content = content or {"decision": "approve"}
         self.asked: list[ElicitRequestParams] = []
@@ -31,7 +35,7 @@ class Person:
     async def __call__(self, context: Any, params: ElicitRequestParams) -> ElicitResult:
         self.asked.append(params)
         if self.action != "accept":
-            return ElicitResult(action=self.action)  # type: ignore[arg-type]
+            return ElicitResult(action=self.action)
         return ElicitResult(action="accept", content=self.content)
 
 
@@ -92,7 +96,7 @@ async def test_the_person_approves_through_elicitation_in_the_same_call(
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("answer", ["decline", "cancel"])
 async def test_a_declined_elicitation_leaves_the_approval_pending(
-    max_client: AsyncMaxClient, mode: str, answer: str
+    max_client: AsyncMaxClient, mode: str, answer: Literal["decline", "cancel"]
 ) -> None:
     person = Person(action=answer)
     async with Client(build_server(max_client), mode=mode, elicitation_callback=person) as mcp:
@@ -244,3 +248,35 @@ async def test_a_read_only_server_never_passes_a_decision_on(
 
     assert data(result)["status"] == "needs_approval"
     assert person.asked == []
+
+
+async def test_max_approve_streams_the_continuation_with_progress(mcp: Client) -> None:
+    card = data(await mcp.call_tool("max_chat", {"message": "Delete the onboarding dashboard"}))
+    seen: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(progress)
+
+    done = await mcp.call_tool(
+        "max_approve",
+        {
+            "conversation_id": card["conversation_id"],
+            "proposal_id": card["approvals"][0]["proposal_id"],
+            "decision": "approve",
+        },
+        progress_callback=on_progress,
+    )
+
+    assert data(done)["status"] == "completed"
+    assert len(seen) >= 3 and seen == sorted(seen)
+
+
+CLIENT_TOOL = {"match": "parse my traces", "client_tool": "create_ai_trace_parser"}
+
+
+@pytest.mark.parametrize("emulator_options", [{"rules": load_rules([CLIENT_TOOL])}])
+async def test_a_front_end_tool_call_does_not_hang_the_reply(mcp: Client) -> None:
+    result = data(await mcp.call_tool("max_chat", {"message": "Please parse my traces"}))
+
+    assert result["status"] == "completed"
+    assert result["reply"].startswith("I could not use create_ai_trace_parser here")
