@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
+from max_tools._arguments import seconds
 from max_tools._errors import APITimeoutError, InvalidArgumentsError
 from max_tools._http import HTTPCore
 from max_tools._messages import (
@@ -176,7 +177,8 @@ class QueryMethods:
             wait_s: how long to follow a query PostHog computes in the background.
 
         Raises:
-            InvalidArgumentsError: `query` is not a query node (an object with a ``kind``).
+            InvalidArgumentsError: `query` is not a query node (an object with a ``kind``), or
+                `wait_s` is not a number of seconds.
             PermissionDeniedError: the key lacks the ``query:read`` scope (the message says so).
             BadRequestError: PostHog refused the query, or it failed (PostHog's message).
             APITimeoutError: the query was still running after `wait_s`.
@@ -186,6 +188,7 @@ class QueryMethods:
                 'query must be a query node: an object with a "kind", e.g. {"kind": '
                 '"HogQLQuery", "query": "select event, count() from events group by event"}.'
             )
+        budget = seconds(wait_s)
         body: dict[str, Any] = {"query": dict(query)}
         if refresh is not None:
             body["refresh"] = refresh
@@ -196,7 +199,7 @@ class QueryMethods:
         answer = response.json() if response is not None else {}  # None is for deletes only
         running = _running(answer)
         if running is not None:
-            answer = await self._query_outcome(running, doing=doing, wait_s=wait_s)
+            answer = await self._query_outcome(running, doing=doing, wait_s=budget)
         return parse_query_result(dict(query), answer)
 
     async def _query_outcome(self, query_id: str, *, doing: str, wait_s: float) -> Any:

@@ -70,6 +70,8 @@ async def test_hogql_gives_columns_types_and_rows(client: AsyncMaxClient) -> Non
 async def test_query_errors_map_into_the_tree(client: AsyncMaxClient) -> None:
     with pytest.raises(InvalidArgumentsError, match="query must be a query node"):
         await client.query({"query": "select 1"})
+    with pytest.raises(InvalidArgumentsError, match="wait_s must be a number of seconds"):
+        await client.query({"kind": "HogQLQuery", "query": "select 1"}, wait_s=-1)
     with pytest.raises(BadRequestError, match="Field required"):
         await client.query({"kind": "TrendsQuery"})
     with pytest.raises(BadRequestError, match="Syntax error"):

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
-from max_tools.emulator import DEFAULT_KEY, RunningEmulator
+from max_tools.emulator import RunningEmulator
 
 TRENDS = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}]}
-
-
-@pytest.fixture
-async def query_api(emulator: RunningEmulator) -> AsyncIterator[httpx.AsyncClient]:
-    """A plain httpx client on the emulator's project 1, with the key."""
-    async with httpx.AsyncClient(
-        base_url=f"{emulator.url}/api/environments/1/",
-        headers={"Authorization": f"Bearer {DEFAULT_KEY}"},
-        timeout=10,
-    ) as client:
-        yield client
 
 
 async def test_an_async_query_answers_202_then_its_status_until_complete(
