@@ -89,7 +89,7 @@ class DecisionMethods:
             proposal_id: the approval's `proposal_id` (from `Reply.approvals`).
             payload: arguments to change: merged over the proposed ones before the tool runs.
             wait_s: a time budget for following the run (see `ask`).
-            on_event: awaited with each stream event as it arrives.
+            on_event: called with each stream event as it arrives (see `ask`).
 
         Raises:
             NotPendingError: the proposal is not waiting (decided, stale, unknown); nothing
