@@ -72,7 +72,21 @@ class InvalidArgumentsError(MaxError, ValueError):
     """An argument does not fit (a conversation id, a message, a number); nothing was sent.
 
     The message names the argument, what was expected and what to do.
+
+    Attributes:
+        argument: the name of the argument it is about (``conversation_id``, ``message``,
+            ``wait_s``, ...), when it is about one.
+        problem: what is wrong with that argument, without its name (``'x' is not a
+            conversation id; ...``): for callers that name arguments their own way, as the
+            command line names its flags.
     """
+
+    def __init__(
+        self, message: str, *, argument: str | None = None, problem: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.argument = argument
+        self.problem = problem
 
 
 class NotPendingError(MaxError, ValueError):
