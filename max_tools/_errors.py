@@ -130,14 +130,10 @@ class APIStatusError(APIError):
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
-        self.body = body
-        self.code = code
-        self.detail = detail
-        self.attr = attr
+        self.body, self.code, self.detail, self.attr = body, code, detail, attr  # PostHog's body
         self.retry_after = retry_after
-        self.situation = situation
-        self._head = head
-        self._values = values or {}
+        # The advice: its key, and what `advice_for` puts before and into another face's words.
+        self.situation, self._head, self._values = situation, head, values or {}
 
     def advice_for(self, face: Face, *, cid: str = "<id>") -> str:
         """The message with the next step in `face`'s words (its tools, or its commands)."""
