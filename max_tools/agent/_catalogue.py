@@ -25,14 +25,13 @@ from max_tools._errors import (
 from max_tools.agent import _params as params
 from max_tools.agent import _runners as runners
 from max_tools.agent._charts import ChartResult
+from max_tools.agent._conversations import ConversationListResult, ConversationView
 from max_tools.agent._params import _Params, describe_invalid_arguments
 from max_tools.agent._progress import Progress
 from max_tools.agent._render import (
     AppendResult,
     CancelResult,
     ChatResult,
-    ConversationListResult,
-    ConversationView,
     DeleteResult,
     QueueResult,
 )

@@ -11,9 +11,7 @@ import anyio
 
 from max_tools._events import ConversationEvent, MessageEvent, StatusEvent, StreamEvent, UpdateEvent
 from max_tools._messages import AIMessage, FailureMessage, HumanMessage
-from max_tools.agent._render import (
-    visualization_summary,
-)
+from max_tools.agent._charts import visualization_summary
 
 __all__ = ["PROGRESS_EVERY_S", "Progress", "with_progress"]
 

@@ -24,6 +24,7 @@ from max_tools._errors import (
 )
 from max_tools._interrupts import Approval
 from max_tools.agent._charts import render_chart
+from max_tools.agent._conversations import render_conversation, render_conversation_list
 from max_tools.agent._params import (
     AnswerParams,
     AppendParams,
@@ -44,8 +45,6 @@ from max_tools.agent._render import (
     CancelResult,
     DeleteResult,
     render_chat,
-    render_conversation,
-    render_conversation_list,
     render_queue,
 )
 from max_tools.charts import to_png, vega_lite
