@@ -12,7 +12,7 @@ import math
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Self
+from typing import Any, Self, TypedDict
 
 import anyio
 import httpx
@@ -44,6 +44,7 @@ __all__ = [
     "MAX_APPEND_CHARS",
     "MAX_MESSAGE_CHARS",
     "AsyncMaxClient",
+    "FollowOptions",
     "OnEvent",
 ]
 
@@ -55,6 +56,14 @@ _MAX_CLIENT_TOOL_ANSWERS = 3  # front-end tool calls answered in one call, at mo
 
 OnEvent = Callable[[StreamEvent], Awaitable[None] | None]
 """Called with each stream event (progress reporting); a coroutine function is awaited."""
+
+
+class FollowOptions(TypedDict, total=False):
+    """How a call follows the run it starts or joins: `wait_s` and `on_event`, as in `ask`."""
+
+    wait_s: float | None
+    on_event: OnEvent | None
+
 
 DEFAULT_LIMITS = httpx.Limits(
     max_connections=100, max_keepalive_connections=100, keepalive_expiry=30
