@@ -177,7 +177,12 @@ class MaxClient(Configured):
 
         For code written against `AsyncMaxClient` that must be called from synchronous code.
         """
-        return self._portal.call(func, self._async)
+        client = self._async
+
+        async def call() -> _T:
+            return await func(client)
+
+        return self._portal.call(call)
 
     def iter_conversations(self, *, page_size: int = 100) -> Iterator[ConversationSummary]:
         """Every titled conversation of yours, newest first, page by page."""
