@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -24,6 +25,14 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message}. See: {self.prog} --help\n")
+
+
+def _conversation(value: str) -> str:
+    """A conversation id written as the API writes it; a bad one is the client's to refuse."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return value
 
 
 def _number(value: str) -> int | float:
@@ -85,7 +94,7 @@ def _command(commands: argparse._SubParsersAction[_Parser], name: str, help: str
 def _follows(command: _Parser, *, conversation: bool) -> None:
     """The options of the commands that follow a reply (and `ID`, when it is positional)."""
     if conversation:
-        command.add_argument("conversation", metavar="ID")
+        command.add_argument("conversation", type=_conversation, metavar="ID")
     command.add_argument("--json", action="store_true", help="print the reply as JSON at the end")
     command.add_argument(
         "--wait-s",
@@ -122,7 +131,9 @@ def _parser() -> argparse.ArgumentParser:
 
     chat = _command(commands, "chat", "ask PostHog AI and stream the reply")
     chat.add_argument("message", help="the question")
-    chat.add_argument("--conversation", metavar="ID", help="continue this conversation")
+    chat.add_argument(
+        "--conversation", type=_conversation, metavar="ID", help="continue this conversation"
+    )
     chat.add_argument("--mode", help="agent mode, e.g. product_analytics, sql, research")
     _follows(chat, conversation=False)
     wait = _command(commands, "wait", "follow a running reply (or show the last one)")
@@ -150,7 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     answer.add_argument("--dismiss", action="store_true", help="decline to answer the form")
 
     chart = _command(commands, "chart", "the numbers behind a chart (a table), or a picture")
-    chart.add_argument("conversation", metavar="ID")
+    chart.add_argument("conversation", type=_conversation, metavar="ID")
     chart.add_argument("number", nargs="?", type=_count, default=1, metavar="N", help="chart N")
     drawn = chart.add_mutually_exclusive_group()
     drawn.add_argument("--json", action="store_true", help="the data and the Vega-Lite spec")
@@ -167,14 +178,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--json", action="store_true", help="print JSON")
     show = _command(conversation_commands, "show", "a conversation's messages")
-    show.add_argument("conversation", metavar="ID")
+    show.add_argument("conversation", type=_conversation, metavar="ID")
     show.add_argument(
         "--last", type=_count, default=50, help="how many messages (default: %(default)s)"
     )
     show.add_argument("--json", action="store_true", help="print JSON")
 
     _command(commands, "cancel", "stop the running reply and clear the queue").add_argument(
-        "conversation", metavar="ID"
+        "conversation", type=_conversation, metavar="ID"
     )
 
     queue = commands.add_parser("queue", help="the follow-ups queued in a conversation")
@@ -187,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
         ("clear", "remove every queued follow-up", ()),
     ):
         command = _command(queue_commands, name, help)
-        command.add_argument("conversation", metavar="ID")
+        command.add_argument("conversation", type=_conversation, metavar="ID")
         for argument in arguments:
             command.add_argument(argument, metavar=argument.upper())
 
