@@ -150,9 +150,10 @@ class _NoCookies(http.cookiejar.CookieJar):
         return None
 
 
-def shared_http_client() -> httpx.AsyncClient:
+def shared_http_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """The connection pool every request's client shares: no cookies, no credentials in it."""
     return httpx.AsyncClient(
+        transport=transport,
         timeout=httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=30.0),
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
         follow_redirects=False,

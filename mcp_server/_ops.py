@@ -29,6 +29,7 @@ __all__ = ["ACCESS_LOGGER", "OpsMiddleware", "serve_until_stopped"]
 
 ACCESS_LOGGER = "mcp_server.access"
 access_log = logging.getLogger(ACCESS_LOGGER)
+logger = logging.getLogger("mcp_server")
 
 _READY_TIMEOUT = httpx.Timeout(3.0)
 _TOOL_BODY_LIMIT = 64 * 1024  # tool calls are small; bigger bodies are not parsed for the log
@@ -188,7 +189,7 @@ async def serve_until_stopped(
         access_log=False,  # ours names the tool and leaves the query string out
         timeout_graceful_shutdown=math.ceil(grace_s),  # uvicorn takes whole seconds
     )
-    server = uvicorn.Server(config)
+    server = _server_class()(config, grace_s)
     # uvicorn stops on the signal, then raises it again for the handler it found: make that
     # one a no-op, so the process ends with status 0 instead of dying of the signal.
     previous = signal.signal(signal.SIGTERM, _stopped)
@@ -198,6 +199,28 @@ async def serve_until_stopped(
     finally:
         signal.signal(signal.SIGTERM, previous)
         sock.close()
+
+
+def _server_class() -> type[Any]:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, saying when it starts to stop."""
+
+        def __init__(self, config: uvicorn.Config, grace_s: float) -> None:
+            super().__init__(config)
+            self.grace_s = grace_s
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if not self.should_exit:
+                logger.warning(
+                    "Stopping on %s: no new connections; requests in flight get up to %g s",
+                    signal.Signals(sig).name,
+                    self.grace_s,
+                )
+            super().handle_exit(sig, frame)
+
+    return Server
 
 
 def _stopped(signum: int, frame: FrameType | None) -> None:
