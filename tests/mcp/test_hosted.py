@@ -51,6 +51,12 @@ async def connect(
         yield client
 
 
+async def raw_post(emulator: RunningEmulator, *, query: str = "", **headers: str) -> httpx.Response:
+    """An empty POST from Alice to a default deployment, with these headers: what it answers."""
+    async with hosted(emulator) as (url, _), httpx.AsyncClient() as raw:
+        return await raw.post(url + query, headers={"Authorization": f"Bearer {ALICE}", **headers})
+
+
 def conversation_ids(listed: CallToolResult) -> set[str]:
     return {item["id"] for item in data(listed)["conversations"]}
 
@@ -196,10 +202,7 @@ async def test_the_tool_filter_narrows_tools_list_and_refuses_other_calls(
         with anyio.fail_after(30):
             tools = await mcp.list_tools()
             refused = await mcp.call_tool("max_list_conversations", {})
-    async with hosted(emulator) as (url, _), httpx.AsyncClient() as raw:
-        unknown = await raw.post(
-            url + "?tools=max_chat,max_fly", headers={"Authorization": f"Bearer {ALICE}"}
-        )
+    unknown = await raw_post(emulator, query="?tools=max_chat,max_fly")
 
     assert sorted(tool.name for tool in tools.tools) == ["max_chat", "max_wait"]
     assert refused.is_error and "keeps only max_chat, max_wait" in text(refused)
@@ -218,10 +221,7 @@ async def test_the_filters_also_hold_in_single_key_mode(max_client: AsyncMaxClie
 async def test_the_project_header_is_taken_only_where_the_deployment_allows_it(
     emulator: RunningEmulator,
 ) -> None:
-    async with hosted(emulator) as (url, _), httpx.AsyncClient() as raw:
-        pinned = await raw.post(
-            url, headers={"Authorization": f"Bearer {ALICE}", "x-posthog-project-id": "7"}
-        )
+    pinned = await raw_post(emulator, **{"x-posthog-project-id": "7"})
     async with hosted(emulator, allow_project_header=True) as (url, _):
         async with connect(url, ALICE, **{"x-posthog-project-id": "7"}) as in_seven:
             chat = await in_seven.call_tool("max_chat", {"message": "hi"})
@@ -237,10 +237,7 @@ async def test_the_project_header_is_taken_only_where_the_deployment_allows_it(
 async def test_a_per_request_host_must_be_on_the_deployments_allowlist(
     emulator: RunningEmulator,
 ) -> None:
-    async with hosted(emulator) as (url, _), httpx.AsyncClient() as raw:
-        other = await raw.post(
-            url, headers={"Authorization": f"Bearer {ALICE}", "x-posthog-host": "eu"}
-        )
+    other = await raw_post(emulator, **{"x-posthog-host": "eu"})
     async with (
         hosted(emulator, allowed_hosts=["eu"]) as (url, _),
         connect(url, ALICE, **{"x-posthog-host": emulator.url}) as mcp,
