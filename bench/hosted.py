@@ -268,9 +268,13 @@ async def run(chats: int, calls: int) -> dict[str, float]:
 
         async def measure(name: str, servers: list[Server], run: Awaitable[list[float]]) -> None:
             before = sum(server.cpu_s() for server in servers)
+            upstream_before = emulator.cpu_s()
             values = await run
             series.setdefault(name, []).extend(values)
             cpu[name] = cpu.get(name, 0) + sum(server.cpu_s() for server in servers) - before
+            cpu[f"{name}_emulator"] = (
+                cpu.get(f"{name}_emulator", 0) + emulator.cpu_s() - upstream_before
+            )
 
         async def direct() -> list[float]:
             return await direct_latencies(upstream, 20, chats)
@@ -300,6 +304,7 @@ async def run(chats: int, calls: int) -> dict[str, float]:
         for name, values in series.items():
             figures[f"{name}_p50"], figures[f"{name}_p95"] = p(values, 0.5), p(values, 0.95)
             figures[f"{name}_cpu_ms"] = cpu[name] / len(values) * 1000
+            figures[f"{name}_emulator_cpu_ms"] = cpu[f"{name}_emulator"] / len(values) * 1000
 
         listers = [f"phx_bench_lists_{n}" for n in range(50)]
         for side, server, tool, users in (
@@ -344,6 +349,11 @@ def main() -> None:
     print(
         f"  server CPU per chat: bare {f['bare_cpu_ms']:.1f} ms, max-mcp {f['ours_cpu_ms']:.1f} ms"
         f" ({f['ours_cpu_ms'] / f['bare_cpu_ms']:.2f}), with progress {f['progress_cpu_ms']:.1f} ms"
+    )
+    print(
+        "  emulator CPU per chat: direct {direct_emulator_cpu_ms:.1f}, bare {bare_emulator_cpu_ms:.1f},"
+        " max-mcp {ours_emulator_cpu_ms:.1f}, with progress {progress_emulator_cpu_ms:.1f},"
+        " 2 replicas {two_emulator_cpu_ms:.1f} ms".format(**f)
     )
     print(f"max_list_conversations, 50 concurrent clients x {args.calls} calls (best of 2)")
     print(f"  bare MCPServer : {f['bare_calls_s']:7.0f} calls/s")
