@@ -49,11 +49,9 @@ class Replica:
 async def replica(emulator: RunningEmulator, *options: str) -> AsyncIterator[Replica]:
     """A `max-mcp --per-request-keys` process on the emulator (holding no key); its stderr is
     drained (and kept) while it runs."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108 - only when the test env has none
-        "POSTHOG_HOST": emulator.url,
-    }
+    # The suite's environment has no PostHog key (an autouse fixture removes it), and keeps
+    # coverage's settings, so what the replicas run is measured too.
+    env = {**os.environ, "POSTHOG_HOST": emulator.url}
     command = [sys.executable, "-m", "mcp_server", "--transport", "http", "--port", "0"]
     process = await anyio.open_process(
         [*command, "--per-request-keys", "--log-level", "DEBUG", *options], env=env
