@@ -35,6 +35,7 @@ from max_tools.agent import (
     select_actions,
     transcript_markdown,
 )
+from mcp_server._chart_app import CHART_TOOL, chart_view, tool_meta, with_svg
 from mcp_server._hosted import current_scope
 from mcp_server._people import APPROVAL_POLICIES, Person, left_waiting
 
@@ -100,6 +101,7 @@ def build_server(
         website_url="https://posthog.com/docs/posthog-ai",
         log_level="WARNING",
         tools=[_tool(action, client, wait_s, person) for action in actions],
+        extensions=[chart_view()] if any(a.name == CHART_TOOL for a in actions) else [],
     )
     _add_transcript_resource(server, client)
     _add_prompt(server, read_only=read_only)
@@ -173,6 +175,7 @@ def _tool(
             idempotent_hint=action.idempotent,
             open_world_hint=True,
         ),
+        meta=tool_meta(action.name),
     )
 
 
@@ -251,7 +254,7 @@ def _tool_function(
         if result.png is not None:
             picture = base64.b64encode(result.png).decode()
             content.append(ImageContent(type="image", data=picture, mime_type="image/png"))
-        return CallToolResult(content=content, structured_content=structured)
+        return await with_svg(ctx, CallToolResult(content=content, structured_content=structured))
 
     return call
 
