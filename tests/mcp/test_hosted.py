@@ -192,12 +192,13 @@ async def test_read_only_per_request_lists_and_calls_only_read_only_tools(
     assert emulator.stats().conversations == 0
 
 
+@pytest.mark.parametrize("mode", GENERATIONS)
 async def test_the_tool_filter_narrows_tools_list_and_refuses_other_calls(
-    emulator: RunningEmulator,
+    emulator: RunningEmulator, mode: str
 ) -> None:
     async with (
         hosted(emulator) as (url, _),
-        connect(url + "?tools=max_chat,max_wait", ALICE) as mcp,
+        connect(url + "?tools=max_chat,max_wait", ALICE, mode=mode) as mcp,
     ):
         with anyio.fail_after(30):
             tools = await mcp.list_tools()
