@@ -7,7 +7,7 @@ Faces import from here and from `max_tools`, never from private modules (an impo
 contract holds them to it), so this `__all__` is the contract between the core and its faces.
 """
 
-from max_tools._config import is_loopback, resolve_settings
+from max_tools._config import is_loopback, normalize_host, resolve_settings
 from max_tools.agent._advice import explain_error
 from max_tools.agent._catalogue import (
     ACTIONS,
@@ -46,6 +46,7 @@ __all__ = [
     "explain_error",
     "input_schema",
     "is_loopback",
+    "normalize_host",
     "parse_arguments",
     "render_chart",
     "render_chat",
