@@ -13,13 +13,22 @@ from max_tools._events import ConversationEvent, MessageEvent, StatusEvent, Stre
 from max_tools._messages import AIMessage, FailureMessage, HumanMessage
 from max_tools.agent._charts import visualization_summary
 
-__all__ = ["PROGRESS_EVERY_S", "Progress", "with_progress"]
+__all__ = ["PROGRESS_EVERY_S", "TEXT_EVERY_S", "Progress", "with_progress"]
 
 logger = logging.getLogger("max_tools")
 _T = TypeVar("_T")
 
 PROGRESS_EVERY_S = 1.0
 """A progress notification at least this often while waiting, even when nothing arrives."""
+
+TEXT_EVERY_S = 0.25
+"""The growing text of an answer is passed on at most this often.
+
+PostHog streams an answer a few words at a time (every chunk is the whole text so far); a
+notification per chunk would cost hosts and a shared server hundreds of messages per reply.
+Held text is not lost: the next chunk after the pause, the finished message or the
+once-a-second heartbeat shows the newest words.
+"""
 
 Progress = Callable[[float, str], Awaitable[None]]
 """Awaited with (strictly increasing counter, message) while a reply is awaited."""
@@ -56,12 +65,23 @@ class _Reporter:
         self._last = self._started
         self._latest = "Waiting for PostHog AI"
         self._sent = ""
+        self._text_at = -TEXT_EVERY_S
+        self._writing = ""  # the text so far of the answer being written
 
     async def event(self, event: StreamEvent) -> None:
         message = _describe(event)
-        if message is not None:
-            self._latest = message
-            await self._emit(message)
+        if message is None:
+            return
+        self._latest = message
+        text = _partial_text(event)
+        if text is not None:
+            now = time.monotonic()
+            more_of_the_same = text.startswith(self._writing) and bool(self._writing)
+            self._writing = text
+            if more_of_the_same and now - self._text_at < TEXT_EVERY_S:
+                return  # a new answer's first words always go out
+            self._text_at = now
+        await self._emit(message)
 
     async def tick(self) -> None:
         while True:
@@ -95,6 +115,13 @@ def _latest_words(text: str) -> str:
     tail = text[-_PROGRESS_CHARS:]
     start = tail.find(" ")
     return "\u2026" + (tail[start + 1 :] if 0 <= start < len(tail) - 1 else tail)
+
+
+def _partial_text(event: StreamEvent) -> str | None:
+    """The text so far of an answer still being written (an `ai` message without an id)."""
+    if isinstance(event, MessageEvent) and isinstance(event.message, AIMessage):
+        return event.message.content if event.message.id is None else None
+    return None
 
 
 def _describe(event: StreamEvent) -> str | None:

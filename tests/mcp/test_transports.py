@@ -48,7 +48,7 @@ async def test_a_stdio_subprocess_session_with_the_official_client() -> None:
     assert (
         result.structured_content is not None and result.structured_content["status"] == "completed"
     )
-    assert seen == sorted(seen) and len(seen) >= 12
+    assert seen == sorted(set(seen)) and len(seen) >= 5  # echo, tool use, update, chart, text
     assert result.structured_content["conversation_id"] in first_text(listed)
 
 
