@@ -23,7 +23,7 @@ class SSEDecoder:
     """Turns the chunks of an event stream, split anywhere, into its events."""
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._pending: list[bytes] = []  # the start of an unfinished event, chunk by chunk
         self._after_cr = False
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
@@ -35,19 +35,21 @@ class SSEDecoder:
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         else:
             self._after_cr = False
-        buffer = self._buffer
-        search = max(len(buffer) - 1, 0)  # a separator may straddle the old and the new bytes
-        buffer += chunk
-        events: list[SSEEvent] = []
-        start = 0
-        while (end := buffer.find(b"\n\n", search)) >= 0:
-            event = _event(bytes(buffer[start:end]))
-            if event is not None:
-                events.append(event)
-            start = search = end + 2
-        if start:
-            del buffer[:start]
-        return events
+        if not chunk:
+            return []
+        pending = self._pending
+        ends_event = b"\n\n" in chunk or (
+            chunk.startswith(b"\n") and bool(pending) and pending[-1].endswith(b"\n")
+        )
+        if not ends_event:
+            pending.append(chunk)  # joined once the event is complete: linear in its size
+            return []
+        if pending:
+            pending.append(chunk)
+            chunk = b"".join(pending)
+        *blocks, rest = chunk.split(b"\n\n")
+        self._pending = [rest] if rest else []
+        return [event for block in blocks if (event := _event(block)) is not None]
 
 
 def _event(block: bytes) -> SSEEvent | None:
