@@ -17,6 +17,7 @@ from max_tools import NotFoundError
 from max_tools.cli import main
 from max_tools.emulator import DEFAULT_KEY, RunningEmulator, load_rules, serve_in_thread
 from tests.cli.support import run
+from tests.processes import read_until
 
 CLI = [sys.executable, "-m", "max_tools.cli"]
 
@@ -92,12 +93,8 @@ async def test_one_stream_that_answers_a_queued_follow_up_shows_each_question_wi
         chat = [*CLI, *target, "chat", "First question", "--conversation", cid]
         process = await anyio.open_process(chat)
         assert process.stdout is not None and process.stderr is not None
-        err = ""
+        err = await read_until(process.stderr, "using search")  # the first run is under way
         with anyio.fail_after(30):
-            async for text in TextReceiveStream(process.stderr):
-                err += text
-                if "using search" in err:  # the first run is under way: queue the follow-up
-                    break
             await anyio.run_process([*CLI, *target, "queue", "add", cid, "Second question"])
             await http.post("/_emulator/faults", json={"hold": False})
             out = "".join([text async for text in TextReceiveStream(process.stdout)])
@@ -254,12 +251,8 @@ async def test_ctrl_c_detaches_and_says_how_to_resume_or_cancel(emulator: Runnin
         args = [*CLI, "--api-key", DEFAULT_KEY, "--host", emulator.url, "chat", "Slow question"]
         process = await anyio.open_process(args)
         assert process.stdout is not None and process.stderr is not None
-        err = ""
+        err = await read_until(process.stderr, "using search")  # status lines are on stderr
         with anyio.fail_after(30):
-            async for text in TextReceiveStream(process.stderr):  # status lines are on stderr
-                err += text
-                if "using search" in err:
-                    break
             process.send_signal(signal.SIGINT)
             code = await process.wait()
             err += "".join([text async for text in TextReceiveStream(process.stderr)])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -68,3 +70,12 @@ class SSEReader:
         async for line in self._lines:
             self.lines.append(line)
         return ("\n".join(self.lines) + "\n").encode()
+
+
+@asynccontextmanager
+async def open_stream(api: httpx.AsyncClient, body: dict[str, Any]) -> AsyncIterator[SSEReader]:
+    """POST `body` to the conversations endpoint and read its first event; read on from there."""
+    async with api.stream("POST", "", json=body) as response:
+        reader = SSEReader(response)
+        await reader.next_event()
+        yield reader

@@ -10,11 +10,11 @@ from typing import Any
 
 import anyio
 from anyio.abc import Process
-from anyio.streams.text import TextReceiveStream
 from mcp import Client
 
 from max_tools import AsyncMaxClient, ReplyStatus
 from max_tools.emulator import DEFAULT_KEY, Rule, RunningEmulator, serve
+from tests.processes import read_until
 
 
 async def test_two_hundred_concurrent_asks_through_one_client(emulator: RunningEmulator) -> None:
@@ -47,13 +47,7 @@ async def max_mcp_http(emulator: RunningEmulator) -> AsyncIterator[str]:
         [sys.executable, "-m", "mcp_server", "--transport", "http", "--port", "0"], env=env
     )
     try:
-        assert process.stderr is not None
-        printed = ""
-        with anyio.fail_after(30):
-            async for text in TextReceiveStream(process.stderr):
-                printed += text
-                if "/mcp" in printed:
-                    break
+        printed = await read_until(process.stderr, "/mcp")
         url = printed.split(" at ", 1)[1].split()[0]
         yield url
     finally:
