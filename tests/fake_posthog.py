@@ -133,28 +133,52 @@ def drf_error(
     return json_response(status, {"type": type_, "code": code, "detail": detail, "attr": attr})
 
 
-def stored_conversation(
-    messages: Sequence[dict[str, Any]], *, status: str = "idle", title: str | None = "Signups"
+def idle_refusal() -> httpx.Response:
+    """PostHog's 400 to attaching to a conversation whose run is over."""
+    return drf_error(
+        400,
+        "validation_error",
+        "invalid_input",
+        "Cannot continue streaming from an idle conversation",
+    )
+
+
+def conversation_row(
+    cid: str = CID,
+    *,
+    status: str = "idle",
+    title: str | None = "Signups",
+    user: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A conversation as PostHog lists it (the fields every conversation answer has)."""
     return {
-        "id": CID,
+        "id": cid,
         "status": status,
         "title": title,
         "topic": None,
-        "user": {"id": 42},
+        "user": user or {"id": 42},
         "created_at": "2025-06-02T09:14:03.512345Z",
         "updated_at": "2025-06-02T09:14:41.001122Z",
         "type": "assistant",
         "is_internal": False,
         "slack_thread_key": None,
         "slack_workspace_domain": None,
+        "task": None,
+    }
+
+
+def stored_conversation(
+    messages: Sequence[dict[str, Any]], *, status: str = "idle", title: str | None = "Signups"
+) -> dict[str, Any]:
+    """A conversation as PostHog retrieves it: the row, its messages and the retrieve-only fields."""
+    return {
+        **conversation_row(status=status, title=title),
         "messages": list(messages),
         "has_unsupported_content": False,
         "agent_mode": "product_analytics",
         "agent_runtime": "langgraph",
         "is_sandbox": False,
         "pending_approvals": [],
-        "task": None,
     }
 
 

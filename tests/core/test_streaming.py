@@ -33,8 +33,8 @@ from tests.fake_posthog import (
     body_response,
     chunk,
     conversation_event,
-    drf_error,
     human,
+    idle_refusal,
     json_response,
     sse,
     stored_conversation,
@@ -356,12 +356,7 @@ async def test_when_the_run_ended_during_the_drop_the_rest_comes_from_the_conver
     first = stream_response(
         human(QUESTION, "h1"), ai("Step one.", "a1"), error=httpx.ReadTimeout("slow")
     )
-    idle = drf_error(
-        400,
-        "validation_error",
-        "invalid_input",
-        "Cannot continue streaming from an idle conversation",
-    )
+    idle = idle_refusal()
     posthog.on("POST", "", first, idle)
     stored = stored_conversation(
         [

@@ -314,9 +314,10 @@ async def test_a_server_that_closes_before_sending_headers(
     async def no_sleep(seconds: float) -> None:
         return None
 
-    async with hang_up_proxy(emulator.port, hang_ups=1) as (url, proxy), AsyncMaxClient(
-        api_key=DEFAULT_KEY, host=url, project_id=1, sleep=no_sleep
-    ) as client:
+    async with (
+        hang_up_proxy(emulator.port, hang_ups=1) as (url, proxy),
+        AsyncMaxClient(api_key=DEFAULT_KEY, host=url, project_id=1, sleep=no_sleep) as client,
+    ):
         await on_face(kind, client, scenario)
     assert proxy.hung_up == 1  # the first request reached PostHog, its answer never came back
     completed_once(emulator, outcomes[0], question)  # ... yet the message was not sent twice
