@@ -15,8 +15,8 @@ from anyio.streams.text import TextReceiveStream
 
 from max_tools import NotFoundError
 from max_tools.cli import main
-from max_tools.emulator import DEFAULT_KEY, RunningEmulator, load_rules, serve_in_thread
-from tests.cli.support import run
+from max_tools.emulator import DEFAULT_KEY, RunningEmulator, load_rules
+from tests.cli.support import TypeIn, run
 from tests.processes import read_until
 
 CLI = [sys.executable, "-m", "max_tools.cli"]
@@ -45,14 +45,21 @@ def test_chat_stdout_is_the_reply_text_the_charts_and_the_id_and_status_goes_to_
     assert text not in err and "\x1b[" not in out  # plain output when not a terminal
 
 
+MARKDOWN_RULES = [
+    {
+        "match": "signups",
+        "reply": "There were **12** signups, up from 9.",
+        "chunks": 5,
+        "visualization": False,
+    }
+]
+
+
+@pytest.mark.parametrize("emulator_options", [{"rules": load_rules(MARKDOWN_RULES)}])
 def test_chat_on_a_terminal_renders_markdown_and_keeps_the_text_whole(
-    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], terminal: TypeIn
 ) -> None:
-    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich then treats the captured stdout as a TTY
-    reply = "There were **12** signups, up from 9."
-    rules = [{"match": "signups", "reply": reply, "chunks": 5, "visualization": False}]
-    with serve_in_thread(delay_s=0, rules=load_rules(rules)) as markdown_emulator:
-        code, out, err = run(markdown_emulator, capsys, "chat", "How many signups?")
+    code, out, err = run(emulator, capsys, "chat", "How many signups?")
 
     assert code == 0, err
     assert "\x1b[" in out  # drawn by rich, not plain

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 
 import pytest
 
 from max_tools.emulator import RunningEmulator
-from tests.cli.support import run
-
-
-class TypedInput(io.StringIO):
-    """What a person types at a terminal."""
-
-    def isatty(self) -> bool:
-        return True
+from tests.cli.support import TypeIn, run
 
 
 def test_in_a_pipe_the_card_and_the_commands_go_out_and_the_exit_status_is_3(
@@ -69,10 +61,9 @@ def test_answer_and_dismiss_a_form_from_the_command_line(
 
 
 def test_on_a_terminal_the_person_is_asked_and_the_reply_goes_on(
-    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], terminal: TypeIn
 ) -> None:
-    monkeypatch.setenv("TTY_COMPATIBLE", "1")
-    monkeypatch.setattr("sys.stdin", TypedInput("n\nkeep it, it is used weekly\n"))
+    terminal("n\nkeep it, it is used weekly\n")
 
     code, out, err = run(emulator, capsys, "chat", "Delete the onboarding dashboard")
 
@@ -82,10 +73,9 @@ def test_on_a_terminal_the_person_is_asked_and_the_reply_goes_on(
 
 
 def test_no_input_never_prompts(
-    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], terminal: TypeIn
 ) -> None:
-    monkeypatch.setenv("TTY_COMPATIBLE", "1")
-    monkeypatch.setattr("sys.stdin", TypedInput("y\n"))
+    terminal("y\n")
 
     code, _, err = run(emulator, capsys, "chat", "Make me a chart", "--no-input")
 
@@ -94,10 +84,9 @@ def test_no_input_never_prompts(
 
 
 def test_on_a_terminal_a_form_is_asked_question_by_question(
-    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], terminal: TypeIn
 ) -> None:
-    monkeypatch.setenv("TTY_COMPATIBLE", "1")
-    monkeypatch.setattr("sys.stdin", TypedInput("2\n1, 3\n"))
+    terminal("2\n1, 3\n")
 
     code, out, err = run(emulator, capsys, "chat", "Make me a chart")
 
@@ -114,26 +103,24 @@ def test_on_a_terminal_a_form_is_asked_question_by_question(
 
 
 def test_on_a_terminal_an_empty_form_dismisses_and_approval_yes_approves(
-    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], terminal: TypeIn
 ) -> None:
-    monkeypatch.setenv("TTY_COMPATIBLE", "1")
-    monkeypatch.setattr("sys.stdin", TypedInput("\n\n"))
+    terminal("\n\n")
     code, out, _ = run(emulator, capsys, "chat", "Make me a chart")
     assert code == 0 and "No problem" in out
 
-    monkeypatch.setattr("sys.stdin", TypedInput("y\n"))
+    terminal("y\n")
     code, out, _ = run(emulator, capsys, "chat", "Delete the onboarding dashboard")
     assert code == 0 and "carried out" in out
 
-    monkeypatch.setattr("sys.stdin", TypedInput(""))  # input ended: nothing decided
+    terminal("")  # input ended: nothing decided
     code, out, _ = run(emulator, capsys, "chat", "Delete the onboarding dashboard")
     assert code == 3 and "approve: max-tools approve" in out
 
 
 def test_on_a_terminal_a_chart_shows_as_sparklines(
-    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], terminal: TypeIn
 ) -> None:
-    monkeypatch.setenv("TTY_COMPATIBLE", "1")
 
     code, out, _ = run(emulator, capsys, "chat", "Plot weekly signups by country")
 
