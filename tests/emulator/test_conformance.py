@@ -15,6 +15,7 @@ from max_tools.emulator import DEFAULT_KEY, Rule, RunningEmulator
 from tests.emulator.wire import (
     UUID_RE,
     SSEReader,
+    answered,
     events,
     messages,
     new_id,
@@ -197,10 +198,10 @@ async def test_retrieve_answers_404_for_missing_untitled_foreign_and_malformed_i
         await response_sse.rest()
     cid = await finished_conversation(api)
 
-    assert (untitled.status_code, untitled.json()) == (404, not_found)
+    assert answered(untitled) == (404, not_found)
     for path in (f"{new_id()}/", "not-a-uuid/"):
         response = await api.get(path)
-        assert (response.status_code, response.json()) == (404, not_found)
+        assert answered(response) == (404, not_found)
     other_team = await api.get(f"{emulator.url}/api/environments/7/conversations/{cid}/")
     assert other_team.status_code == 404
     same_team_other_user = await api.get(
@@ -258,7 +259,7 @@ async def test_missing_and_invalid_keys_are_401_with_drf_bodies(emulator: Runnin
         invalid = await bare.get("", headers={"Authorization": "Bearer phc_project_token"})
         query = await bare.get("", params={"personal_api_key": DEFAULT_KEY})
 
-    assert (missing.status_code, missing.json()) == (
+    assert answered(missing) == (
         401, drf("authentication_error", "not_authenticated", "Authentication credentials were not provided."),
     )  # fmt: skip
     assert invalid.status_code == 401 and invalid.json()["code"] == "authentication_failed"
@@ -283,7 +284,7 @@ async def test_scoped_keys_are_refused_the_custom_actions(api: httpx.AsyncClient
         ("DELETE", f"{cid}/queue/abc/"),
     ]:
         response = await api.request(method, path, json={"content": "x"})
-        assert (response.status_code, response.json()) == (403, refused), path
+        assert answered(response) == (403, refused), path
     assert (await api.get(f"{cid}/")).status_code == 200
     assert (await api.delete(f"{cid}/")).status_code == 204
 
@@ -338,22 +339,16 @@ async def test_sending_decisions_in_order(
     await api.delete(f"{cid}/")
     deleted = await api.post("", json=send_body("again", cid))
 
-    assert (other_user.status_code, other_user.json()) == (
-        400,
-        {"error": "Cannot access other users' conversations"},
-    )
-    assert (missing.status_code, missing.json()) == (
-        400,
-        {"error": "Cannot stream from non-existent conversation"},
-    )
-    assert (idle.status_code, idle.json()) == (
+    assert answered(other_user) == (400, {"error": "Cannot access other users' conversations"})
+    assert answered(missing) == (400, {"error": "Cannot stream from non-existent conversation"})
+    assert answered(idle) == (
         400, drf("validation_error", "invalid_input", "Cannot continue streaming from an idle conversation"),
     )  # fmt: skip
-    assert (busy.status_code, busy.json()) == (
+    assert answered(busy) == (
         409,
         drf("server_error", "conflict", "Cannot resume streaming with a new message"),
     )
-    assert (deleted.status_code, deleted.json()) == (404, {"error": "Conversation does not exist"})
+    assert answered(deleted) == (404, {"error": "Conversation does not exist"})
 
 
 @pytest.mark.parametrize("emulator_options", [{"quota_exceeded": True}])
@@ -495,13 +490,13 @@ async def test_the_queue_endpoints(emulator: RunningEmulator, api: httpx.AsyncCl
     ]
     assert item["session_id"] == "s-1" and item["created_at"].endswith("+00:00")
     assert two.json()["messages"][1]["agent_mode"] == "sql"
-    assert (full.status_code, full.json()) == (
+    assert answered(full) == (
         409,
         {"error": "queue_full", "detail": "Only two messages can be queued at a time."},
     )
     patched = edited.json()["messages"][0]
     assert patched == {**item, "content": "a2"}
-    assert (unknown.status_code, unknown.json()) == (404, {"detail": "Queue message not found."})
+    assert answered(unknown) == (404, {"detail": "Queue message not found."})
     assert blank.status_code == 400 and blank.json()["code"] == "blank"
     assert deleted.status_code == 200 and [m["content"] for m in deleted.json()["messages"]] == [
         "b"
@@ -519,9 +514,9 @@ async def test_queue_access_checks(emulator: RunningEmulator, api: httpx.AsyncCl
     malformed = await api.get("not-a-uuid/queue/")
 
     forbidden = {"error": "Cannot access other users' conversations"}
-    assert (other_user.status_code, other_user.json()) == (403, forbidden)
-    assert (other_team.status_code, other_team.json()) == (403, forbidden)
-    assert (missing.status_code, missing.json()) == (404, {"error": "Conversation not found"})
+    assert answered(other_user) == (403, forbidden)
+    assert answered(other_team) == (403, forbidden)
+    assert answered(missing) == (404, {"error": "Conversation not found"})
     assert malformed.status_code == 500
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from max_tools.emulator import EmulatorApp, Rule, RulesError, RunningEmulator, load_rules, serve
-from tests.emulator.wire import SSEReader, events, messages, send_body
+from tests.emulator.wire import SSEReader, answered, events, messages, send_body
 
 
 class FakeClock:
@@ -315,14 +315,8 @@ async def test_action_failure_makes_the_next_append_or_cancel_422(
     failed_cancel = await api.patch(f"{conversation}/cancel/")
     fine = await api.patch(f"{conversation}/cancel/")
 
-    assert (failed_append.status_code, failed_append.json()) == (
-        422,
-        {"error": "Failed to append message"},
-    )
-    assert (failed_cancel.status_code, failed_cancel.json()) == (
-        422,
-        {"error": "Failed to cancel conversation"},
-    )
+    assert answered(failed_append) == (422, {"error": "Failed to append message"})
+    assert answered(failed_cancel) == (422, {"error": "Failed to cancel conversation"})
     assert fine.status_code == 204
     assert emulator.conversation(conversation).status == "idle"
 

@@ -27,6 +27,11 @@ def send_body(content: str | None, conversation: str | None = None, **extra: Any
     }
 
 
+def answered(response: httpx.Response) -> tuple[int, Any]:
+    """The status and JSON body of an answer, to compare with the reference's in one go."""
+    return response.status_code, response.json()
+
+
 def events(raw: bytes) -> list[tuple[str, Any]]:
     """(event, parsed data) pairs of an SSE body; comments are left out."""
     out: list[tuple[str, Any]] = []
