@@ -174,11 +174,10 @@ async def test_sse_fields_beyond_event_and_data_are_read_as_the_format_says(
 
     events, _ = await collect(posthog)
 
-    assert [e.message.content for e in events if isinstance(e, MessageEvent)] == [
-        "no event line",
-        "a",
-    ]
     assert len(events) == 2
+    human, answer = (e.message for e in events if isinstance(e, MessageEvent))
+    assert isinstance(human, HumanMessage) and human.content == "no event line"
+    assert isinstance(answer, AIMessage) and answer.content == "a"
 
 
 async def test_reply_replaces_partial_text_and_keeps_finished_messages(

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
+from mcp_types import TextContent
 
 from langchain_integration import MaxTool
 from max_tools import AsyncMaxClient
@@ -133,7 +134,9 @@ async def what_the_agent_sees(
         if face == "mcp":
             async with Client(build_server(client)) as mcp:
                 result = await mcp.call_tool(action, arguments)
-            text = result.content[0].text
+            block = result.content[0]
+            assert isinstance(block, TextContent), block
+            text = block.text
             if result.is_error:  # the SDK's prefix, then our sentence
                 assert text.startswith(f"Error executing tool {action}: "), text
                 text = text.removeprefix(f"Error executing tool {action}: ")
