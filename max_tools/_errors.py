@@ -228,6 +228,9 @@ def parse_error_body(text: str) -> tuple[Any, str | None, str | None, str | None
         return body, None, None, None
     code = _text(body.get("code"))
     detail = _text(body.get("detail"))
+    status = body.get("query_status")  # a failed asynchronous query (reference section 15.3)
+    if detail is None and isinstance(status, dict):
+        detail = _text(status.get("error_message"))
     error = _text(body.get("error"))
     if error is not None:
         # {"error": "queue_full", "detail": ...} carries a code, {"error": "Cannot ..."} a sentence.

@@ -4,6 +4,10 @@ An `ai/viz` message holds a query, not data; PostHog's web app runs it through
 ``POST /api/environments/{project}/query/`` with ``{"query": <the query>}`` and draws the result.
 `QueryResult` is that result, typed where the kind is known (trends series, HogQL rows) and raw
 otherwise. `charts` lists a reply's charts, numbered from 1, with the query to run for each.
+
+A query PostHog computes in the background (``refresh="async"`` and friends) answers 202 with a
+``query_status``; `query` then reads ``GET …/query/{id}/`` until it is complete (200, the
+response in ``query_status.results``) or failed (400 with PostHog's message), within `wait_s`.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
-from max_tools._errors import InvalidArgumentsError
+from max_tools._arguments import seconds
+from max_tools._errors import APITimeoutError, InvalidArgumentsError
 from max_tools._http import HTTPCore
 from max_tools._messages import (
     ArtifactMessage,
@@ -27,7 +33,20 @@ from max_tools._retry import Repeatable
 if TYPE_CHECKING:
     from max_tools._models import Conversation
 
-__all__ = ["Chart", "QueryMethods", "QueryResult", "Series", "charts_of", "parse_query_result"]
+__all__ = [
+    "QUERY_WAIT_S",
+    "Chart",
+    "QueryMethods",
+    "QueryResult",
+    "Series",
+    "charts_of",
+    "parse_query_result",
+]
+
+QUERY_WAIT_S = 60.0
+"""How long `query` follows a query PostHog computes in the background, by default."""
+_FIRST_POLL_S, _MAX_POLL_S = 0.25, 2.0
+"""Status reads start soon (most queries take well under a second) and back off to every 2 s."""
 
 
 class _Model(BaseModel):
@@ -98,6 +117,14 @@ def parse_query_result(query: dict[str, Any], body: Any) -> QueryResult:
     return result
 
 
+def _running(answer: Any) -> str | None:
+    """The id of a query PostHog goes on computing in the background (a 202), or None."""
+    status = answer.get("query_status") if isinstance(answer, dict) else None
+    if isinstance(status, dict) and status.get("complete") is False and status.get("id"):
+        return str(status["id"])
+    return None
+
+
 def charts_of(messages: Sequence[Message]) -> list[Chart]:
     """Every chart among `messages`, numbered from 1 in order."""
     queries: list[tuple[dict[str, Any], str | None, str | None]] = []
@@ -134,22 +161,34 @@ class QueryMethods:
 
         async def get_conversation(self, conversation_id: str | uuid.UUID) -> Conversation: ...
 
-    async def query(self, query: Mapping[str, Any], *, refresh: str | None = None) -> QueryResult:
+    async def query(
+        self,
+        query: Mapping[str, Any],
+        *,
+        refresh: str | None = None,
+        wait_s: float = QUERY_WAIT_S,
+    ) -> QueryResult:
         """Run a query (a `TrendsQuery`, a `HogQLQuery`, ... node) through PostHog's query API.
 
         Args:
             query: the query node, e.g. a chart's `Chart.query`.
-            refresh: PostHog's cache policy (``blocking`` by default at PostHog).
+            refresh: PostHog's cache policy (``blocking`` by default at PostHog); the
+                asynchronous ones (``async``, ``force_async``, ...) are followed to the end.
+            wait_s: how long to follow a query PostHog computes in the background.
 
         Raises:
-            InvalidArgumentsError: `query` is not a query node (an object with a ``kind``).
+            InvalidArgumentsError: `query` is not a query node (an object with a ``kind``), or
+                `wait_s` is not a number of seconds.
             PermissionDeniedError: the key lacks the ``query:read`` scope (the message says so).
+            BadRequestError: PostHog refused the query, or it failed (PostHog's message).
+            APITimeoutError: the query was still running after `wait_s`.
         """
         if not isinstance(query, Mapping) or not isinstance(query.get("kind"), str):
             raise InvalidArgumentsError(
                 'query must be a query node: an object with a "kind", e.g. {"kind": '
                 '"HogQLQuery", "query": "select event, count() from events group by event"}.'
             )
+        budget = seconds(wait_s)
         body: dict[str, Any] = {"query": dict(query)}
         if refresh is not None:
             body["refresh"] = refresh
@@ -158,7 +197,33 @@ class QueryMethods:
             "POST", "/query/", json=body, doing=doing, repeatable=Repeatable.ALWAYS
         )
         answer = response.json() if response is not None else {}  # None is for deletes only
+        running = _running(answer)
+        if running is not None:
+            answer = await self._query_outcome(running, doing=doing, wait_s=budget)
         return parse_query_result(dict(query), answer)
+
+    async def _query_outcome(self, query_id: str, *, doing: str, wait_s: float) -> Any:
+        """Read an asynchronous query's status until it is complete; its response."""
+        started = anyio.current_time()
+        waited, delay = 0.0, _FIRST_POLL_S
+        # Both clocks count: the real one bounds a slow server, the sum of the pauses a
+        # client whose sleep does not really wait (tests).
+        while max(waited, anyio.current_time() - started) < wait_s:
+            pause = min(delay, wait_s - waited)
+            await self._http.sleep(pause)
+            waited, delay = waited + pause, min(delay * 2, _MAX_POLL_S)
+            response = await self._http.request(
+                "GET", f"/query/{query_id}/", doing=doing, repeatable=Repeatable.ALWAYS
+            )
+            status = response.json().get("query_status") if response is not None else None
+            if isinstance(status, dict) and status.get("complete"):
+                return status.get("results")
+        raise APITimeoutError(
+            f"Could not {doing}: PostHog was still computing it after {wait_s:g} s (query id "
+            f"{query_id}). Try again with a larger wait_s, or later: PostHog caches the result "
+            "when it completes.",
+            request_sent=True,
+        )
 
     async def chart_data(
         self, conversation_id: str | uuid.UUID, chart: int = 1

@@ -25,7 +25,7 @@ from max_tools._config import APIKey, Settings
 from max_tools._events import StreamEvent
 from max_tools._http import Sleep
 from max_tools._models import Conversation, ConversationPage, ConversationSummary, Queue
-from max_tools._query import Chart, QueryResult
+from max_tools._query import QUERY_WAIT_S, Chart, QueryResult
 from max_tools._reply import Reply
 from max_tools._stream import ReplyStream
 
@@ -341,9 +341,11 @@ class MaxClient:
             partial(self._async.dismiss_form, conversation_id, wait_s=wait_s, on_event=events)
         )
 
-    def query(self, query: Mapping[str, Any], *, refresh: str | None = None) -> QueryResult:
+    def query(
+        self, query: Mapping[str, Any], *, refresh: str | None = None, wait_s: float = QUERY_WAIT_S
+    ) -> QueryResult:
         """Run a query through PostHog's query API (see `AsyncMaxClient.query`)."""
-        return self._call(partial(self._async.query, query, refresh=refresh))
+        return self._call(partial(self._async.query, query, refresh=refresh, wait_s=wait_s))
 
     def chart_data(
         self, conversation_id: str | uuid.UUID, chart: int = 1

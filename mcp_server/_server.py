@@ -34,6 +34,7 @@ from max_tools.agent import (
     select_actions,
     transcript_markdown,
 )
+from mcp_server._chart_app import CHART_TOOL, chart_view, tool_meta, with_svg
 from mcp_server._people import APPROVAL_POLICIES, Person, left_waiting
 
 __all__ = ["INSTRUCTIONS", "TRANSCRIPT_URI", "build_server"]
@@ -96,6 +97,7 @@ def build_server(
         website_url="https://posthog.com/docs/posthog-ai",
         log_level="WARNING",
         tools=[_tool(action, client, wait_s, person) for action in actions],
+        extensions=[chart_view()] if any(a.name == CHART_TOOL for a in actions) else [],
     )
     _add_transcript_resource(server, client)
     _add_prompt(server, read_only=read_only)
@@ -155,6 +157,7 @@ def _tool(action: Action, client: AsyncMaxClient, wait_cap: float | None, person
             idempotent_hint=action.idempotent,
             open_world_hint=True,
         ),
+        meta=tool_meta(action.name),
     )
 
 
@@ -227,7 +230,7 @@ def _tool_function(
         if result.png is not None:
             picture = base64.b64encode(result.png).decode()
             content.append(ImageContent(type="image", data=picture, mime_type="image/png"))
-        return CallToolResult(content=content, structured_content=structured)
+        return await with_svg(ctx, CallToolResult(content=content, structured_content=structured))
 
     return call
 

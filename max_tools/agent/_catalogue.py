@@ -175,7 +175,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         name="max_get_chart",
         title="Read a chart's numbers",
-        description=("The numbers behind chart N of a conversation, as a table (no new question)."),
+        description="The numbers behind chart N (from 1) of a conversation, as a table.",
         params=ChartParams,
         result=ChartResult,
         read_only=True,

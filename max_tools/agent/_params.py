@@ -181,7 +181,8 @@ class ChartParams(_Params):
     """Arguments of max_get_chart."""
 
     conversation_id: str
-    chart: int = Field(default=1, ge=1, description="Which chart (1 = the first).")
+    # The tool's description says "chart N (from 1)": tools/list is paid for in every turn.
+    chart: int = Field(default=1, ge=1)
 
 
 class ConversationParams(_Params):

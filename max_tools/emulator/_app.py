@@ -25,7 +25,7 @@ from max_tools.emulator._control import conversation_state as _conversation_stat
 from max_tools.emulator._control import stats as _stats
 from max_tools.emulator._engine import Engine, human_message
 from max_tools.emulator._faults import Faults
-from max_tools.emulator._query import run_query
+from max_tools.emulator._query import AsyncQueries, run_query
 from max_tools.emulator._responses import fault_response, json_response, not_found
 from max_tools.emulator._routes import API, QUERY, SCOPED_ACTIONS, authenticate, route, team
 from max_tools.emulator._store import Store
@@ -109,6 +109,7 @@ class EmulatorApp:
         self.current_project_id = current_project_id
         self.keepalive_s = keepalive_s
         self.throttles = Throttles(clock)
+        self.queries = AsyncQueries()
         self.started = anyio.Event()
         self.connections_seen: set[tuple[str, int]] = set()
         """Client (address, port) pairs that sent requests: one per connection opened."""
@@ -190,7 +191,7 @@ class EmulatorApp:
             return json_response(404, body)
         method = request.method
         if asked is not None:
-            return await _query_endpoint(self, request, asked["kind"])
+            return await _query_endpoint(self, request, asked["kind"], team_id)
         parts = [part for part in (matched["rest"] or "").split("/") if part]
         action, allowed = route(parts, method)
         if action is None:
@@ -205,11 +206,20 @@ class EmulatorApp:
         return await _HANDLERS[action](self, request, user, team_id, *parts)
 
 
-async def _query_endpoint(app: EmulatorApp, request: Request, kind: str | None) -> Response:
-    if request.method != "POST":
-        detail = f'Method "{request.method}" not allowed.'
+async def _query_endpoint(
+    app: EmulatorApp, request: Request, kind: str | None, team_id: int
+) -> Response:
+    method = request.method
+    if method not in ("POST", "GET", "DELETE") or (method != "POST" and kind is None):
+        detail = f'Method "{method}" not allowed.'
         return json_response(405, drf_error("invalid_request", "method_not_allowed", detail))
     if app.faults.scoped_keys:  # the emulator's scoped keys carry the conversation scopes only
         detail = "API key missing required scope 'query:read'"
         return json_response(403, drf_error("authentication_error", "permission_denied", detail))
-    return await run_query(request, kind)
+    if method == "POST":
+        polls = app.faults.query_polls
+        return await run_query(request, kind, team_id=team_id, queries=app.queries, polls=polls)
+    # GET and DELETE name an asynchronous query by its id where POST names a kind.
+    if method == "GET":
+        return app.queries.read(team_id, str(kind))
+    return app.queries.cancel(team_id, str(kind))

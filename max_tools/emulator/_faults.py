@@ -18,7 +18,7 @@ _STANDING = ("scoped_keys", "quota_exceeded", "throttle", "trim_on_disconnect")
 _ONE_SHOT = ("unknown_events", "action_failure", "garble_utf8")
 """Switches that act once, on what comes next, then turn themselves off."""
 FAULT_KEYS = frozenset(
-    {"status", "retry_after", "count", "drop_after_events", "stall_s", "hold"}
+    {"status", "retry_after", "count", "drop_after_events", "stall_s", "hold", "query_polls"}
     | set(_STANDING)
     | set(_ONE_SHOT)
 )
@@ -60,6 +60,8 @@ class Faults:
         self.quota_exceeded = quota_exceeded
         self.throttle = throttle
         self.trim_on_disconnect = trim_on_disconnect
+        self.query_polls = 1
+        """Status reads that answer 202 before an asynchronous query completes (standing)."""
         self._released = anyio.Event()
         self._released.set()
 
@@ -133,6 +135,9 @@ class Faults:
             drop = int(_number(body["drop_after_events"], "drop_after_events", integer=True))
         if "stall_s" in body:
             stall = _number(body["stall_s"], "stall_s")
+        polls = self.query_polls
+        if "query_polls" in body:
+            polls = int(_number(body["query_polls"], "query_polls", integer=True))
         flags = {key: value for key, value in body.items() if key in {*_STANDING, *_ONE_SHOT}}
         for flag, value in {**flags, "hold": body.get("hold", False)}.items():
             if not isinstance(value, bool):
@@ -143,6 +148,7 @@ class Faults:
             self.drop_after_events = drop
         if "stall_s" in body:
             self.stall_s = stall
+        self.query_polls = polls
         for flag, value in flags.items():
             setattr(self, flag, value)
         if body.get("hold") is True:
@@ -155,6 +161,7 @@ class Faults:
         self.statuses.clear()
         self.drop_after_events = None
         self.stall_s = None
+        self.query_polls = 1
         for flag in _ONE_SHOT:
             setattr(self, flag, False)
         for flag, value in self._defaults.items():
@@ -167,6 +174,7 @@ class Faults:
             "pending_statuses": [{"status": s, "retry_after": r} for s, r in self.statuses],
             "drop_after_events": self.drop_after_events,
             "stall_s": self.stall_s,
+            "query_polls": self.query_polls,
             **{flag: getattr(self, flag) for flag in (*_ONE_SHOT, *_STANDING)},
             "hold": self.held,
         }

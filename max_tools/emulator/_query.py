@@ -4,13 +4,21 @@
 made up, but deterministic for a given query (seeded by its JSON) and shaped by it: a trends
 query gets one series per series and breakdown value, one point per interval in its date range;
 a HogQL query gets its select list as columns; a funnel one count per step.
+
+Asynchronous queries (``refresh`` ``async``, ``lazy_async``, ``force_async``, or the legacy
+``"async": true``) answer 202 with a ``query_status``; ``GET …/query/{id}/`` answers 202 while
+the query "runs" (for ``faults.query_polls`` reads, 1 by default), then 200 with the response
+in ``query_status.results``, or 400 with ``error_message`` when it failed (a HogQL syntax
+error, found only when it runs, as at PostHog); ``DELETE`` cancels it.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import uuid
 import zlib
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +29,7 @@ from max_tools.emulator._responses import json_response, read_body
 from max_tools.emulator._validation import FieldError
 from max_tools.emulator._wire import drf_error, drf_time
 
-__all__ = ["run_query"]
+__all__ = ["AsyncQueries", "run_query"]
 
 _BODY_KEYS = {
     "query",
@@ -43,10 +51,16 @@ _BREAKDOWN_VALUES = {
 }
 _EVENTS = ["$pageview", "signed_up", "$autocapture", "purchase", "$pageleave"]
 _HOGQL_LIMIT, _HOGQL_MAX_LIMIT = 100, 50_000
+_REFRESH = {True, False, "blocking", "force_blocking", "async", "lazy_async", "force_async"}
+_REFRESH |= {"async_except_on_cache_miss", "force_cache"}
+_ASYNC_REFRESH = {"async", "lazy_async", "force_async"}
+"""The modes that compute in the background (the emulator keeps no cache, so always 202)."""
 
 
-async def run_query(request: Request, path_kind: str | None) -> Response:
-    """Answer one query request as PostHog's query viewset does."""
+async def run_query(
+    request: Request, path_kind: str | None, *, team_id: int, queries: AsyncQueries, polls: int
+) -> Response:
+    """Answer one query request as PostHog's query viewset does (`polls`: see `AsyncQueries`)."""
     try:
         body = await read_body(request)
     except FieldError as error:
@@ -60,13 +74,85 @@ async def run_query(request: Request, path_kind: str | None) -> Response:
     if path_kind is not None and path_kind != kind:
         detail = f'Query kind mismatch: path kind "{path_kind}" does not match body kind "{kind}".'
         return json_response(400, drf_error("validation_error", "invalid_input", detail))
+    status, answer = _answer(query)
+    if body.get("refresh") in _ASYNC_REFRESH or body.get("async") is True:
+        started = queries.start(team_id, polls, status, answer)
+        return json_response(202, {"cache_key": _cache_key(query), "query_status": started})
+    return json_response(status, answer)
+
+
+def _answer(query: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """The status and body of a blocking run of `query`."""
+    kind = query["kind"]
     if kind == "HogQLQuery":
         return _hogql(query)
     if kind == "TrendsQuery":
-        return json_response(200, _envelope(query, _trends(query)))
+        return 200, _envelope(query, _trends(query))
     if kind == "FunnelsQuery":
-        return json_response(200, _envelope(query, _funnel(query)))
-    return json_response(200, _envelope(query, []))
+        return 200, _envelope(query, _funnel(query))
+    return 200, _envelope(query, [])
+
+
+@dataclass
+class _Job:
+    status: dict[str, Any]
+    polls_left: int
+    response: dict[str, Any] | None
+    error: str | None
+
+
+@dataclass
+class AsyncQueries:
+    """The queries computing "in the background", by id (PostHog keeps them in Redis)."""
+
+    jobs: dict[str, _Job] = field(default_factory=dict)
+
+    def start(
+        self, team_id: int, polls: int, status: int, answer: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Start one that ends as `status` and `answer`, after `polls` reads; its first status."""
+        query_id = uuid.uuid4().hex
+        first = {
+            "complete": False,
+            "end_time": None,
+            "error": False,
+            "error_message": None,
+            "expiration_time": None,
+            "id": query_id,
+            "query_async": True,
+            "query_progress": None,
+            "results": None,
+            "start_time": drf_time(datetime.now(UTC)),
+            "task_id": None,
+            "team_id": team_id,
+        }
+        if status == 200:
+            self.jobs[query_id] = _Job(first, polls, answer, None)
+        else:  # what a blocking run refuses at once, a background run reports when it fails
+            self.jobs[query_id] = _Job(first, polls, None, str(answer.get("detail")))
+        return dict(first)
+
+    def read(self, team_id: int, query_id: str) -> Response:
+        """``GET …/query/{id}/``: 202 while running, 200 when complete, 400 when it failed."""
+        job = self.jobs.get(query_id)
+        if job is None or job.status["team_id"] != team_id:
+            return json_response(404, drf_error("invalid_request", "not_found", "Query not found."))
+        if job.polls_left > 0:
+            job.polls_left -= 1
+            return json_response(202, {"query_status": dict(job.status)})
+        done = {**job.status, "complete": True, "end_time": drf_time(datetime.now(UTC))}
+        if job.error is not None:
+            done.update(error=True, error_message=job.error)
+            return json_response(400, {"query_status": done})
+        done["results"] = job.response
+        return json_response(200, {"query_status": done})
+
+    def cancel(self, team_id: int, query_id: str) -> Response:
+        """``DELETE …/query/{id}/``: forget the query (a later read is a 404)."""
+        job = self.jobs.get(query_id)
+        if job is not None and job.status["team_id"] == team_id:
+            del self.jobs[query_id]
+        return json_response(200, {"message": "Query cancelled."})
 
 
 def _invalid(body: Any) -> str | None:
@@ -90,6 +176,9 @@ def _invalid(body: Any) -> str | None:
         return "query.HogQLQuery.query\n  Field required [type=missing]"
     if kind in ("TrendsQuery", "FunnelsQuery") and not isinstance(query.get("series"), list):
         return f"query.{kind}.series\n  Field required [type=missing]"
+    refresh = body.get("refresh", "blocking")
+    if not isinstance(refresh, bool | str) or refresh not in _REFRESH:
+        return f"refresh\n  Input should be a valid boolean or one of {sorted(map(str, _REFRESH))}"
     return None
 
 
@@ -108,11 +197,15 @@ class _Numbers:
         return low + (high - low) * self.randint(0, 10_000) / 10_000
 
 
+def _cache_key(query: dict[str, Any]) -> str:
+    return f"cache_{zlib.crc32(json.dumps(query, sort_keys=True).encode()):08x}"
+
+
 def _envelope(query: dict[str, Any], results: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     start, end = _range(query, now)
     return {
-        "cache_key": f"cache_{zlib.crc32(json.dumps(query, sort_keys=True).encode()):08x}",
+        "cache_key": _cache_key(query),
         "error": "",
         "hasMore": False,
         "hogql": f"SELECT ... -- {query['kind']}",
@@ -230,7 +323,7 @@ def _funnel(query: dict[str, Any]) -> list[dict[str, Any]]:
     return steps
 
 
-def _hogql(query: dict[str, Any]) -> Response:
+def _hogql(query: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     text = query["query"].strip()
     matched = re.match(
         r"(?is)^select\s+(.+?)(?:\s+from\s+\w+.*?)?(?:\s+limit\s+(\d+))?\s*;?$", text
@@ -238,7 +331,7 @@ def _hogql(query: dict[str, Any]) -> Response:
     if matched is None:
         word = (text.split() or [""])[0]
         detail = f"Syntax error at line 1, column 0: mismatched input '{word}' expecting SELECT"
-        return json_response(400, drf_error("validation_error", "invalid_input", detail))
+        return 400, drf_error("validation_error", "invalid_input", detail)
     columns = [_column(part) for part in _split(matched[1])]
     limit = min(int(matched[2]), _HOGQL_MAX_LIMIT) if matched[2] else _HOGQL_LIMIT
     rng = _Numbers(query)
@@ -259,7 +352,7 @@ def _hogql(query: dict[str, Any]) -> Response:
         query=text,
         types=[[column, "UInt64" if _numeric(column) else "String"] for column in columns],
     )
-    return json_response(200, dict(sorted(body.items())))
+    return 200, dict(sorted(body.items()))
 
 
 def _split(select: str) -> list[str]:

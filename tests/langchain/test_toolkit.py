@@ -16,7 +16,7 @@ from mcp import Client
 
 from langchain_integration import PROGRESS_EVENT, MaxTool, MaxToolkit
 from max_tools import AsyncMaxClient, ConfigurationError, MaxClient
-from max_tools.agent import ACTIONS, ChatResult
+from max_tools.agent import ACTIONS, ChartResult, ChatResult
 from max_tools.emulator import DEFAULT_KEY, RunningEmulator
 from mcp_server import build_server
 
@@ -113,6 +113,26 @@ async def test_ainvoke_returns_text_content_and_a_typed_artifact(emulator: Runni
     assert isinstance(message.artifact, ChatResult) and message.artifact.status == "completed"
     assert f"conversation_id: {message.artifact.conversation_id}" in message.content
     assert "status: completed" in message.content
+
+
+async def test_the_chart_tool_gives_the_table_as_content_and_the_data_as_artifact(
+    emulator: RunningEmulator,
+) -> None:
+    tools = tools_by_name(toolkit(emulator))
+    asked = await tools["max_chat"].ainvoke(call("max_chat", message="Plot signups by country"))
+    cid = asked.artifact.conversation_id
+
+    message = await tools["max_get_chart"].ainvoke(call("max_get_chart", conversation_id=cid))
+
+    async with AsyncMaxClient(api_key=DEFAULT_KEY, host=emulator.url, project_id=1) as client:
+        _, truth = await client.chart_data(cid, 1)
+    artifact = message.artifact
+    assert isinstance(artifact, ChartResult)
+    assert [s["data"] for s in artifact.series or []] == [s.data for s in truth.series or []]
+    assert artifact.vega_lite is not None and artifact.vega_lite["data"]["values"]
+    first = truth.series[0] if truth.series else None
+    assert first is not None
+    assert f"| {first.days[0]} | {int(first.data[0])} |" in message.content
 
 
 def test_invoke_from_sync_code_through_the_sync_facade(emulator: RunningEmulator) -> None:
