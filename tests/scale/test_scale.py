@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import pytest
 from anyio.abc import Process
 from mcp import Client
 
 from max_tools import AsyncMaxClient, ReplyStatus
-from max_tools.emulator import DEFAULT_KEY, Rule, RunningEmulator, serve
+from max_tools.emulator import DEFAULT_KEY, Rule, RunningEmulator
 from tests.processes import read_until
 
 
@@ -57,10 +58,19 @@ async def max_mcp_http(emulator: RunningEmulator) -> AsyncIterator[str]:
         await process.aclose()
 
 
-async def test_a_chat_started_on_one_server_is_followed_on_another() -> None:
-    rules = [Rule(match="slow", reply="Slow but sure.", chunks=30, delay_s=0.05)]
+@pytest.mark.parametrize(
+    "emulator_options",
+    [  # paced by the rule: 30 chunks 0.05 s apart outlast the first server's 0.3 s budget
+        {
+            "rules": [Rule(match="slow", reply="Slow but sure.", chunks=30, delay_s=0.05)],
+            "delay_s": None,
+        }
+    ],
+)
+async def test_a_chat_started_on_one_server_is_followed_on_another(
+    emulator: RunningEmulator,
+) -> None:
     async with (
-        serve(rules=rules) as emulator,
         max_mcp_http(emulator) as first,
         max_mcp_http(emulator) as second,
     ):
