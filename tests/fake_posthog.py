@@ -143,28 +143,26 @@ def idle_refusal() -> httpx.Response:
     )
 
 
-def conversation_row(
-    cid: str = CID,
-    *,
-    status: str = "idle",
-    title: str | None = "Signups",
-    user: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A conversation as PostHog lists it (the fields every conversation answer has)."""
-    return {
-        "id": cid,
-        "status": status,
-        "title": title,
-        "topic": None,
-        "user": user or {"id": 42},
-        "created_at": "2025-06-02T09:14:03.512345Z",
-        "updated_at": "2025-06-02T09:14:41.001122Z",
-        "type": "assistant",
-        "is_internal": False,
-        "slack_thread_key": None,
-        "slack_workspace_domain": None,
-        "task": None,
-    }
+CONVERSATION_ROW: dict[str, Any] = {
+    "id": CID,
+    "status": "idle",
+    "title": "Signups",
+    "topic": None,
+    "user": {"id": 42},
+    "created_at": "2025-06-02T09:14:03.512345Z",
+    "updated_at": "2025-06-02T09:14:41.001122Z",
+    "type": "assistant",
+    "is_internal": False,
+    "slack_thread_key": None,
+    "slack_workspace_domain": None,
+    "task": None,
+}
+"""A conversation as PostHog lists it (the fields every conversation answer has)."""
+
+
+def conversation_row(cid: str = CID, **fields: Any) -> dict[str, Any]:
+    """`CONVERSATION_ROW` for conversation `cid`, with `fields` changed."""
+    return {**CONVERSATION_ROW, "id": cid, **fields}
 
 
 def stored_conversation(
