@@ -29,6 +29,7 @@ MAX_MESSAGE_CHARS = 40_000
 """PostHog's limit for a message and a queued message (`MessageSerializer`, max_length)."""
 MAX_APPEND_CHARS = 10_000
 """PostHog's limit for append_message (`MessageMinimalSerializer`, max_length)."""
+EXAMPLE_UUID = "6a3e2c1e-8f1b-4a55-9f6e-0c3b8d1a2f77"
 QUEUE_ID = re.compile(r"^[A-Za-z0-9_~:-]{1,128}$")  # PostHog mints uuid4s; its route takes [^/.]+
 
 
@@ -58,47 +59,54 @@ def conversation_id(value: str | uuid.UUID) -> str:
             return str(uuid.UUID(value.strip()))
         except ValueError:
             pass
-    raise InvalidArgumentsError(
-        f"conversation_id must be a conversation's UUID, like "
-        f"'6a3e2c1e-8f1b-4a55-9f6e-0c3b8d1a2f77'; got {preview(value)}."
+    raise _invalid(
+        "conversation_id", value, "a conversation id; expected a UUID like " + EXAMPLE_UUID
     )
 
 
 def queue_id(value: str) -> str:
     if isinstance(value, str) and QUEUE_ID.fullmatch(value.strip()):
         return value.strip()
-    raise InvalidArgumentsError(
-        f"queue_id must be the id of a queued message (from get_queue); got {preview(value)}."
-    )
+    raise _invalid("queue_id", value, "the id of a queued message, as the queue lists it")
 
 
 def message_text(value: str, *, limit: int = MAX_MESSAGE_CHARS) -> str:
     if not isinstance(value, str):
         raise TypeError(f"The message must be a string, not {type(value).__name__}.")
     if not value.strip():
-        raise InvalidArgumentsError("The message is empty; PostHog does not accept blank messages.")
-    if len(value) > limit:
-        raise InvalidArgumentsError(
-            f"The message has {len(value):,} characters; PostHog accepts at most {limit:,}. "
-            "Shorten it or split it."
+        problem = "the message is empty; PostHog does not accept blank messages"
+    elif len(value) > limit:
+        problem = (
+            f"the message has {len(value):,} characters; PostHog accepts at most {limit:,}. "
+            "Shorten it or split it"
         )
-    return value
+    else:
+        return value
+    raise InvalidArgumentsError(
+        f"{problem[:1].upper()}{problem[1:]}.", argument="message", problem=problem
+    )
 
 
 def count(value: int, name: str, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidArgumentsError(
-            f"{name} must be a whole number of at least {minimum}; got {value!r}."
-        )
+        raise _invalid(name, value, f"a whole number of {minimum} or more")
     return value
 
 
 def seconds(value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise InvalidArgumentsError(
-            f"wait_s must be a number of seconds, 0 or more; got {value!r}."
-        )
+        raise _invalid("wait_s", value, "a number of seconds, 0 or more")
     return float(value)
+
+
+def _invalid(argument: str, value: object, expected: str) -> InvalidArgumentsError:
+    """`argument` must be `expected`: said for Python callers, and without the name for others."""
+    got = preview(value)
+    return InvalidArgumentsError(
+        f"{argument} must be {expected}; got {got}.",
+        argument=argument,
+        problem=f"{got} is not {expected}",
+    )
 
 
 def preview(value: object) -> str:

@@ -12,8 +12,7 @@ import math
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypedDict
 
 import anyio
 import httpx
@@ -45,6 +44,7 @@ __all__ = [
     "MAX_APPEND_CHARS",
     "MAX_MESSAGE_CHARS",
     "AsyncMaxClient",
+    "FollowOptions",
     "OnEvent",
 ]
 
@@ -54,8 +54,16 @@ logger = logging.getLogger("max_tools")
 DEFAULT_MAX_RETRIES = 3
 _MAX_CLIENT_TOOL_ANSWERS = 3  # front-end tool calls answered in one call, at most
 
-OnEvent = Callable[[StreamEvent], Awaitable[None]]
-"""A coroutine function that is awaited with each stream event (progress reporting)."""
+OnEvent = Callable[[StreamEvent], Awaitable[None] | None]
+"""Called with each stream event (progress reporting); a coroutine function is awaited."""
+
+
+class FollowOptions(TypedDict, total=False):
+    """How a call follows the run it starts or joins: `wait_s` and `on_event`, as in `ask`."""
+
+    wait_s: float | None
+    on_event: OnEvent | None
+
 
 DEFAULT_LIMITS = httpx.Limits(
     max_connections=100, max_keepalive_connections=100, keepalive_expiry=30
@@ -63,7 +71,27 @@ DEFAULT_LIMITS = httpx.Limits(
 """Keep every connection a burst opened: streams are long, so agents in parallel reuse them."""
 
 
-class AsyncMaxClient(QueueMethods, DecisionMethods, QueryMethods):
+class Configured:
+    """What both clients share: `from_env`, the resolved settings, and a repr without the key."""
+
+    _settings: Settings
+
+    @classmethod
+    def from_env(cls, **options: Any) -> Self:
+        """A client configured from the environment; keyword options override it."""
+        return cls(**options)
+
+    @property
+    def settings(self) -> Settings:
+        """The resolved host, project id and (hidden) key."""
+        return self._settings
+
+    def __repr__(self) -> str:
+        s = self._settings
+        return f"{type(self).__name__}(host={s.host!r}, project_id={s.project_id!r})"
+
+
+class AsyncMaxClient(Configured, QueueMethods, DecisionMethods, QueryMethods):
     """Async client for PostHog AI conversations.
 
     Unset options come from the environment: ``POSTHOG_PERSONAL_API_KEY`` (or
@@ -123,20 +151,6 @@ class AsyncMaxClient(QueueMethods, DecisionMethods, QueryMethods):
             sleep=sleep or anyio.sleep,
         )
 
-    @classmethod
-    def from_env(cls, **options: Any) -> Self:
-        """A client configured from the environment; keyword options override it."""
-        return cls(**options)
-
-    @property
-    def settings(self) -> Settings:
-        """The resolved host, project id and (hidden) key."""
-        return self._settings
-
-    def __repr__(self) -> str:
-        s = self._settings
-        return f"{type(self).__name__}(host={s.host!r}, project_id={s.project_id!r})"
-
     async def aclose(self) -> None:
         """Close the connection pool (unless the http client came from outside)."""
         if self._owns_client:
@@ -145,12 +159,7 @@ class AsyncMaxClient(QueueMethods, DecisionMethods, QueryMethods):
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     # Conversations
@@ -204,12 +213,9 @@ class AsyncMaxClient(QueueMethods, DecisionMethods, QueryMethods):
     async def delete_conversation(self, conversation_id: str | uuid.UUID) -> None:
         """Delete a conversation of yours (PostHog keeps it soft-deleted)."""
         cid = conversation_id_of(conversation_id)
+        doing = f"delete conversation {cid}"
         await self._http.request(
-            "DELETE",
-            f"{cid}/",
-            doing=f"delete conversation {cid}",
-            repeatable=Repeatable.ALWAYS,
-            gone_ok_on_repeat=True,
+            "DELETE", f"{cid}/", doing=doing, repeatable=Repeatable.ALWAYS, gone_ok_on_repeat=True
         )
 
     # Messages and replies
@@ -277,7 +283,8 @@ class AsyncMaxClient(QueueMethods, DecisionMethods, QueryMethods):
             ui_context: PostHog UI context (dashboards, insights, ...).
             contextual_tools: context for front-end tools.
             billing_context: billing context (an invalid one is ignored by PostHog).
-            on_event: awaited with each stream event as it arrives (to show progress).
+            on_event: called with each stream event as it arrives, to show progress (a
+                coroutine function is awaited).
 
         Raises:
             ConversationBusyError: the conversation is still answering: queue the message
@@ -306,7 +313,7 @@ class AsyncMaxClient(QueueMethods, DecisionMethods, QueryMethods):
         """Follow a conversation's running reply until it ends or `wait_s` runs out.
 
         If no reply is running, the last one is read from the conversation. `on_event` is
-        awaited with each stream event as it arrives.
+        called with each stream event as it arrives (see `ask`).
         """
         replies = self._reply_stream(None, conversation_id=conversation_id_of(conversation_id))
         return await self._follow(replies, wait_s, on_event)
@@ -339,8 +346,8 @@ class AsyncMaxClient(QueueMethods, DecisionMethods, QueryMethods):
                 if not replies.sending:
                     await replies.open()
                 async for event in replies:
-                    if on_event is not None:
-                        await on_event(event)
+                    if on_event is not None and (pending := on_event(event)) is not None:
+                        await pending
             running = scope.cancelled_caught
             return replies.reply(running=running), running
         finally:
@@ -453,10 +460,7 @@ class AsyncMaxClient(QueueMethods, DecisionMethods, QueryMethods):
         """Stop the running reply and clear the queue (harmless when nothing runs)."""
         cid = conversation_id_of(conversation_id)
         self._canceled.add(cid)
+        doing = f"cancel conversation {cid}"
         await self._http.request(
-            "PATCH",
-            f"{cid}/cancel/",
-            doing=f"cancel conversation {cid}",
-            repeatable=Repeatable.ALWAYS,
-            scoped_action=True,
+            "PATCH", f"{cid}/cancel/", doing=doing, repeatable=Repeatable.ALWAYS, scoped_action=True
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import anyio
 
@@ -32,7 +32,7 @@ from max_tools._models import Conversation
 from max_tools._reply import Reply
 
 if TYPE_CHECKING:
-    from max_tools._client import OnEvent
+    from max_tools._client import FollowOptions, OnEvent
     from max_tools._stream import FindLanded, ReplyStream
 
 __all__ = ["DecisionMethods", "answered"]
@@ -89,7 +89,7 @@ class DecisionMethods:
             proposal_id: the approval's `proposal_id` (from `Reply.approvals`).
             payload: arguments to change: merged over the proposed ones before the tool runs.
             wait_s: a time budget for following the run (see `ask`).
-            on_event: awaited with each stream event as it arrives.
+            on_event: called with each stream event as it arrives (see `ask`).
 
         Raises:
             NotPendingError: the proposal is not waiting (decided, stale, unknown); nothing
@@ -148,16 +148,13 @@ class DecisionMethods:
         return await self._resume(conversation_id, "form", payload, wait_s, on_event)
 
     async def dismiss_form(
-        self,
-        conversation_id: str | uuid.UUID,
-        *,
-        wait_s: float | None = None,
-        on_event: OnEvent | None = None,
+        self, conversation_id: str | uuid.UUID, **follow: Unpack[FollowOptions]
     ) -> Reply:
-        """Decline to answer the form; PostHog AI goes on without the answers."""
-        return await self._resume(
-            conversation_id, "form", lambda _: dismiss_resume(), wait_s, on_event
-        )
+        """Decline to answer the form; PostHog AI goes on without the answers.
+
+        The same as `answer` with no answers; `wait_s` and `on_event` are as in `answer`.
+        """
+        return await self.answer(conversation_id, {}, **follow)
 
     async def _decide(
         self,

@@ -72,7 +72,21 @@ class InvalidArgumentsError(MaxError, ValueError):
     """An argument does not fit (a conversation id, a message, a number); nothing was sent.
 
     The message names the argument, what was expected and what to do.
+
+    Attributes:
+        argument: the name of the argument it is about (``conversation_id``, ``message``,
+            ``wait_s``, ...), when it is about one.
+        problem: what is wrong with that argument, without its name (``'x' is not a
+            conversation id; ...``): for callers that name arguments their own way, as the
+            command line names its flags.
     """
+
+    def __init__(
+        self, message: str, *, argument: str | None = None, problem: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.argument = argument
+        self.problem = problem
 
 
 class NotPendingError(MaxError, ValueError):
@@ -116,14 +130,10 @@ class APIStatusError(APIError):
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
-        self.body = body
-        self.code = code
-        self.detail = detail
-        self.attr = attr
+        self.body, self.code, self.detail, self.attr = body, code, detail, attr  # PostHog's body
         self.retry_after = retry_after
-        self.situation = situation
-        self._head = head
-        self._values = values or {}
+        # The advice: its key, and what `advice_for` puts before and into another face's words.
+        self.situation, self._head, self._values = situation, head, values or {}
 
     def advice_for(self, face: Face, *, cid: str = "<id>") -> str:
         """The message with the next step in `face`'s words (its tools, or its commands)."""

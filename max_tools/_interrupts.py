@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from max_tools._errors import InvalidArgumentsError
 from max_tools._messages import AIMessage, Message, ToolCall, ToolResultMessage
@@ -84,8 +84,7 @@ class FormField(_Model):
     """One input of a `multi_field` question; its answer is keyed by the field's id."""
 
     id: str
-    type: str = "text"
-    """text, number, slider, toggle or dropdown."""
+    type: str = Field("text", description="text, number, slider, toggle or dropdown.")
     label: str = ""
     placeholder: str | None = None
     min: float | None = None

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError
 
 __all__ = [
+    "VISUALIZATIONS",
     "AIMessage",
     "ArtifactMessage",
     "BaseMessage",
@@ -164,6 +165,9 @@ class UnknownMessage(BaseMessage):
 
     type: str = "unknown"
 
+
+VISUALIZATIONS = (VisualizationMessage, MultiVisualizationMessage, ArtifactMessage)
+"""The messages that show a visualization (an artifact is a saved one)."""
 
 _KNOWN: dict[str, type[BaseMessage]] = {
     cls.model_fields["type"].default: cls

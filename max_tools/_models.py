@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from max_tools._interrupts import Approval
 from max_tools._messages import Message
@@ -55,7 +55,7 @@ class User(_Model):
 
     id: int | None = None
     uuid: str | None = None
-    distinct_id: str | None = None
+    distinct_id: str | None = Field(None, description="The id product analytics know them by.")
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
@@ -66,13 +66,13 @@ class ConversationSummary(_Model):
 
     id: str
     status: str = ConversationStatus.IDLE
-    title: str | None = None
-    topic: str | None = None
+    title: str | None = Field(None, description="Written by PostHog AI during the first run.")
+    topic: str | None = Field(None, description="What it is about, e.g. product_analytics.")
     user: User | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
-    type: str | None = None
-    is_internal: bool | None = None
+    type: str | None = Field(None, description="assistant, tool_call, deep_research or slack.")
+    is_internal: bool | None = Field(None, description="Started in a support session.")
     slack_thread_key: str | None = None
     slack_workspace_domain: str | None = None
     task: Any = None

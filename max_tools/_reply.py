@@ -9,21 +9,19 @@ from pydantic import BaseModel
 from max_tools._events import ConversationEvent, MessageEvent, StreamEvent
 from max_tools._interrupts import Approval, Form, QuickReply, quick_replies
 from max_tools._messages import (
+    VISUALIZATIONS,
     AIMessage,
     ArtifactMessage,
     FailureMessage,
     HumanMessage,
     Message,
-    MultiVisualizationMessage,
     NotebookMessage,
-    VisualizationMessage,
 )
 from max_tools._query import Chart, charts_of
 
 __all__ = ["Reply", "ReplyBuilder", "ReplyStatus", "Turn"]
 
-_VISUAL = (VisualizationMessage, MultiVisualizationMessage, ArtifactMessage)
-_ANSWERS = (*_VISUAL, NotebookMessage)
+_ANSWERS = (*VISUALIZATIONS, NotebookMessage)
 
 
 class ReplyStatus(enum.StrEnum):
@@ -175,4 +173,4 @@ def _is_visual(message: Message) -> bool:
     if isinstance(message, ArtifactMessage):
         content = message.content
         return not isinstance(content, dict) or content.get("content_type") != "notebook"
-    return isinstance(message, _VISUAL)
+    return isinstance(message, VISUALIZATIONS)

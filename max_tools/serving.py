@@ -12,9 +12,24 @@ from typing import Any
 
 import anyio
 
-__all__ = ["serve_asgi"]
+__all__ = ["bind_socket", "serve_asgi"]
 
 _STOP_TIMEOUT_S = 5.0
+
+
+def bind_socket(host: str, port: int, *, backlog: int = 1024) -> socket.socket:
+    """A TCP socket bound to `host:port` (0 picks a free port) and listening, for uvicorn.
+
+    Bound before the server starts, so connections wait in the backlog instead of being
+    refused, and the port is known at once.
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle stalls
+    sock.bind((host, port))
+    sock.listen(backlog)
+    sock.set_inheritable(True)  # uvicorn's worker processes accept on it too
+    return sock
 
 
 @asynccontextmanager
@@ -43,11 +58,7 @@ async def serve_asgi(
     """
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle stalls
-    sock.bind((host, port))
-    sock.listen(128)
+    sock = bind_socket(host, port)
     server = uvicorn.Server(
         uvicorn.Config(
             app, lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=1

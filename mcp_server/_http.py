@@ -1,10 +1,12 @@
-"""Streamable HTTP for the MCP server: stateless, loopback by default, bearer token off loopback."""
+"""Streamable HTTP for the MCP server: stateless, loopback by default, guarded off loopback.
+
+Off loopback every request must send the bearer token, or (per-request keys) its PostHog key.
+"""
 
 from __future__ import annotations
 
 import hmac
-import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,10 +17,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from max_tools import ConfigurationError
 from max_tools.agent import is_loopback
 from max_tools.serving import serve_asgi
+from mcp_server._hosted import HostedSettings, RequestScopeMiddleware, refuse, shared_http_client
+from mcp_server._ops import OpsMiddleware
 
-__all__ = ["MCP_PATH", "BearerTokenMiddleware", "http_app", "serve_http"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MCP_PATH",
+    "BearerTokenMiddleware",
+    "endpoint",
+    "http_app",
+    "serve_http",
+]
 
 MCP_PATH = "/mcp"
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body served (413 above): a tool call with a long message is a few KB."""
 
 
 class BearerTokenMiddleware:
@@ -30,20 +43,7 @@ class BearerTokenMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not self._authorized(scope):
-            body = json.dumps(
-                {"error": "unauthorized", "detail": "Send Authorization: Bearer <token>."}
-            )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 401,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"www-authenticate", b'Bearer realm="max-mcp"'),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body.encode()})
+            await refuse(send, 401, "Send Authorization: Bearer <token>.")
             return
         await self.app(scope, receive, send)
 
@@ -53,20 +53,50 @@ class BearerTokenMiddleware:
         return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self._token)
 
 
-def http_app(server: MCPServer[Any], *, host: str, auth_token: str | None) -> ASGIApp:
-    """The ASGI app serving `server` at /mcp.
+def http_app(
+    server: MCPServer[Any],
+    *,
+    host: str,
+    auth_token: str | None = None,
+    hosted: HostedSettings | None = None,
+    upstream: str | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+) -> ASGIApp:
+    """The ASGI app serving `server` at /mcp, with /healthz and /readyz beside it.
+
+    Every request runs in its `RequestScope`: read-only (`x-posthog-read-only: true`,
+    `x-posthog-readonly`, `?readonly=true`) and the tool filter (`?tools=a,b`) narrow what it
+    may list and call. With `hosted` settings, each request brings its user's key.
+
+    Args:
+        server: the MCP server (`build_server(None)` with per-request keys).
+        host: the address it will be served on.
+        auth_token: the bearer token every request must send (single-key mode).
+        hosted: per-request keys: the host and project rules of the deployment.
+        upstream: the PostHog host /readyz checks (the hosted host by default).
+        max_body_bytes: bigger request bodies are refused with 413.
+        on_shutdown: closers awaited when the app's lifespan ends (after its own pool's).
 
     Raises:
-        ConfigurationError: a non-loopback host without a token.
+        ConfigurationError: a non-loopback host without a token, or a token with per-request
+            keys (the keys are the credentials then).
     """
     loopback = is_loopback(host)
-    if not loopback and not auth_token:
+    if hosted is not None and auth_token:
+        raise ConfigurationError(
+            "--auth-token and --per-request-keys do not mix: with per-request keys every "
+            "request authenticates with its user's PostHog key (Authorization: Bearer phx_...). "
+            "Choose one."
+        )
+    if hosted is None and not loopback and not auth_token:
         raise ConfigurationError(
             f"Refusing to serve on {host} without a token: anyone who can reach it could use "
-            "your PostHog key. Set --auth-token (or MAX_MCP_AUTH_TOKEN), or bind to 127.0.0.1."
+            "your PostHog key. Set --auth-token (or MAX_MCP_AUTH_TOKEN), use "
+            "--per-request-keys, or bind to 127.0.0.1."
         )
     # On loopback the SDK turns DNS-rebinding protection on (Host and Origin must be loopback);
-    # off loopback the bearer token is the guard.
+    # off loopback the bearer token (or each user's key) is the guard.
     security = (
         None if loopback else TransportSecuritySettings(enable_dns_rebinding_protection=False)
     )
@@ -74,9 +104,19 @@ def http_app(server: MCPServer[Any], *, host: str, auth_token: str | None) -> AS
         streamable_http_path=MCP_PATH,
         stateless_http=True,  # no session state: any instance can serve any request
         transport_security=security,
+        max_request_body_size=max_body_bytes,
         host=host if loopback else "0.0.0.0",  # noqa: S104 - the caller chose the address
     )
-    return BearerTokenMiddleware(app, auth_token) if auth_token else app
+    http_client = shared_http_client()
+    app = RequestScopeMiddleware(app, hosted=hosted, http_client=http_client)
+    if auth_token:
+        app = BearerTokenMiddleware(app, auth_token)
+    return OpsMiddleware(
+        app,
+        upstream=upstream or (hosted.host if hosted is not None else None),
+        http_client=http_client,
+        on_shutdown=[http_client.aclose, *on_shutdown],
+    )
 
 
 @asynccontextmanager
@@ -86,9 +126,24 @@ async def serve_http(
     host: str = "127.0.0.1",
     port: int = 8000,
     auth_token: str | None = None,
+    hosted: HostedSettings | None = None,
+    upstream: str | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> AsyncIterator[str]:
     """Serve `server` over streamable HTTP while the block lasts; yields the endpoint URL."""
-    app = http_app(server, host=host, auth_token=auth_token)
-    shown = f"[{host}]" if ":" in host else host
+    app = http_app(
+        server,
+        host=host,
+        auth_token=auth_token,
+        hosted=hosted,
+        upstream=upstream,
+        max_body_bytes=max_body_bytes,
+    )
     async with serve_asgi(app, host=host, port=port) as bound:
-        yield f"http://{shown}:{bound}{MCP_PATH}"
+        yield endpoint(host, bound)
+
+
+def endpoint(host: str, port: int) -> str:
+    """The MCP endpoint URL of a server bound to `host:port`."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}{MCP_PATH}"

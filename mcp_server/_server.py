@@ -19,6 +19,7 @@ from mcp_types import (
     TextContent,
     ToolAnnotations,
 )
+from mcp_types import Tool as MCPTool
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from max_tools import AsyncMaxClient, ConfigurationError, MaxError, __version__
@@ -35,6 +36,7 @@ from max_tools.agent import (
     transcript_markdown,
 )
 from mcp_server._chart_app import CHART_TOOL, chart_view, tool_meta, with_svg
+from mcp_server._hosted import current_scope
 from mcp_server._people import APPROVAL_POLICIES, Person, left_waiting
 
 __all__ = ["INSTRUCTIONS", "TRANSCRIPT_URI", "build_server"]
@@ -53,7 +55,7 @@ INSTRUCTIONS = (
 
 
 def build_server(
-    client: AsyncMaxClient,
+    client: AsyncMaxClient | None,
     *,
     read_only: bool = False,
     tools: Sequence[str] | None = None,
@@ -63,7 +65,9 @@ def build_server(
     """An MCP server exposing PostHog AI through `client`.
 
     Args:
-        client: the client every tool uses (its connection pool is shared).
+        client: the client every tool uses (its connection pool is shared); None when each
+            HTTP request brings its own key (`max-mcp --per-request-keys`): the tools then use
+            the client made for that request.
         read_only: list only the read-only tools.
         tools: names of the tools to keep (default: all).
         wait_s: the server's wait budget, in seconds: the default of `wait_s` when a call
@@ -105,11 +109,23 @@ def build_server(
 
 
 class _MaxServer(MCPServer[Any]):
-    """The SDK's server, with bad arguments reported in our words rather than pydantic's."""
+    """The SDK's server, with our argument messages and per-request tool filters.
+
+    Bad arguments are reported in our words rather than pydantic's; over HTTP the tools a
+    request may list and call are narrowed by its read-only and tool filter.
+    """
+
+    async def list_tools(self) -> list[MCPTool]:
+        tools = await super().list_tools()
+        scope = current_scope()
+        return tools if scope is None else [tool for tool in tools if scope.allows(tool.name)]
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        scope = current_scope()
+        if scope is not None and not scope.allows(name):
+            raise ToolError(f"{_SDK_PREFIX}{name}: {scope.refusal(name)}")
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -132,7 +148,9 @@ class _MaxServer(MCPServer[Any]):
 _SDK_PREFIX = "Error executing tool "
 
 
-def _tool(action: Action, client: AsyncMaxClient, wait_cap: float | None, person: Person) -> Tool:
+def _tool(
+    action: Action, client: AsyncMaxClient | None, wait_cap: float | None, person: Person
+) -> Tool:
     """The action as an MCP tool.
 
     Its arguments model is both the published schema and the validation, so what tools/list
@@ -181,12 +199,18 @@ def _arguments_model(action: Action, wait_cap: float | None) -> type[ArgModelBas
 
 
 def _tool_function(
-    action: Action, client: AsyncMaxClient, wait_cap: float | None, person: Person
+    action: Action, client_of_server: AsyncMaxClient | None, wait_cap: float | None, person: Person
 ) -> Callable[..., Awaitable[CallToolResult | InputRequiredResult]]:
     """The tool body: runs the action on arguments the SDK has validated against its model."""
     asks = action.waits_for_people
+    server_person, read_only_person = person, Person(person.policy, resumes=False)
 
     async def call(ctx: Context[Any], **arguments: Any) -> CallToolResult | InputRequiredResult:
+        scope = current_scope()
+        client = _client_for_call(client_of_server)
+        # A read-only request never passes a decision on, whatever the server allows.
+        person = server_person if scope is None or not scope.read_only else read_only_person
+
         async def progress(count: float, message: str) -> None:
             await ctx.report_progress(count, None, message)
 
@@ -217,7 +241,7 @@ def _tool_function(
                     return settled
                 result = settled
         except Exception as exc:  # the tool's top-level handler: every failure becomes a result
-            message = explain_error(exc)
+            message = (scope.explain(exc) if scope is not None else None) or explain_error(exc)
             if message is None:
                 logger.exception("Tool %s failed unexpectedly", action.name)
                 raise ToolError(
@@ -235,7 +259,22 @@ def _tool_function(
     return call
 
 
-def _add_transcript_resource(server: MCPServer[Any], client: AsyncMaxClient) -> None:
+def _client_for_call(client_of_server: AsyncMaxClient | None) -> AsyncMaxClient:
+    """The client for this call: the request's own (per-request keys), else the server's."""
+    scope = current_scope()
+    if scope is not None and scope.client is not None:
+        return scope.client
+    if client_of_server is None:
+        raise ToolError(
+            "This server takes each user's PostHog key with the request "
+            "(Authorization: Bearer phx_...), and this call came without one."
+        )
+    return client_of_server
+
+
+def _add_transcript_resource(
+    server: MCPServer[Any], client_of_server: AsyncMaxClient | None
+) -> None:
     @server.resource(
         TRANSCRIPT_URI,
         name="conversation_transcript",
@@ -245,7 +284,9 @@ def _add_transcript_resource(server: MCPServer[Any], client: AsyncMaxClient) -> 
     )
     async def transcript(conversation_id: str) -> str:
         try:
-            conversation = await client.get_conversation(conversation_id)
+            conversation = await _client_for_call(client_of_server).get_conversation(
+                conversation_id
+            )
         except MaxError as exc:
             raise ResourceError(explain_error(exc) or str(exc)) from exc
         return transcript_markdown(conversation)

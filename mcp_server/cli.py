@@ -6,15 +6,18 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 
 import anyio
 
 from max_tools import AsyncMaxClient, ConfigurationError
 from max_tools.agent import select_actions
+from mcp_server._deploy import check_modes, hosted_settings, run_workers
+from mcp_server._deploy import serve as serve_http
+from mcp_server._ops import ACCESS_LOGGER
 
-__all__ = ["main"]
+__all__ = ["main", "parse_args", "setup_logging"]
 
 logger = logging.getLogger("mcp_server")
 _TRUE = {"1", "true", "yes", "on"}
@@ -46,9 +49,60 @@ def _parser() -> argparse.ArgumentParser:
         help="bearer token HTTP clients must send (env MAX_MCP_AUTH_TOKEN); required off loopback",
     )
     parser.add_argument(
+        "--per-request-keys",
+        action="store_true",
+        default=_env_flag("MAX_MCP_PER_REQUEST_KEYS"),
+        help=(
+            "HTTP only: hold no PostHog key; each request sends its user's personal API key as "
+            "Authorization: Bearer phx_... (env MAX_MCP_PER_REQUEST_KEYS=1)"
+        ),
+    )
+    parser.add_argument(
+        "--allow-project-header",
+        action="store_true",
+        default=_env_flag("MAX_MCP_ALLOW_PROJECT_HEADER"),
+        help=(
+            "with --per-request-keys: take the project from a request's x-posthog-project-id "
+            "(env MAX_MCP_ALLOW_PROJECT_HEADER=1); otherwise the deployment's project is used"
+        ),
+    )
+    parser.add_argument(
+        "--allowed-hosts",
+        default=os.environ.get("MAX_MCP_ALLOWED_HOSTS"),
+        metavar="A,B",
+        help=(
+            "with --per-request-keys: PostHog hosts a request may pick with x-posthog-host, "
+            "besides the deployment's own (env MAX_MCP_ALLOWED_HOSTS), e.g. us,eu"
+        ),
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive(int),
+        default=os.environ.get("MAX_MCP_WORKERS", "1"),
+        metavar="N",
+        help="HTTP worker processes, handed to uvicorn (env MAX_MCP_WORKERS; default: 1)",
+    )
+    parser.add_argument(
+        "--grace-s",
+        type=_positive(float),
+        default=os.environ.get("MAX_MCP_GRACE_S", "30"),
+        metavar="S",
+        help=(
+            "on SIGTERM, how long tool calls in flight may take to finish (env MAX_MCP_GRACE_S; "
+            "default: 30); keep --wait-s below it"
+        ),
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=_positive(int),
+        default=os.environ.get("MAX_MCP_MAX_BODY_BYTES", str(1024 * 1024)),
+        metavar="N",
+        help="larger HTTP request bodies get 413 (env MAX_MCP_MAX_BODY_BYTES; default: 1 MiB)",
+    )
+    parser.add_argument(
         "--read-only",
         action="store_true",
-        default=os.environ.get("MAX_MCP_READ_ONLY", "").lower() in _TRUE,
+        default=_env_flag("MAX_MCP_READ_ONLY"),
         help="list only read-only tools (env MAX_MCP_READ_ONLY=1)",
     )
     parser.add_argument(
@@ -103,6 +157,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in _TRUE
+
+
+def _positive(kind: type[float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive number, not {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a positive number, not {text}")
+        return value
+
+    return parse
+
+
 def _seconds(text: str) -> float:
     try:
         seconds = float(text)
@@ -113,17 +184,33 @@ def _seconds(text: str) -> float:
     return seconds
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run max-mcp; returns the exit status."""
-    args = _parser().parse_args(argv)
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line of max-mcp, with defaults from the environment."""
+    return _parser().parse_args(argv)
+
+
+def setup_logging(args: argparse.Namespace) -> None:
+    """Log to stderr at --log-level; over HTTP, one access-log line per request besides."""
     logging.basicConfig(
         stream=sys.stderr,
         level=args.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.transport == "http":
+        logging.getLogger(ACCESS_LOGGER).setLevel(min(logging.INFO, logging.root.level))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run max-mcp; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    setup_logging(args)
     try:
         tools = args.tools.split(",") if args.tools else None
         select_actions(read_only=args.read_only, names=tools)  # fail early on unknown names
+        check_modes(args)
+        if args.workers > 1:
+            return run_workers(args, argv)
         return anyio.run(_run, args, tools)
     except ConfigurationError as exc:
         print(f"max-mcp: {exc}", file=sys.stderr)
@@ -136,6 +223,7 @@ async def _run(args: argparse.Namespace, tools: list[str] | None) -> int:
     from mcp_server._server import build_server
 
     async with AsyncExitStack() as stack:
+        emulator_url = None
         if args.emulator:
             try:
                 from max_tools.emulator import DEFAULT_KEY, serve
@@ -144,13 +232,20 @@ async def _run(args: argparse.Namespace, tools: list[str] | None) -> int:
                     "--emulator needs the emulator extra: pip install 'max-tools[mcp,emulator]'"
                 ) from None
             emulator = await stack.enter_async_context(serve())
-            client = AsyncMaxClient(api_key=DEFAULT_KEY, host=emulator.url, project_id=1)
+            emulator_url = emulator.url
             logger.warning("Using the in-process PostHog AI emulator at %s", emulator.url)
+        if args.per_request_keys:
+            hosted = hosted_settings(args, emulator_url=emulator_url)
+            return await serve_http(args, client=None, hosted=hosted)
+        if emulator_url is not None:
+            client = AsyncMaxClient(api_key=DEFAULT_KEY, host=emulator_url, project_id=1)
         else:
             client = AsyncMaxClient(
                 api_key=args.api_key, host=args.posthog_host, project_id=args.project_id
             )
         await stack.enter_async_context(client)
+        if args.transport == "http":
+            return await serve_http(args, client=client, hosted=None)
         server = build_server(
             client,
             read_only=args.read_only,
@@ -158,18 +253,7 @@ async def _run(args: argparse.Namespace, tools: list[str] | None) -> int:
             wait_s=args.wait_s,
             approvals=args.approvals,
         )
-        if args.transport == "stdio":
-            await server.run_stdio_async()
-            return 0
-        from mcp_server._http import serve_http
-
-        async with serve_http(
-            server, host=args.host, port=args.port, auth_token=args.auth_token
-        ) as url:
-            print(
-                f"max-mcp: serving MCP over streamable HTTP at {url}", file=sys.stderr, flush=True
-            )
-            await anyio.sleep_forever()
+        await server.run_stdio_async()
     return 0
 
 

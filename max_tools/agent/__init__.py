@@ -7,7 +7,7 @@ Faces import from here and from `max_tools`, never from private modules (an impo
 contract holds them to it), so this `__all__` is the contract between the core and its faces.
 """
 
-from max_tools._config import is_loopback, resolve_settings
+from max_tools._config import is_loopback, normalize_host, resolve_settings
 from max_tools.agent._advice import explain_error
 from max_tools.agent._catalogue import (
     ACTIONS,
@@ -18,20 +18,16 @@ from max_tools.agent._catalogue import (
     parse_arguments,
     select_actions,
 )
-from max_tools.agent._charts import ChartResult, render_chart
+from max_tools.agent._charts import ChartResult, render_chart, visualization_summary
+from max_tools.agent._conversations import (
+    ConversationView,
+    render_conversation,
+    transcript_markdown,
+)
 from max_tools.agent._params import DEFAULT_WAIT_S, MAX_WAIT_S, describe_invalid_arguments
 from max_tools.agent._progress import Progress
-from max_tools.agent._render import (
-    MAX_RESULT_CHARS,
-    ChatOutline,
-    ChatResult,
-    ConversationView,
-    render_chat,
-    render_conversation,
-    render_queue,
-    transcript_markdown,
-    visualization_summary,
-)
+from max_tools.agent._render import ChatOutline, ChatResult, render_chat, render_queue
+from max_tools.agent._results import MAX_RESULT_CHARS
 
 __all__ = [
     "ACTIONS",
@@ -50,6 +46,7 @@ __all__ = [
     "explain_error",
     "input_schema",
     "is_loopback",
+    "normalize_host",
     "parse_arguments",
     "render_chart",
     "render_chat",

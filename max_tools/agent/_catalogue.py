@@ -8,11 +8,12 @@ and results, progress and errors out.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
@@ -21,31 +22,16 @@ from max_tools._errors import (
     ConfigurationError,
     InvalidArgumentsError,
 )
+from max_tools.agent import _params as params
 from max_tools.agent import _runners as runners
 from max_tools.agent._charts import ChartResult
-from max_tools.agent._params import (
-    AnswerParams,
-    AppendParams,
-    ApproveParams,
-    ChartParams,
-    ChatParams,
-    ConversationParams,
-    GetParams,
-    ListParams,
-    QueueItemParams,
-    QueueMessageParams,
-    UpdateQueuedParams,
-    WaitParams,
-    _Params,
-    describe_invalid_arguments,
-)
+from max_tools.agent._conversations import ConversationListResult, ConversationView
+from max_tools.agent._params import _Params, describe_invalid_arguments
 from max_tools.agent._progress import Progress
 from max_tools.agent._render import (
     AppendResult,
     CancelResult,
     ChatResult,
-    ConversationListResult,
-    ConversationView,
     DeleteResult,
     QueueResult,
 )
@@ -62,9 +48,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("max_tools")
-
-# Results and the catalogue
-
 
 Runner = Callable[[AsyncMaxClient, Any, Progress | None], Awaitable[ActionResult]]
 
@@ -86,204 +69,63 @@ class Action:
     """Its result may wait for a person (an approval or a form): faces may ask them."""
 
 
+class _Effect(NamedTuple):
+    """What an action does to PostHog's state: the MCP tool annotations it gets."""
+
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+
+
+_READS = _Effect(read_only=True, destructive=False, idempotent=True)
+_ADDS = _Effect(read_only=False, destructive=False, idempotent=False)
+"""Each call adds something (a message, a queued follow-up, a run)."""
+_SETS = _Effect(read_only=False, destructive=False, idempotent=True)
+"""Calling it again changes nothing more (cancel, an edit)."""
+_REMOVES = _Effect(read_only=False, destructive=True, idempotent=True)
+_DECIDES = _Effect(read_only=False, destructive=True, idempotent=False)
+"""Carries out (or refuses) an operation PostHog AI proposed: it may delete or overwrite."""
+
+
+def _action(
+    run: Runner,
+    params: type[_Params],
+    result: type[BaseModel],
+    effect: _Effect,
+    *,
+    waits_for_people: bool = False,
+) -> Action:
+    """The action `max_<runner name>`; its title and description are the runner's docstring."""
+    title, _, description = (inspect.getdoc(run) or "").partition("\n\n")
+    return Action(
+        name=f"max_{run.__name__}",
+        title=title.rstrip("."),
+        description=" ".join(description.split()),
+        params=params,
+        result=result,
+        run=run,
+        waits_for_people=waits_for_people,
+        **effect._asdict(),
+    )
+
+
+# One row per tool, in the order they are listed.
 ACTIONS: tuple[Action, ...] = (
-    Action(
-        name="max_chat",
-        title="Ask PostHog AI",
-        description=(
-            "Ask PostHog AI (Max) a product-analytics question, or continue a conversation. "
-            "Streams the reply for up to wait_s seconds; returns it with the conversation_id. "
-            "in_progress: call max_wait with it. A busy conversation queues the message."
-        ),
-        params=ChatParams,
-        result=ChatResult,
-        read_only=False,
-        destructive=False,
-        idempotent=False,
-        run=runners.chat,
-        waits_for_people=True,
-    ),
-    Action(
-        name="max_wait",
-        title="Wait for a PostHog AI reply",
-        description=(
-            "Follow a reply still being written (in_progress or queued) until it ends or wait_s "
-            "runs out; returns it so far. Works from any process."
-        ),
-        params=WaitParams,
-        result=ChatResult,
-        read_only=True,
-        destructive=False,
-        idempotent=True,
-        run=runners.wait,
-        waits_for_people=True,
-    ),
-    Action(
-        name="max_approve",
-        title="Decide on a PostHog AI operation",
-        description=(
-            "Pass on a person's decision on an operation PostHog AI proposed (needs_approval), "
-            "then follow the run like max_chat."
-        ),
-        params=ApproveParams,
-        result=ChatResult,
-        read_only=False,
-        destructive=True,
-        idempotent=False,
-        run=runners.approve,
-        waits_for_people=True,
-    ),
-    Action(
-        name="max_answer",
-        title="Answer PostHog AI's questions",
-        description=(
-            "Pass on a person's answers to PostHog AI's questions (needs_answer), then follow "
-            "the run like max_chat."
-        ),
-        params=AnswerParams,
-        result=ChatResult,
-        read_only=False,
-        destructive=False,
-        idempotent=False,
-        run=runners.answer,
-        waits_for_people=True,
-    ),
-    Action(
-        name="max_list_conversations",
-        title="List PostHog AI conversations",
-        description=(
-            "List your PostHog AI conversations, newest first: id, title, status and last update."
-        ),
-        params=ListParams,
-        result=ConversationListResult,
-        read_only=True,
-        destructive=False,
-        idempotent=True,
-        run=runners.list_conversations,
-    ),
-    Action(
-        name="max_get_conversation",
-        title="Read a PostHog AI conversation",
-        description=("Read a conversation: its status, title and its latest messages, compactly."),
-        params=GetParams,
-        result=ConversationView,
-        read_only=True,
-        destructive=False,
-        idempotent=True,
-        run=runners.get_conversation,
-    ),
-    Action(
-        name="max_get_chart",
-        title="Read a chart's numbers",
-        description="The numbers behind chart N (from 1) of a conversation, as a table.",
-        params=ChartParams,
-        result=ChartResult,
-        read_only=True,
-        destructive=False,
-        idempotent=True,
-        run=runners.get_chart,
-    ),
-    Action(
-        name="max_append_message",
-        title="Store an assistant message",
-        description=(
-            "Store an assistant message in a conversation without running PostHog AI (for notes "
-            "such as a ticket confirmation)."
-        ),
-        params=AppendParams,
-        result=AppendResult,
-        read_only=False,
-        destructive=False,
-        idempotent=False,
-        run=runners.append,
-    ),
-    Action(
-        name="max_cancel",
-        title="Cancel a PostHog AI reply",
-        description=(
-            "Stop the reply being written in a conversation and clear its queued follow-ups. "
-            "Harmless when nothing is running."
-        ),
-        params=ConversationParams,
-        result=CancelResult,
-        read_only=False,
-        destructive=False,
-        idempotent=True,
-        run=runners.cancel,
-    ),
-    Action(
-        name="max_list_queue",
-        title="List queued follow-ups",
-        description=(
-            "List the follow-up messages queued in a conversation (they run after the current "
-            "reply)."
-        ),
-        params=ConversationParams,
-        result=QueueResult,
-        read_only=True,
-        destructive=False,
-        idempotent=True,
-        run=runners.list_queue,
-    ),
-    Action(
-        name="max_queue_message",
-        title="Queue a follow-up",
-        description=(
-            "Queue a follow-up message to run when the current reply ends (at most 2 can wait)."
-        ),
-        params=QueueMessageParams,
-        result=QueueResult,
-        read_only=False,
-        destructive=False,
-        idempotent=False,
-        run=runners.queue_message,
-    ),
-    Action(
-        name="max_update_queued_message",
-        title="Edit a queued follow-up",
-        description=("Change the text of a queued follow-up before it runs."),
-        params=UpdateQueuedParams,
-        result=QueueResult,
-        read_only=False,
-        destructive=False,
-        idempotent=True,
-        run=runners.update_queued,
-    ),
-    Action(
-        name="max_delete_queued_message",
-        title="Remove a queued follow-up",
-        description=("Remove one queued follow-up so it never runs."),
-        params=QueueItemParams,
-        result=QueueResult,
-        read_only=False,
-        destructive=True,
-        idempotent=True,
-        run=runners.delete_queued,
-    ),
-    Action(
-        name="max_clear_queue",
-        title="Clear queued follow-ups",
-        description=("Remove every queued follow-up of a conversation."),
-        params=ConversationParams,
-        result=QueueResult,
-        read_only=False,
-        destructive=True,
-        idempotent=True,
-        run=runners.clear_queue,
-    ),
-    Action(
-        name="max_delete_conversation",
-        title="Delete a PostHog AI conversation",
-        description=(
-            "Delete a conversation of yours. It disappears from lists and cannot be continued."
-        ),
-        params=ConversationParams,
-        result=DeleteResult,
-        read_only=False,
-        destructive=True,
-        idempotent=True,
-        run=runners.delete_conversation,
-    ),
+    _action(runners.chat, params.ChatParams, ChatResult, _ADDS, waits_for_people=True),
+    _action(runners.wait, params.WaitParams, ChatResult, _READS, waits_for_people=True),
+    _action(runners.approve, params.ApproveParams, ChatResult, _DECIDES, waits_for_people=True),
+    _action(runners.answer, params.AnswerParams, ChatResult, _ADDS, waits_for_people=True),
+    _action(runners.list_conversations, params.ListParams, ConversationListResult, _READS),
+    _action(runners.get_conversation, params.GetParams, ConversationView, _READS),
+    _action(runners.get_chart, params.ChartParams, ChartResult, _READS),
+    _action(runners.append_message, params.AppendParams, AppendResult, _ADDS),
+    _action(runners.cancel, params.ConversationParams, CancelResult, _SETS),
+    _action(runners.list_queue, params.ConversationParams, QueueResult, _READS),
+    _action(runners.queue_message, params.QueueMessageParams, QueueResult, _ADDS),
+    _action(runners.update_queued_message, params.UpdateQueuedParams, QueueResult, _SETS),
+    _action(runners.delete_queued_message, params.QueueItemParams, QueueResult, _REMOVES),
+    _action(runners.clear_queue, params.ConversationParams, QueueResult, _REMOVES),
+    _action(runners.delete_conversation, params.ConversationParams, DeleteResult, _REMOVES),
 )
 
 

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from max_tools._messages import (
+    ArtifactMessage,
+    Message,
+    MultiVisualizationMessage,
+    VisualizationMessage,
+)
 from max_tools._query import Chart, QueryResult
-from max_tools.agent._render import _Result
+from max_tools.agent._results import Result, one_line
 
-__all__ = ["ChartResult", "render_chart"]
+__all__ = ["ChartResult", "render_chart", "visualization_summary"]
 
 MAX_COLUMNS = 6
 MAX_ROWS = 40
 
 
-class ChartResult(_Result):
+class ChartResult(Result):
     """The data behind one chart of a conversation."""
 
     conversation_id: str
@@ -109,3 +115,28 @@ def _cell(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).replace("|", "\\|").replace("\n", " ")[:60]
+
+
+def visualization_summary(message: Message) -> str:
+    """One line describing a visualization message."""
+    if isinstance(message, VisualizationMessage):
+        answer = message.answer if isinstance(message.answer, dict) else {}
+        kind = str(answer.get("kind") or "Insight")
+        series = answer.get("series")
+        series = series if isinstance(series, list) else []
+        events = [str(s.get("event") or s.get("name")) for s in series if isinstance(s, dict)]
+        parts = [kind]
+        if events:
+            parts.append("of " + ", ".join(e for e in events if e != "None"))
+        date_range = answer.get("dateRange")
+        if isinstance(date_range, dict) and date_range.get("date_from"):
+            parts.append(f"from {date_range['date_from']}")
+        about = message.query or message.plan
+        return " ".join(parts) + (f' for "{one_line(about, 120)}"' if about else "")
+    if isinstance(message, MultiVisualizationMessage):
+        return f"{len(message.visualizations)} visualizations" + (
+            f": {one_line(message.commentary, 120)}" if message.commentary else ""
+        )
+    if isinstance(message, ArtifactMessage):
+        return f"Saved artifact {message.artifact_id or ''}".strip()
+    return message.type

@@ -7,16 +7,9 @@ validation into one sentence that names each argument, what it needs, and what t
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from max_tools._arguments import MAX_APPEND_CHARS, MAX_MESSAGE_CHARS, QUEUE_ID
 
@@ -44,9 +37,6 @@ DEFAULT_WAIT_S = 45.0
 
 # Parameters (their field descriptions are the text models read)
 
-_WAIT_S = "Seconds to wait (0-55)."
-_QUEUE_ID_HELP = "queue_id from max_list_queue."
-
 
 def _untitled(schema: dict[str, Any]) -> None:
     """Drop what costs tokens and says nothing: titles derived from names, null branches.
@@ -69,6 +59,42 @@ def _untitled(schema: dict[str, Any]) -> None:
             prop.pop("default")
 
 
+def _conversation_id(value: str) -> str:
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        raise ValueError(
+            "must be a conversation id (a UUID like 6a3e2c1e-8f1b-4a55-9f6e-0c3b8d1a2f77); "
+            "list conversations with max_list_conversations"
+        ) from None
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("is empty; write the message to send")
+    return value
+
+
+def _queue_id(value: str) -> str:
+    if not QUEUE_ID.fullmatch(value.strip()):
+        raise ValueError("must be a queue_id from max_list_queue")
+    return value.strip()
+
+
+# The argument types the tools share, each written once.
+ConversationId = Annotated[str, AfterValidator(_conversation_id)]
+MessageText = Annotated[
+    str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS), AfterValidator(_not_blank)
+]
+AppendText = Annotated[
+    str, Field(min_length=1, max_length=MAX_APPEND_CHARS), AfterValidator(_not_blank)
+]
+WaitBudget = Annotated[float, Field(ge=0, le=MAX_WAIT_S, description="Seconds to wait (0-55).")]
+QueueId = Annotated[
+    str, AfterValidator(_queue_id), Field(description="queue_id from max_list_queue.")
+]
+
+
 class _Params(BaseModel):
     model_config = ConfigDict(json_schema_extra=_untitled)
 
@@ -80,43 +106,18 @@ class _Params(BaseModel):
             return {name: value for name, value in data.items() if value is not None}
         return data
 
-    @field_validator("conversation_id", mode="after", check_fields=False)
-    @classmethod
-    def _uuid(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return str(uuid.UUID(value.strip()))
-        except ValueError:
-            raise ValueError(
-                "must be a conversation id (a UUID like 6a3e2c1e-8f1b-4a55-9f6e-0c3b8d1a2f77); "
-                "list conversations with max_list_conversations"
-            ) from None
 
-    @field_validator("message", mode="after", check_fields=False)
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("is empty; write the message to send")
-        return value
+class ConversationParams(_Params):
+    """Arguments of the actions that need only a conversation."""
 
-    @field_validator("queue_id", mode="after", check_fields=False)
-    @classmethod
-    def _queue_id(cls, value: str) -> str:
-        if not QUEUE_ID.fullmatch(value.strip()):
-            raise ValueError("must be a queue_id from max_list_queue")
-        return value.strip()
+    conversation_id: ConversationId
 
 
 class ChatParams(_Params):
     """Arguments of max_chat."""
 
-    message: str = Field(
-        description="The question or instruction, in plain language.",
-        min_length=1,
-        max_length=MAX_MESSAGE_CHARS,
-    )
-    conversation_id: str | None = Field(
+    message: MessageText = Field(description="The question or instruction, in plain language.")
+    conversation_id: ConversationId | None = Field(
         default=None,
         description=(
             "Continue this conversation (a UUID from an earlier result); omit to start a new one."
@@ -129,36 +130,33 @@ class ChatParams(_Params):
             "research; omit for the default."
         ),
     )
-    wait_s: float = Field(default=DEFAULT_WAIT_S, ge=0, le=MAX_WAIT_S, description=_WAIT_S)
+    wait_s: WaitBudget = DEFAULT_WAIT_S
 
 
-class ApproveParams(_Params):
+class ApproveParams(ConversationParams):
     """Arguments of max_approve."""
 
-    conversation_id: str
     proposal_id: str = Field(min_length=1)
     decision: Literal["approve", "reject"] = Field(description="The person's decision.")
     feedback: str | None = Field(default=None, description="Why, for a rejection.")
     payload: dict[str, Any] | None = Field(default=None, description="Arguments to change.")
-    wait_s: float = Field(default=DEFAULT_WAIT_S, ge=0, le=MAX_WAIT_S, description=_WAIT_S)
+    wait_s: WaitBudget = DEFAULT_WAIT_S
 
 
-class AnswerParams(_Params):
+class AnswerParams(ConversationParams):
     """Arguments of max_answer."""
 
-    conversation_id: str
     answers: dict[str, str | list[str]] = Field(
         default_factory=dict,
         description="By question id (a list for multi_select); {} dismisses the form.",
     )
-    wait_s: float = Field(default=DEFAULT_WAIT_S, ge=0, le=MAX_WAIT_S, description=_WAIT_S)
+    wait_s: WaitBudget = DEFAULT_WAIT_S
 
 
-class WaitParams(_Params):
+class WaitParams(ConversationParams):
     """Arguments of max_wait."""
 
-    conversation_id: str
-    wait_s: float = Field(default=DEFAULT_WAIT_S, ge=0, le=MAX_WAIT_S, description=_WAIT_S)
+    wait_s: WaitBudget = DEFAULT_WAIT_S
 
 
 class ListParams(_Params):
@@ -168,68 +166,45 @@ class ListParams(_Params):
     offset: int = Field(default=0, ge=0, description="How many of the newest to skip (paging).")
 
 
-class GetParams(_Params):
+class GetParams(ConversationParams):
     """Arguments of max_get_conversation."""
 
-    conversation_id: str
     last_messages: int = Field(
         default=20, ge=1, le=200, description="How many latest messages (1-200)."
     )
 
 
-class ChartParams(_Params):
+class ChartParams(ConversationParams):
     """Arguments of max_get_chart."""
 
-    conversation_id: str
     # The tool's description says "chart N (from 1)": tools/list is paid for in every turn.
     chart: int = Field(default=1, ge=1)
 
 
-class ConversationParams(_Params):
-    """Arguments of the actions that need only a conversation."""
-
-    conversation_id: str
-
-
-class AppendParams(_Params):
+class AppendParams(ConversationParams):
     """Arguments of max_append_message."""
 
-    conversation_id: str
-    message: str = Field(
-        description="The assistant message to store (no reply is generated).",
-        min_length=1,
-        max_length=MAX_APPEND_CHARS,
+    message: AppendText = Field(
+        description="The assistant message to store (no reply is generated)."
     )
 
 
-class QueueMessageParams(_Params):
+class QueueMessageParams(ConversationParams):
     """Arguments of max_queue_message."""
 
-    conversation_id: str
-    message: str = Field(
-        description="The follow-up to send when the current reply ends.",
-        min_length=1,
-        max_length=MAX_MESSAGE_CHARS,
-    )
+    message: MessageText = Field(description="The follow-up to send when the current reply ends.")
 
 
-class UpdateQueuedParams(_Params):
-    """Arguments of max_update_queued_message."""
-
-    conversation_id: str
-    queue_id: str = Field(description=_QUEUE_ID_HELP)
-    message: str = Field(
-        description="The new text of the queued follow-up.",
-        min_length=1,
-        max_length=MAX_MESSAGE_CHARS,
-    )
-
-
-class QueueItemParams(_Params):
+class QueueItemParams(ConversationParams):
     """Arguments of max_delete_queued_message."""
 
-    conversation_id: str
-    queue_id: str = Field(description=_QUEUE_ID_HELP)
+    queue_id: QueueId
+
+
+class UpdateQueuedParams(QueueItemParams):
+    """Arguments of max_update_queued_message."""
+
+    message: MessageText = Field(description="The new text of the queued follow-up.")
 
 
 def describe_invalid_arguments(tool: str, exc: ValidationError) -> str:

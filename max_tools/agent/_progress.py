@@ -9,12 +9,9 @@ from typing import TypeVar
 
 import anyio
 
-from max_tools._client import OnEvent
 from max_tools._events import ConversationEvent, MessageEvent, StatusEvent, StreamEvent, UpdateEvent
 from max_tools._messages import AIMessage, FailureMessage, HumanMessage
-from max_tools.agent._render import (
-    visualization_summary,
-)
+from max_tools.agent._charts import visualization_summary
 
 __all__ = ["PROGRESS_EVERY_S", "Progress", "with_progress"]
 
@@ -28,16 +25,20 @@ Progress = Callable[[float, str], Awaitable[None]]
 """Awaited with (strictly increasing counter, message) while a reply is awaited."""
 
 
-async def with_progress(progress: Progress | None, run: Callable[[OnEvent], Awaitable[_T]]) -> _T:
-    """Run `run(on_event)`: stream events become progress, ticking at least every second."""
+async def with_progress(progress: Progress | None, follow: Callable[..., Awaitable[_T]]) -> _T:
+    """Await `follow(on_event=...)`: stream events become progress, ticking at least every second.
+
+    `follow` is a client method that follows a run (`ask`, `wait`, `approve`, ...) with its
+    other arguments bound.
+    """
     if progress is None:
-        return await run(_ignore_event)
+        return await follow(on_event=None)
     reporter = _Reporter(progress)
     try:
         async with anyio.create_task_group() as task_group:
             task_group.start_soon(reporter.tick)
             try:
-                return await run(reporter.event)
+                return await follow(on_event=reporter.event)
             finally:
                 task_group.cancel_scope.cancel()
     except BaseExceptionGroup as group:  # anyio wraps the body's error; hand it on as it was
@@ -45,10 +46,6 @@ async def with_progress(progress: Progress | None, run: Callable[[OnEvent], Awai
             raise group.exceptions[0] from None
         raise
     raise AssertionError("unreachable: the task group either returned or raised")  # for mypy
-
-
-async def _ignore_event(event: StreamEvent) -> None:
-    return None
 
 
 class _Reporter:

@@ -27,37 +27,37 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message}. See: {self.prog} --help\n")
 
 
-def _conversation_id(value: str) -> str:
+def _conversation(value: str) -> str:
+    """A conversation id written as the API writes it; a bad one is the client's to refuse."""
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{_shown(value)} is not a conversation id; expected a UUID like "
-            "6a3e2c1e-8f1b-4a55-9f6e-0c3b8d1a2f77 (max-tools conversations list shows yours)"
-        ) from None
+        return value
 
 
-def _message(value: str) -> str:
-    if not value.strip():
-        raise argparse.ArgumentTypeError("the message is empty; write the question in quotes")
-    return value
+def _number(value: str) -> int | float:
+    """A number as typed; whether it fits is the client's to check (it says so in our words)."""
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{_shown(value)} is not a number") from None
 
 
 def _count(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
+    """A whole number of 1 or more where no client check covers it (`--last`, a chart's N)."""
+    number = _number(value)
+    if not isinstance(number, int) or number < 1:
         raise argparse.ArgumentTypeError(f"{_shown(value)} is not a whole number of 1 or more")
     return number
 
 
 def _seconds(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
+    """Seconds only the command line uses (the emulator's keep-alive)."""
+    number = _number(value)
     if not number >= 0:  # also refuses nan
         raise argparse.ArgumentTypeError(f"{_shown(value)} is not a number of seconds, 0 or more")
     return number
@@ -84,6 +84,31 @@ def _shown(value: str) -> str:
     return repr(value if len(value) <= 40 else value[:40] + "...")
 
 
+def _command(commands: argparse._SubParsersAction[_Parser], name: str, help: str) -> _Parser:
+    """A (sub)command; the parsed arguments keep its parser, to report what the client refuses."""
+    parser = commands.add_parser(name, help=help)
+    parser.set_defaults(command_parser=parser)
+    return parser
+
+
+def _follows(command: _Parser, *, conversation: bool) -> None:
+    """The options of the commands that follow a reply (and `ID`, when it is positional)."""
+    if conversation:
+        command.add_argument("conversation", type=_conversation, metavar="ID")
+    command.add_argument("--json", action="store_true", help="print the reply as JSON at the end")
+    command.add_argument(
+        "--wait-s",
+        type=_number,
+        metavar="S",
+        help="stop following after S seconds; the reply goes on at PostHog (default: to the end)",
+    )
+    command.add_argument(
+        "--no-input",
+        action="store_true",
+        help="never prompt: print an approval card or a form and exit 3",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="max-tools",
@@ -104,50 +129,28 @@ def _parser() -> argparse.ArgumentParser:
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
 
-    chat = commands.add_parser("chat", help="ask PostHog AI and stream the reply")
-    chat.add_argument("message", type=_message, help="the question")
+    chat = _command(commands, "chat", "ask PostHog AI and stream the reply")
+    chat.add_argument("message", help="the question")
     chat.add_argument(
-        "--conversation", type=_conversation_id, metavar="ID", help="continue this conversation"
+        "--conversation", type=_conversation, metavar="ID", help="continue this conversation"
     )
     chat.add_argument("--mode", help="agent mode, e.g. product_analytics, sql, research")
-    chat.add_argument("--json", action="store_true", help="print the reply as JSON at the end")
-    chat.add_argument(
-        "--wait-s",
-        type=_seconds,
-        metavar="S",
-        help="stop following after S seconds; the reply goes on at PostHog (default: to the end)",
-    )
+    _follows(chat, conversation=False)
+    wait = _command(commands, "wait", "follow a running reply (or show the last one)")
+    _follows(wait, conversation=True)
 
-    chat.add_argument(
-        "--no-input",
-        action="store_true",
-        help="never prompt: print an approval card or a form and exit 3",
-    )
-
-    wait = commands.add_parser("wait", help="follow a running reply (or show the last one)")
-    wait.add_argument("conversation", type=_conversation_id, metavar="ID")
-    wait.add_argument("--json", action="store_true", help="print the reply as JSON at the end")
-    wait.add_argument(
-        "--wait-s",
-        type=_seconds,
-        metavar="S",
-        help="stop following after S seconds; the reply goes on at PostHog (default: to the end)",
-    )
-
-    wait.add_argument("--no-input", action="store_true", help="never prompt (see chat)")
-
-    approve = commands.add_parser("approve", help="approve an operation PostHog AI proposed")
-    approve.add_argument("conversation", type=_conversation_id, metavar="ID")
+    approve = _command(commands, "approve", "approve an operation PostHog AI proposed")
+    _follows(approve, conversation=True)
     approve.add_argument("proposal", metavar="PROPOSAL_ID")
     approve.add_argument(
         "--payload", type=_json_object, metavar="JSON", help="arguments to change, a JSON object"
     )
-    reject = commands.add_parser("reject", help="reject an operation PostHog AI proposed")
-    reject.add_argument("conversation", type=_conversation_id, metavar="ID")
+    reject = _command(commands, "reject", "reject an operation PostHog AI proposed")
+    _follows(reject, conversation=True)
     reject.add_argument("proposal", metavar="PROPOSAL_ID")
     reject.add_argument("--feedback", metavar="TEXT", help="why, for PostHog AI")
-    answer = commands.add_parser("answer", help="answer the questions PostHog AI asked")
-    answer.add_argument("conversation", type=_conversation_id, metavar="ID")
+    answer = _command(commands, "answer", "answer the questions PostHog AI asked")
+    _follows(answer, conversation=True)
     answer.add_argument(
         "answers",
         nargs="*",
@@ -156,15 +159,9 @@ def _parser() -> argparse.ArgumentParser:
         help="one per question (repeat a key for multi_select)",
     )
     answer.add_argument("--dismiss", action="store_true", help="decline to answer the form")
-    for decision in (approve, reject, answer):
-        decision.add_argument("--json", action="store_true", help="print the reply as JSON")
-        decision.add_argument(
-            "--wait-s", type=_seconds, metavar="S", help="stop following after S s"
-        )
-        decision.add_argument("--no-input", action="store_true", help="never prompt")
 
-    chart = commands.add_parser("chart", help="the numbers behind a chart (a table), or a picture")
-    chart.add_argument("conversation", type=_conversation_id, metavar="ID")
+    chart = _command(commands, "chart", "the numbers behind a chart (a table), or a picture")
+    chart.add_argument("conversation", type=_conversation, metavar="ID")
     chart.add_argument("number", nargs="?", type=_count, default=1, metavar="N", help="chart N")
     drawn = chart.add_mutually_exclusive_group()
     drawn.add_argument("--json", action="store_true", help="the data and the Vega-Lite spec")
@@ -175,37 +172,35 @@ def _parser() -> argparse.ArgumentParser:
     conversation_commands = conversations.add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
-    listing = conversation_commands.add_parser("list", help="your conversations, newest first")
-    listing.add_argument("--limit", type=_count, default=20, help="how many (default: %(default)s)")
+    listing = _command(conversation_commands, "list", "your conversations, newest first")
+    listing.add_argument(
+        "--limit", type=_number, default=20, help="how many (default: %(default)s)"
+    )
     listing.add_argument("--json", action="store_true", help="print JSON")
-    show = conversation_commands.add_parser("show", help="a conversation's messages")
-    show.add_argument("conversation", type=_conversation_id, metavar="ID")
+    show = _command(conversation_commands, "show", "a conversation's messages")
+    show.add_argument("conversation", type=_conversation, metavar="ID")
     show.add_argument(
         "--last", type=_count, default=50, help="how many messages (default: %(default)s)"
     )
     show.add_argument("--json", action="store_true", help="print JSON")
 
-    cancel = commands.add_parser("cancel", help="stop the running reply and clear the queue")
-    cancel.add_argument("conversation", type=_conversation_id, metavar="ID")
+    _command(commands, "cancel", "stop the running reply and clear the queue").add_argument(
+        "conversation", type=_conversation, metavar="ID"
+    )
 
     queue = commands.add_parser("queue", help="the follow-ups queued in a conversation")
     queue_commands = queue.add_subparsers(dest="action", required=True, metavar="ACTION")
-    queue_commands.add_parser("list", help="show the queue").add_argument(
-        "conversation", type=_conversation_id, metavar="ID"
-    )
-    add = queue_commands.add_parser("add", help="queue a follow-up")
-    add.add_argument("conversation", type=_conversation_id, metavar="ID")
-    add.add_argument("message", type=_message)
-    edit = queue_commands.add_parser("edit", help="change a queued follow-up")
-    edit.add_argument("conversation", type=_conversation_id, metavar="ID")
-    edit.add_argument("queue_id", metavar="QUEUE_ID")
-    edit.add_argument("message", type=_message)
-    remove = queue_commands.add_parser("rm", help="remove a queued follow-up")
-    remove.add_argument("conversation", type=_conversation_id, metavar="ID")
-    remove.add_argument("queue_id", metavar="QUEUE_ID")
-    queue_commands.add_parser("clear", help="remove every queued follow-up").add_argument(
-        "conversation", type=_conversation_id, metavar="ID"
-    )
+    for name, help, arguments in (
+        ("list", "show the queue", ()),
+        ("add", "queue a follow-up", ("message",)),
+        ("edit", "change a queued follow-up", ("queue_id", "message")),
+        ("rm", "remove a queued follow-up", ("queue_id",)),
+        ("clear", "remove every queued follow-up", ()),
+    ):
+        command = _command(queue_commands, name, help)
+        command.add_argument("conversation", type=_conversation, metavar="ID")
+        for argument in arguments:
+            command.add_argument(argument, metavar=argument.upper())
 
     emulator = commands.add_parser("emulator", help="serve the offline PostHog AI emulator")
     emulator.add_argument("--bind", default="127.0.0.1", help="address (default: %(default)s)")
@@ -237,6 +232,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_DESTS = {"conversation_id": "conversation", "chart": "number"}
+"""Where a client argument's name differs from the command line's (argparse `dest`)."""
+
+
+def _refused(args: argparse.Namespace, error: InvalidArgumentsError) -> None:
+    """Report an argument the client refused as argparse reports one: its flag, exit status 2.
+
+    The client checks every argument it is given, once, before anything is sent; the command
+    line only names the flag (or positional argument) that carried it.
+    """
+    parser: argparse.ArgumentParser | None = getattr(args, "command_parser", None)
+    if parser is None or error.argument is None or error.problem is None:
+        return
+    dest = _DESTS.get(error.argument, error.argument)
+    for action in parser._actions:
+        if action.dest == dest:
+            name = "/".join(action.option_strings) or action.metavar or action.dest
+            parser.error(f"argument {name}: {error.problem}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -266,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidArgumentsError as exc:  # caught by the client before anything was sent
         if args.debug:
             raise
+        _refused(args, exc)
         terminal.error(f"max-tools: {exc}")
         return 2
     except APIStatusError as exc:  # what to do, in commands to run

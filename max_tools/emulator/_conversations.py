@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -66,6 +67,20 @@ def own_row(store: Store, conversation_id: str, user: User, team_id: int) -> Row
     return row
 
 
+def _on_own_row(
+    action: Callable[[EmulatorApp, Request, Row], Awaitable[Response]],
+) -> Callable[..., Awaitable[Response]]:
+    """The handler of an action on one of the caller's conversations: 404 for any other."""
+
+    async def handle(
+        app: EmulatorApp, request: Request, user: User, team_id: int, cid: str, *_: str
+    ) -> Response:
+        row = own_row(app.store, cid, user, team_id)
+        return not_found() if row is None else await action(app, request, row)
+
+    return handle
+
+
 async def list_conversations(
     app: EmulatorApp, request: Request, user: User, team_id: int
 ) -> Response:
@@ -119,12 +134,8 @@ async def retrieve(
     return json_response(200, row.full())
 
 
-async def destroy(
-    app: EmulatorApp, request: Request, user: User, team_id: int, cid: str
-) -> Response:
-    row = own_row(app.store, cid, user, team_id)
-    if row is None:
-        return not_found()
+@_on_own_row
+async def destroy(app: EmulatorApp, request: Request, row: Row) -> Response:
     row.deleted = True
     app.store.save()
     return Response(status_code=204)
@@ -261,12 +272,8 @@ def _is_research(store: Store, body: Any, team_id: int) -> bool:
     )
 
 
-async def append_message(
-    app: EmulatorApp, request: Request, user: User, team_id: int, cid: str, _: str
-) -> Response:
-    row = own_row(app.store, cid, user, team_id)
-    if row is None:
-        return not_found()
+@_on_own_row
+async def append_message(app: EmulatorApp, request: Request, row: Row) -> Response:
     try:
         data = v.validate(await read_body(request), [("content", v.char(max_length=10_000), True)])
     except v.FieldError as error:
@@ -279,12 +286,8 @@ async def append_message(
     return json_response(201, {"id": message_id})
 
 
-async def cancel(
-    app: EmulatorApp, request: Request, user: User, team_id: int, cid: str, _: str
-) -> Response:
-    row = own_row(app.store, cid, user, team_id)
-    if row is None:
-        return not_found()
+@_on_own_row
+async def cancel(app: EmulatorApp, request: Request, row: Row) -> Response:
     if row.status != "canceling":
         app.engine.cancel(row)
         if app.faults.take("action_failure"):  # PostHog still leaves the row idle

@@ -189,7 +189,7 @@ def test_queue_commands_and_cancel(
     _, removed, _ = run(emulator, capsys, "queue", "rm", cid, queue_id)
     run(emulator, capsys, "queue", "add", cid, "Another")
     _, cleared, _ = run(emulator, capsys, "queue", "clear", cid)
-    code, canceled, _ = run(emulator, capsys, "cancel", cid)
+    code, canceled, _ = run(emulator, capsys, "cancel", cid.upper())  # ids as typed by people
 
     assert "Split by region" in edited and "Split by region" in listed
     assert "The queue is empty" in removed and "The queue is empty" in cleared

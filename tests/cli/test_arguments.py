@@ -1,0 +1,51 @@
+"""Bad arguments on the command line: the client's one check, reported with the flag, exit 2."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from max_tools.emulator import DEFAULT_KEY, RunningEmulator
+from tests.cli.support import run
+
+CID = "6a3e2c1e-8f1b-4a55-9f6e-0c3b8d1a2f77"
+
+
+def conversations(emulator: RunningEmulator) -> list[object]:
+    answer = httpx.get(
+        f"{emulator.url}/api/environments/1/conversations/",
+        headers={"Authorization": f"Bearer {DEFAULT_KEY}"},
+    )
+    results: list[object] = answer.json()["results"]
+    return results
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ("chat", "Hi", "--conversation", "6a3e"),
+            "max-tools chat: argument --conversation: '6a3e'",
+        ),
+        (("chat", "\n "), "max-tools chat: argument message: the message is empty"),
+        (("chat", "Hi", "--wait-s", "-0.5"), "argument --wait-s: -0.5 is not a number of seconds"),
+        (("chat", "Hi", "--wait-s", "soon"), "argument --wait-s: 'soon' is not a number"),
+        (("queue", "add", CID, " "), "max-tools queue add: argument MESSAGE: the message is empty"),
+        (("queue", "rm", CID, "../x"), "argument QUEUE_ID: '../x' is not the id of a queued"),
+        (("conversations", "list", "--limit", "2.5"), "--limit: 2.5 is not a whole number of 1"),
+    ],
+)
+def test_a_refused_argument_names_its_flag_exits_2_and_sends_nothing(
+    emulator: RunningEmulator,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+    said: str,
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(emulator, capsys, *args)
+    err = capsys.readouterr().err
+
+    assert exited.value.code == 2
+    assert said in err and err.count("\n") == 1, err
+    assert "Traceback" not in err and "usage:" not in err
+    assert conversations(emulator) == []  # refused before anything reached PostHog

@@ -1,0 +1,219 @@
+"""Hosted max-mcp scaled out: real `max-mcp --per-request-keys` processes (one of them with
+uvicorn workers) behind a round-robin balancer, one shared emulator, and a graceful SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import anyio
+import httpx2
+from anyio.abc import Process
+from anyio.streams.text import TextReceiveStream
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import CallToolResult
+
+from max_tools.emulator import RunningEmulator
+from tests.mcp.results import data
+from tests.scale.round_robin import RoundRobin, round_robin
+
+ALICE = "phx_secret_value_123"
+BOB = "phx_unit_key"
+_URL = re.compile(r"serving MCP over streamable HTTP at (http://\S+/mcp)")
+
+
+@dataclass
+class Replica:
+    process: Process
+    url: str
+    stderr: list[str] = field(default_factory=list)
+    changed: anyio.Event = field(default_factory=anyio.Event)
+
+    async def said(self, text: str) -> None:
+        """Wait until the process has written `text` to stderr."""
+        while text not in "".join(self.stderr):
+            await self.changed.wait()
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1].split("/")[0])
+
+
+@asynccontextmanager
+async def replica(emulator: RunningEmulator, *options: str) -> AsyncIterator[Replica]:
+    """A `max-mcp --per-request-keys` process on the emulator (holding no key); its stderr is
+    drained (and kept) while it runs."""
+    # The suite's environment has no PostHog key (an autouse fixture removes it), and keeps
+    # coverage's settings, so what the replicas run is measured too.
+    env = {**os.environ, "POSTHOG_HOST": emulator.url}
+    command = [sys.executable, "-m", "mcp_server", "--transport", "http", "--port", "0"]
+    process = await anyio.open_process(
+        [*command, "--per-request-keys", "--log-level", "DEBUG", *options], env=env
+    )
+    assert process.stderr is not None
+    lines = TextReceiveStream(process.stderr)
+    printed = ""
+    try:
+        with anyio.fail_after(30):
+            async for text in lines:
+                printed += text
+                if found := _URL.search(printed):
+                    break
+        assert found is not None, printed
+        running = Replica(process, found.group(1), [printed])
+
+        async def drain() -> None:
+            async for text in lines:
+                running.stderr.append(text)
+                running.changed.set()
+                running.changed = anyio.Event()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(drain)
+            try:
+                yield running
+            finally:
+                if process.returncode is None:
+                    process.terminate()
+                with anyio.fail_after(30):
+                    await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.aclose()
+
+
+@asynccontextmanager
+async def user(url: str, key: str) -> AsyncIterator[Client]:
+    """An MCP client for `key`; no keep-alive, so each request is a new connection (a balancer
+    that deals connections out round-robin then deals out requests)."""
+    http = httpx2.AsyncClient(
+        headers={"Authorization": f"Bearer {key}"},
+        limits=httpx2.Limits(max_keepalive_connections=0),
+    )
+    async with (
+        http,
+        Client(streamable_http_client(url, http_client=http), mode="2026-07-28") as mcp,
+    ):
+        yield mcp
+
+
+async def on_the_other_replica(
+    balancer: RoundRobin, mcp: Client, away_from: int, tool: str, arguments: dict[str, object]
+) -> CallToolResult:
+    """Call `tool` on the replica that did not serve `away_from` (a cheap call first if needed)."""
+    if balancer.next_backend == away_from:
+        await mcp.call_tool("max_list_conversations", {"limit": 1})
+    return await mcp.call_tool(tool, arguments)
+
+
+async def test_two_replicas_serve_one_conversation_and_keep_two_users_apart(
+    emulator: RunningEmulator,
+) -> None:
+    async with (
+        replica(emulator, "--workers", "2") as first,
+        replica(emulator) as second,
+        round_robin([first.port, second.port]) as balancer,
+    ):
+        url = f"http://127.0.0.1:{balancer.port}/mcp"
+        with anyio.fail_after(60):
+            async with user(url, ALICE) as alice:
+                with emulator.held():
+                    chat = await alice.call_tool("max_chat", {"message": "Signups?", "wait_s": 0})
+                    cid = data(chat)["conversation_id"]
+                    started_on = balancer.backends_of(b"mcp-name: max_chat")[-1]
+                    waited = await on_the_other_replica(
+                        balancer,
+                        alice,
+                        started_on,
+                        "max_wait",
+                        {"conversation_id": cid, "wait_s": 0},
+                    )
+                    queued = await on_the_other_replica(
+                        balancer,
+                        alice,
+                        started_on,
+                        "max_queue_message",
+                        {"conversation_id": cid, "message": "And by country?"},
+                    )
+                    canceled = await on_the_other_replica(
+                        balancer, alice, started_on, "max_cancel", {"conversation_id": cid}
+                    )
+            owners: dict[str, set[str]] = {}
+
+            async def chats(key: str) -> None:
+                async with user(url, key) as mcp:
+                    mine = {
+                        data(await mcp.call_tool("max_chat", {"message": f"hi {n}"}))[
+                            "conversation_id"
+                        ]
+                        for n in range(3)
+                    }
+                    listed = await mcp.call_tool("max_list_conversations", {})
+                    owners[key] = {item["id"] for item in data(listed)["conversations"]} - mine
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(chats, ALICE)
+                tg.start_soon(chats, BOB)
+
+    for tool in (b"max_wait", b"max_queue_message", b"max_cancel"):
+        assert balancer.backends_of(b"mcp-name: " + tool) == [1 - started_on]
+    assert data(chat)["status"] == "in_progress" and data(waited)["status"] == "in_progress"
+    assert not queued.is_error and not canceled.is_error
+    assert emulator.conversation(cid).queue == []
+    assert owners[ALICE] == {cid}  # Alice's earlier conversation, nothing of Bob's
+    assert owners[BOB] == set()
+    assert {backend for backend, _ in balancer.sent} == {0, 1}
+    logs = "".join(first.stderr + second.stderr)
+    assert "tool=max_cancel" in logs
+    assert ALICE not in logs and BOB not in logs
+    assert first.process.returncode == 0 and second.process.returncode == 0
+
+
+async def refusing_connections(port: int) -> None:
+    """Return once nothing accepts connections on `port` any more (bounded by the caller)."""
+    while True:
+        try:
+            connection = await anyio.connect_tcp("127.0.0.1", port)
+        except OSError:
+            return
+        await connection.aclose()
+
+
+async def test_sigterm_refuses_new_connections_lets_the_call_in_flight_finish_and_exits_0(
+    emulator: RunningEmulator,
+) -> None:
+    streaming = anyio.Event()
+    result: list[CallToolResult] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        streaming.set()
+
+    async def chat(url: str) -> None:
+        async with user(url, ALICE) as alice:
+            await alice.list_tools()  # the client checks results against the listed schema
+            result.append(
+                await alice.call_tool(
+                    "max_chat", {"message": "Signups?", "wait_s": 20}, progress_callback=on_progress
+                )
+            )
+
+    async with replica(emulator, "--grace-s", "20") as server:
+        with anyio.fail_after(40):
+            async with anyio.create_task_group() as tg:
+                with emulator.held():
+                    tg.start_soon(chat, server.url)
+                    await streaming.wait()
+                    server.process.send_signal(signal.SIGTERM)
+                    await server.said("Stopping on SIGTERM")
+                    await refusing_connections(server.port)  # while the call is in flight
+            await server.process.wait()
+
+    assert data(result[0])["status"] == "completed"
+    assert server.process.returncode == 0
