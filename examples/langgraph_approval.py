@@ -5,45 +5,28 @@ pauses the graph with LangGraph's `interrupt()`, showing the approval card; the 
 its user, then resumes the graph with `Command(resume={"decision": "approve"})` (or
 `{"decision": "reject", "feedback": "..."}`), and the same tool call goes on. A checkpointer
 keeps the paused graph. With MAX_AGENT_MODEL set a real model drives the agent; without it a
-scripted stand-in plays the model's tool calls, so the example runs offline on the emulator.
+scripted stand-in plays the model's tool calls, so the example runs offline on the emulator
+(see scripted_model.py).
 """
 
 import asyncio
-import os
-from collections.abc import Sequence
 from typing import Any
 
 from langchain.agents import create_agent
-from langchain_core.language_models import BaseChatModel
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
+from scripted_model import chat_model
 
 from langchain_integration import MaxToolkit
 from max_tools import AsyncMaxClient
 
 REQUEST = "Delete the onboarding dashboard"
 
-
-class ScriptedModel(GenericFakeChatModel):
-    """Stands in for a chat model: plays back scripted tool calls."""
-
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> "ScriptedModel":
-        """Accept the tools; the script already knows which to call."""
-        return self
-
-
-def make_model() -> BaseChatModel:
-    if name := os.environ.get("MAX_AGENT_MODEL"):
-        from langchain.chat_models import init_chat_model
-
-        return init_chat_model(name)
-    script: list[AIMessage | str] = [
-        AIMessage("", tool_calls=[{"name": "max_chat", "id": "1", "args": {"message": REQUEST}}]),
-        AIMessage("Done: PostHog AI deleted the dashboard after you approved it."),
-    ]
-    return ScriptedModel(messages=iter(script))
+SCRIPT = [  # what the stand-in model does: ask PostHog AI, then sum up
+    AIMessage("", tool_calls=[{"name": "max_chat", "id": "1", "args": {"message": REQUEST}}]),
+    AIMessage("Done: PostHog AI deleted the dashboard after you approved it."),
+]
 
 
 def ask_the_user(card: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +39,7 @@ def ask_the_user(card: dict[str, Any]) -> dict[str, Any]:
 
 async def main() -> None:
     tools = MaxToolkit(approvals="interrupt").get_tools()
-    agent = create_agent(make_model(), tools=tools, checkpointer=InMemorySaver())
+    agent = create_agent(chat_model(SCRIPT), tools=tools, checkpointer=InMemorySaver())
     config: Any = {"configurable": {"thread_id": "approval-example"}}
     inputs: Any = {"messages": [("user", f"Ask PostHog AI: {REQUEST}")]}
     conversation_id = None

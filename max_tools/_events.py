@@ -7,8 +7,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pydantic import ValidationError
-
 from max_tools._messages import AIMessage, Message, parse_message
 from max_tools._models import ConversationSummary
 
@@ -80,25 +78,38 @@ class UnknownEvent:
 StreamEvent = ConversationEvent | MessageEvent | UpdateEvent | StatusEvent | UnknownEvent
 
 
-def parse_event(event: str, data: str) -> StreamEvent:
-    """Turn one SSE event into a typed event; anything unreadable becomes an `UnknownEvent`."""
+def parse_event(event: str, data: str | bytes) -> StreamEvent:
+    """Turn one SSE event into a typed event; anything unreadable becomes an `UnknownEvent`.
+
+    `data` may be the bytes as sent: messages are validated from them, not from a decoded copy.
+    """
     try:
-        if event == "message":
-            message: Message = parse_message(data)
-            return MessageEvent(message)
-        payload = json.loads(data)
-        if event == "conversation":
-            return ConversationEvent(ConversationSummary.model_validate(payload))
-        if event == "update" and isinstance(payload, dict):
-            content = payload.get("content")
-            return UpdateEvent(
-                id=payload.get("id"),
-                tool_call_id=payload.get("tool_call_id"),
-                content=content if isinstance(content, str | dict) else None,
-            )
-        if event == "status" and isinstance(payload, dict):
-            return StatusEvent(str(payload.get("type", "")))
-    except (ValueError, ValidationError):
-        logger.warning("Unreadable %r event in the reply stream; passing it on as unknown", event)
-        return UnknownEvent(event, data)
+        return _parse(event, data)
+    except ValueError:  # pydantic's ValidationError is one
+        pass
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    if text is not data and "\ufffd" in text:
+        try:  # bytes that are not UTF-8: read them as a text decoder would have
+            return _parse(event, text)
+        except ValueError:
+            pass
+    logger.warning("Unreadable %r event in the reply stream; passing it on as unknown", event)
+    return UnknownEvent(event, text)
+
+
+def _parse(event: str, data: str | bytes) -> StreamEvent:
+    if event == "message":
+        return MessageEvent(parse_message(data))
+    payload = json.loads(data)
+    if event == "conversation":
+        return ConversationEvent(ConversationSummary.model_validate(payload))
+    if event == "update" and isinstance(payload, dict):
+        content = payload.get("content")
+        return UpdateEvent(
+            id=payload.get("id"),
+            tool_call_id=payload.get("tool_call_id"),
+            content=content if isinstance(content, str | dict) else None,
+        )
+    if event == "status" and isinstance(payload, dict):
+        return StatusEvent(str(payload.get("type", "")))
     return UnknownEvent(event, payload)

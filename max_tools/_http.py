@@ -8,10 +8,9 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
-from httpx_sse import EventSource, ServerSentEvent
 from pydantic import BaseModel, ValidationError
 
 from max_tools._config import Settings
@@ -24,6 +23,7 @@ from max_tools._errors import (
     make_status_error,
 )
 from max_tools._retry import Attempts, Repeatable
+from max_tools._sse import SSEDecoder, SSEEvent
 from max_tools._version import __version__
 
 __all__ = ["DEFAULT_TIMEOUT", "Created", "HTTPCore", "Sleep", "parse_answer"]
@@ -218,10 +218,11 @@ class HTTPCore:
     @asynccontextmanager
     async def event_stream(
         self, body: Any, *, doing: str, sending_message: bool
-    ) -> AsyncIterator[AsyncGenerator[ServerSentEvent, None]]:
+    ) -> AsyncIterator[AsyncGenerator[list[SSEEvent], None]]:
         """POST `body` to the conversations endpoint and own the streaming response.
 
-        Yields its SSE events (transport errors while reading come as ours). An error status is
+        Yields its SSE events, in batches: those each chunk of the body finishes (transport
+        errors while reading come as ours). An error status is
         read and raised as `APIStatusError`; whatever happens, the response is closed on exit.
         """
         response = await self.send("POST", "", json=body, stream=True, doing=doing)
@@ -240,7 +241,7 @@ class HTTPCore:
 
     async def _sse(
         self, response: httpx.Response, *, doing: str
-    ) -> AsyncGenerator[ServerSentEvent, None]:
+    ) -> AsyncGenerator[list[SSEEvent], None]:
         # Checked when reading starts, so a wrong answer surfaces where the events are read.
         content_type = response.headers.get("content-type", "")
         if "text/event-stream" not in content_type:
@@ -249,13 +250,15 @@ class HTTPCore:
                 f"text/event-stream), got {content_type or 'no content type'!r}. Check that "
                 "POSTHOG_HOST points at PostHog itself, not a proxy or login page."
             )
-        source = EventSource(response).aiter_sse()
+        decoder = SSEDecoder()
+        chunks = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
         try:
             with self.transport_errors(doing=doing):
-                async for item in source:
-                    yield item
+                async for chunk in chunks:
+                    if events := decoder.feed(chunk):
+                        yield events
         finally:
-            await source.aclose()
+            await chunks.aclose()
 
     @contextmanager
     def transport_errors(self, *, doing: str) -> Iterator[None]:

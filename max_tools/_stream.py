@@ -16,8 +16,6 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
-from httpx_sse import ServerSentEvent
-
 from max_tools._advice import advice
 from max_tools._errors import (
     APIConnectionError,
@@ -33,6 +31,7 @@ from max_tools._messages import HumanMessage, Message
 from max_tools._models import Conversation
 from max_tools._replay import Replay
 from max_tools._reply import Reply, ReplyBuilder
+from max_tools._sse import SSEEvent
 
 __all__ = ["ReplyStream"]
 
@@ -70,7 +69,7 @@ class ReplyStream:
         self._builder = builder or ReplyBuilder(conversation_id)
         self._replay = Replay()
         self._connection: AsyncExitStack | None = None
-        self._events: AsyncGenerator[ServerSentEvent, None] | None = None
+        self._events: AsyncGenerator[list[SSEEvent], None] | None = None
         self._catch_up: list[Message] | None = None
         self._iterator: AsyncGenerator[StreamEvent, None] | None = None
 
@@ -244,12 +243,13 @@ class ReplyStream:
             delivered = False
             try:
                 accept, add = self._replay.accept, self._builder.add
-                async for item in events:
-                    event = parse_event(item.event, item.data)
-                    if accept(event):
-                        delivered = True
-                        add(event)
-                        yield event
+                async for batch in events:
+                    for name, data in batch:
+                        event = parse_event(name, data)
+                        if accept(event):
+                            delivered = True
+                            add(event)
+                            yield event
                 await self._disconnect()
                 return
             except APIConnectionError as error:

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
-from max_tools.emulator import RunningEmulator, serve
+from max_tools.emulator import RunningEmulator, serve, serve_in_thread
 from tests.fake_posthog import KEY, FakePostHog
 
 SECRETS = (KEY, "phx_emulator_key", "phx_unit_key", "phx_secret_value_123", "s3cret-token")
@@ -56,7 +57,26 @@ def emulator_options() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def emulator(emulator_options: dict[str, Any]) -> AsyncIterator[RunningEmulator]:
-    """The emulator served on a free loopback port, without pauses between chunks."""
+def emulator(
+    request: pytest.FixtureRequest, emulator_options: dict[str, Any]
+) -> Iterator[RunningEmulator]:
+    """The emulator on a free loopback port, without pauses between chunks.
+
+    A coroutine test gets it served on the test's own event loop. A plain test (the CLI, the
+    sync client, LangChain's sync calls) gets it on a background thread, since the code it
+    drives runs an event loop of its own. Either way it is steered through the same
+    `RunningEmulator` methods.
+    """
+    if inspect.iscoroutinefunction(request.function):
+        yield request.getfixturevalue("_emulator_on_the_test_loop")
+        return
+    with serve_in_thread(**{"delay_s": 0, **emulator_options}) as running:
+        yield running
+
+
+@pytest.fixture
+async def _emulator_on_the_test_loop(
+    emulator_options: dict[str, Any],
+) -> AsyncIterator[RunningEmulator]:
     async with serve(**{"delay_s": 0, **emulator_options}) as running:
         yield running

@@ -133,28 +133,50 @@ def drf_error(
     return json_response(status, {"type": type_, "code": code, "detail": detail, "attr": attr})
 
 
+def idle_refusal() -> httpx.Response:
+    """PostHog's 400 to attaching to a conversation whose run is over."""
+    return drf_error(
+        400,
+        "validation_error",
+        "invalid_input",
+        "Cannot continue streaming from an idle conversation",
+    )
+
+
+CONVERSATION_ROW: dict[str, Any] = {
+    "id": CID,
+    "status": "idle",
+    "title": "Signups",
+    "topic": None,
+    "user": {"id": 42},
+    "created_at": "2025-06-02T09:14:03.512345Z",
+    "updated_at": "2025-06-02T09:14:41.001122Z",
+    "type": "assistant",
+    "is_internal": False,
+    "slack_thread_key": None,
+    "slack_workspace_domain": None,
+    "task": None,
+}
+"""A conversation as PostHog lists it (the fields every conversation answer has)."""
+
+
+def conversation_row(cid: str = CID, **fields: Any) -> dict[str, Any]:
+    """`CONVERSATION_ROW` for conversation `cid`, with `fields` changed."""
+    return {**CONVERSATION_ROW, "id": cid, **fields}
+
+
 def stored_conversation(
     messages: Sequence[dict[str, Any]], *, status: str = "idle", title: str | None = "Signups"
 ) -> dict[str, Any]:
+    """A conversation as PostHog retrieves it: the row, its messages and the retrieve-only fields."""
     return {
-        "id": CID,
-        "status": status,
-        "title": title,
-        "topic": None,
-        "user": {"id": 42},
-        "created_at": "2025-06-02T09:14:03.512345Z",
-        "updated_at": "2025-06-02T09:14:41.001122Z",
-        "type": "assistant",
-        "is_internal": False,
-        "slack_thread_key": None,
-        "slack_workspace_domain": None,
+        **conversation_row(status=status, title=title),
         "messages": list(messages),
         "has_unsupported_content": False,
         "agent_mode": "product_analytics",
         "agent_runtime": "langgraph",
         "is_sandbox": False,
         "pending_approvals": [],
-        "task": None,
     }
 
 

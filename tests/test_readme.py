@@ -10,7 +10,8 @@ from pathlib import Path
 
 import anyio
 
-from max_tools.emulator import serve
+from max_tools.emulator import RunningEmulator
+from tests.processes import run_python
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -19,17 +20,9 @@ def python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
 
 
-async def test_the_quickstart_runs_against_the_emulator() -> None:
-    quickstart = python_blocks()[0]
-    async with serve(delay_s=0) as emulator:
-        env = {**os.environ, **emulator.env()}
-        with anyio.fail_after(60):
-            result = await anyio.run_process(
-                [sys.executable, "-c", quickstart], env=env, check=False
-            )
+async def test_the_quickstart_runs_against_the_emulator(emulator: RunningEmulator) -> None:
+    output = await run_python("-c", python_blocks()[0], emulator=emulator)
 
-    output = result.stdout.decode()
-    assert result.returncode == 0, result.stderr.decode()
     assert output.startswith(
         'completed Here is what I found for "How many users signed up last week?"'
     )
@@ -85,21 +78,17 @@ async def test_importing_the_adapters_stays_light() -> None:
     core_only = (
         "import sys, max_tools; assert 'mcp' not in sys.modules and 'starlette' not in sys.modules"
     )
-    result = await anyio.run_process([sys.executable, "-c", code], check=False)
-    core = await anyio.run_process([sys.executable, "-c", core_only], check=False)
-    assert result.returncode == 0, result.stderr.decode()
-    assert core.returncode == 0, core.stderr.decode()
+    assert await run_python("-c", code) == "ok\n"
+    await run_python("-c", core_only)
 
 
-async def test_the_langchain_example_runs_against_the_emulator() -> None:
+async def test_the_langchain_example_runs_against_the_emulator(
+    emulator: RunningEmulator,
+) -> None:
     example = next(block for block in python_blocks() if "MaxToolkit()" in block)
-    async with serve(delay_s=0) as emulator:
-        env = {**os.environ, **emulator.env()}
-        with anyio.fail_after(60):
-            result = await anyio.run_process([sys.executable, "-c", example], env=env, check=False)
 
-    output = result.stdout.decode()
-    assert result.returncode == 0, result.stderr.decode()
+    output = await run_python("-c", example, emulator=emulator)
+
     assert "status: completed" in output
     assert output.rstrip().endswith("completed")
 
@@ -138,29 +127,18 @@ async def test_max_tools_mcp_is_max_mcp() -> None:
     ]
 
 
-async def test_the_sync_example_in_the_readme_runs() -> None:
+async def test_the_sync_example_in_the_readme_runs(emulator: RunningEmulator) -> None:
     example = next(block for block in python_blocks() if "MaxClient.from_env()" in block)
-    async with serve(delay_s=0) as emulator:
-        env = {**os.environ, **emulator.env()}
-        with anyio.fail_after(60):
-            result = await anyio.run_process([sys.executable, "-c", example], env=env, check=False)
-    assert result.returncode == 0, result.stderr.decode()
-    assert "Here is what I found" in result.stdout.decode()
+    assert "Here is what I found" in await run_python("-c", example, emulator=emulator)
 
 
-async def test_every_python_block_in_the_readme_runs() -> None:
+async def test_every_python_block_in_the_readme_runs(emulator: RunningEmulator) -> None:
     blocks = python_blocks()
     assert len(blocks) >= 5
-    async with serve(delay_s=0) as emulator:
-        env = {**os.environ, **emulator.env()}
-        for block in blocks:
-            if "async def test_" in block:
-                continue  # a pytest example: run by test_the_emulator_testing_example_runs
-            with anyio.fail_after(60):
-                result = await anyio.run_process(
-                    [sys.executable, "-c", block], env=env, check=False
-                )
-            assert result.returncode == 0, block + result.stderr.decode()
+    for block in blocks:
+        if "async def test_" in block:
+            continue  # a pytest example: run by test_the_emulator_testing_example_runs
+        await run_python("-c", block, emulator=emulator)
 
 
 def test_the_rules_example_in_the_readme_loads(tmp_path: Path) -> None:

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from max_tools.emulator import RunningEmulator, serve_in_thread
+from tests.cli.support import TypedInput, TypeIn
 
 
 @pytest.fixture
-def emulator() -> Iterator[RunningEmulator]:
-    """The emulator on a background thread: the CLI runs its own event loop."""
-    with serve_in_thread(delay_s=0) as running:
-        yield running
+def terminal(monkeypatch: pytest.MonkeyPatch) -> TypeIn:
+    """`max-tools` on a terminal: rich draws and prompts ask. Call it with what the person types."""
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+
+    def type_in(text: str) -> None:
+        monkeypatch.setattr("sys.stdin", TypedInput(text))
+
+    return type_in

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
+
 import pytest
 
 from max_tools.cli import main
@@ -15,3 +18,14 @@ def run(
     code = main(["--api-key", DEFAULT_KEY, "--host", emulator.url, "--project-id", "1", *args])
     out, err = capsys.readouterr()
     return code, out, err
+
+
+TypeIn = Callable[[str], None]
+"""The `terminal` fixture: call it with what the person types."""
+
+
+class TypedInput(io.StringIO):
+    """What a person types at a terminal."""
+
+    def isatty(self) -> bool:
+        return True

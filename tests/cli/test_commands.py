@@ -15,8 +15,9 @@ from anyio.streams.text import TextReceiveStream
 
 from max_tools import NotFoundError
 from max_tools.cli import main
-from max_tools.emulator import DEFAULT_KEY, RunningEmulator, load_rules, serve_in_thread
-from tests.cli.support import run
+from max_tools.emulator import DEFAULT_KEY, RunningEmulator, load_rules
+from tests.cli.support import TypeIn, run
+from tests.processes import read_until
 
 CLI = [sys.executable, "-m", "max_tools.cli"]
 
@@ -44,14 +45,21 @@ def test_chat_stdout_is_the_reply_text_the_charts_and_the_id_and_status_goes_to_
     assert text not in err and "\x1b[" not in out  # plain output when not a terminal
 
 
+MARKDOWN_RULES = [
+    {
+        "match": "signups",
+        "reply": "There were **12** signups, up from 9.",
+        "chunks": 5,
+        "visualization": False,
+    }
+]
+
+
+@pytest.mark.parametrize("emulator_options", [{"rules": load_rules(MARKDOWN_RULES)}])
 def test_chat_on_a_terminal_renders_markdown_and_keeps_the_text_whole(
-    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], terminal: TypeIn
 ) -> None:
-    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich then treats the captured stdout as a TTY
-    reply = "There were **12** signups, up from 9."
-    rules = [{"match": "signups", "reply": reply, "chunks": 5, "visualization": False}]
-    with serve_in_thread(delay_s=0, rules=load_rules(rules)) as markdown_emulator:
-        code, out, err = run(markdown_emulator, capsys, "chat", "How many signups?")
+    code, out, err = run(emulator, capsys, "chat", "How many signups?")
 
     assert code == 0, err
     assert "\x1b[" in out  # drawn by rich, not plain
@@ -92,12 +100,8 @@ async def test_one_stream_that_answers_a_queued_follow_up_shows_each_question_wi
         chat = [*CLI, *target, "chat", "First question", "--conversation", cid]
         process = await anyio.open_process(chat)
         assert process.stdout is not None and process.stderr is not None
-        err = ""
+        err = await read_until(process.stderr, "using search")  # the first run is under way
         with anyio.fail_after(30):
-            async for text in TextReceiveStream(process.stderr):
-                err += text
-                if "using search" in err:  # the first run is under way: queue the follow-up
-                    break
             await anyio.run_process([*CLI, *target, "queue", "add", cid, "Second question"])
             await http.post("/_emulator/faults", json={"hold": False})
             out = "".join([text async for text in TextReceiveStream(process.stdout)])
@@ -254,12 +258,8 @@ async def test_ctrl_c_detaches_and_says_how_to_resume_or_cancel(emulator: Runnin
         args = [*CLI, "--api-key", DEFAULT_KEY, "--host", emulator.url, "chat", "Slow question"]
         process = await anyio.open_process(args)
         assert process.stdout is not None and process.stderr is not None
-        err = ""
+        err = await read_until(process.stderr, "using search")  # status lines are on stderr
         with anyio.fail_after(30):
-            async for text in TextReceiveStream(process.stderr):  # status lines are on stderr
-                err += text
-                if "using search" in err:
-                    break
             process.send_signal(signal.SIGINT)
             code = await process.wait()
             err += "".join([text async for text in TextReceiveStream(process.stderr)])

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from max_tools.emulator import RunningEmulator
-from tests.cli.support import run
-
-
-class TypedInput(io.StringIO):
-    """What a person types at a terminal."""
-
-    def isatty(self) -> bool:
-        return True
+from tests.cli.support import TypeIn, run
 
 
 def test_in_a_pipe_the_card_and_the_commands_go_out_and_the_exit_status_is_3(
@@ -68,24 +62,10 @@ def test_answer_and_dismiss_a_form_from_the_command_line(
     assert code == 0 and "No problem" in out
 
 
-def test_on_a_terminal_the_person_is_asked_and_the_reply_goes_on(
-    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TTY_COMPATIBLE", "1")
-    monkeypatch.setattr("sys.stdin", TypedInput("n\nkeep it, it is used weekly\n"))
-
-    code, out, err = run(emulator, capsys, "chat", "Delete the onboarding dashboard")
-
-    assert code == 0, err
-    assert "Approve? [y/N] " in err and "Feedback for PostHog AI" in err
-    assert "left everything as it was" in out
-
-
 def test_no_input_never_prompts(
-    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], terminal: TypeIn
 ) -> None:
-    monkeypatch.setenv("TTY_COMPATIBLE", "1")
-    monkeypatch.setattr("sys.stdin", TypedInput("y\n"))
+    terminal("y\n")
 
     code, _, err = run(emulator, capsys, "chat", "Make me a chart", "--no-input")
 
@@ -93,47 +73,80 @@ def test_no_input_never_prompts(
     assert "empty skips" not in err  # no question was put to the person
 
 
-def test_on_a_terminal_a_form_is_asked_question_by_question(
-    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TTY_COMPATIBLE", "1")
-    monkeypatch.setattr("sys.stdin", TypedInput("2\n1, 3\n"))
+def rejection_feedback(tool: dict[str, Any]) -> str:
+    return str(tool["content"]).split("feedback: ", 1)[1].split(". ", 1)[0]
 
-    code, out, err = run(emulator, capsys, "chat", "Make me a chart")
+
+def form_answers(tool: dict[str, Any]) -> Any:
+    return tool["ui_payload"]["create_form"]["answers"]
+
+
+@pytest.mark.parametrize(
+    ("question", "typed", "prompts", "goes_on", "recorded", "posthog_got"),
+    [
+        pytest.param(
+            "Delete the onboarding dashboard",
+            "n\nkeep it, it is used weekly\n",
+            ["Approve? [y/N] ", "Feedback for PostHog AI"],
+            "left everything as it was",
+            rejection_feedback,
+            "keep it, it is used weekly",
+            id="approval",
+        ),
+        pytest.param(
+            "Make me a chart",
+            "2\n1, 3\n",
+            ["1. Last 7 days", "(numbers, comma-separated; empty skips)"],
+            "Thanks for the answers.",
+            form_answers,
+            {"time_range": "Last 30 days", "breakdown": ["Country", "Device type"]},
+            id="form-question-by-question",
+        ),
+    ],
+)
+def test_on_a_terminal_the_person_is_asked_and_the_reply_goes_on_with_the_answer(
+    emulator: RunningEmulator,
+    capsys: pytest.CaptureFixture[str],
+    terminal: TypeIn,
+    question: str,
+    typed: str,
+    prompts: list[str],
+    goes_on: str,
+    recorded: Callable[[dict[str, Any]], Any],
+    posthog_got: Any,
+) -> None:
+    terminal(typed)
+
+    code, out, err = run(emulator, capsys, "chat", question)
 
     assert code == 0, err
-    assert "1. Last 7 days" in err and "(numbers, comma-separated; empty skips)" in err
-    assert "Thanks for the answers." in out
+    assert all(prompt in err for prompt in prompts), err
+    assert goes_on in out
     cid = re.search(r"conversation: (\S+)", out)
     assert cid
     tool = next(m for m in emulator.conversation(cid.group(1)).messages if m["type"] == "tool")
-    assert tool["ui_payload"]["create_form"]["answers"] == {
-        "time_range": "Last 30 days",
-        "breakdown": ["Country", "Device type"],
-    }
+    assert recorded(tool) == posthog_got
 
 
 def test_on_a_terminal_an_empty_form_dismisses_and_approval_yes_approves(
-    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], terminal: TypeIn
 ) -> None:
-    monkeypatch.setenv("TTY_COMPATIBLE", "1")
-    monkeypatch.setattr("sys.stdin", TypedInput("\n\n"))
+    terminal("\n\n")
     code, out, _ = run(emulator, capsys, "chat", "Make me a chart")
     assert code == 0 and "No problem" in out
 
-    monkeypatch.setattr("sys.stdin", TypedInput("y\n"))
+    terminal("y\n")
     code, out, _ = run(emulator, capsys, "chat", "Delete the onboarding dashboard")
     assert code == 0 and "carried out" in out
 
-    monkeypatch.setattr("sys.stdin", TypedInput(""))  # input ended: nothing decided
+    terminal("")  # input ended: nothing decided
     code, out, _ = run(emulator, capsys, "chat", "Delete the onboarding dashboard")
     assert code == 3 and "approve: max-tools approve" in out
 
 
 def test_on_a_terminal_a_chart_shows_as_sparklines(
-    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], terminal: TypeIn
 ) -> None:
-    monkeypatch.setenv("TTY_COMPATIBLE", "1")
 
     code, out, _ = run(emulator, capsys, "chat", "Plot weekly signups by country")
 

@@ -21,7 +21,15 @@ from max_tools import (
     UnknownMessage,
     VisualizationMessage,
 )
-from tests.fake_posthog import BASE, CID, KEY, FakePostHog, json_response, stored_conversation
+from tests.fake_posthog import (
+    BASE,
+    CID,
+    KEY,
+    FakePostHog,
+    conversation_row,
+    json_response,
+    stored_conversation,
+)
 
 QID = "3f7c2a9e-1d7b-4c1e-9a55-0b8f2e6d4c10"
 
@@ -43,31 +51,21 @@ def queue(*items: dict[str, Any]) -> dict[str, Any]:
     return {"messages": list(items), "max_queue_messages": 2}
 
 
+FULL_USER = {
+    "id": 1,
+    "uuid": "u",
+    "distinct_id": "d",
+    "first_name": "A",
+    "last_name": "",
+    "email": "a@x",
+    "is_email_verified": True,
+    "hedgehog_config": None,
+    "role_at_organization": None,
+}
+
+
 def list_item(cid: str, title: str) -> dict[str, Any]:
-    return {
-        "id": cid,
-        "status": "idle",
-        "title": title,
-        "topic": None,
-        "user": {
-            "id": 1,
-            "uuid": "u",
-            "distinct_id": "d",
-            "first_name": "A",
-            "last_name": "",
-            "email": "a@x",
-            "is_email_verified": True,
-            "hedgehog_config": None,
-            "role_at_organization": None,
-        },
-        "created_at": "2025-06-02T09:14:03.512345Z",
-        "updated_at": "2025-06-02T09:14:41.001122Z",
-        "type": "assistant",
-        "is_internal": False,
-        "slack_thread_key": None,
-        "slack_workspace_domain": None,
-        "task": None,
-    }
+    return conversation_row(cid, title=title, user=FULL_USER)
 
 
 def only_request(posthog: FakePostHog) -> httpx.Request:

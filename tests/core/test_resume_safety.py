@@ -13,6 +13,7 @@ from tests.fake_posthog import (
     FakePostHog,
     ai,
     drf_error,
+    idle_refusal,
     json_response,
     sse,
     stored_conversation,
@@ -172,12 +173,7 @@ async def test_a_client_tool_call_read_from_history_is_canceled_not_answered(
     posthog.on(
         "POST",
         "",
-        drf_error(
-            400,
-            "validation_error",
-            "invalid_input",
-            "Cannot continue streaming from an idle conversation",
-        ),
+        idle_refusal(),
     )
     posthog.on("GET", f"{CID}/", json_response(200, stored_conversation([ASKED, paused])))
 

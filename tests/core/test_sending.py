@@ -20,6 +20,7 @@ from tests.fake_posthog import (
     ai,
     drf_error,
     human,
+    idle_refusal,
     json_response,
     stored_conversation,
     stream_response,
@@ -197,12 +198,7 @@ async def test_wait_on_a_finished_conversation_reads_its_last_turn(posthog: Fake
     posthog.on(
         "POST",
         "",
-        drf_error(
-            400,
-            "validation_error",
-            "invalid_input",
-            "Cannot continue streaming from an idle conversation",
-        ),
+        idle_refusal(),
     )
     messages = [
         {"content": "first", "id": "h0", "type": "human", "trace_id": "t0"},
@@ -236,12 +232,7 @@ async def test_wait_on_an_unknown_conversation_says_not_found(posthog: FakePostH
     posthog.on(
         "POST",
         "",
-        drf_error(
-            400,
-            "validation_error",
-            "invalid_input",
-            "Cannot continue streaming from an idle conversation",
-        ),
+        idle_refusal(),
     )
     posthog.on("GET", f"{CID}/", drf_error(404, "invalid_request", "not_found", "Not found."))
 

@@ -33,8 +33,8 @@ from tests.fake_posthog import (
     body_response,
     chunk,
     conversation_event,
-    drf_error,
     human,
+    idle_refusal,
     json_response,
     sse,
     stored_conversation,
@@ -141,6 +141,43 @@ async def test_events_are_typed_in_wire_order_whatever_the_byte_boundaries(
     last = events[-1]
     assert isinstance(last, MessageEvent) and isinstance(last.message, AIMessage)
     assert last.message.content == ANSWER
+
+
+@pytest.mark.parametrize("newline", [b"\r\n", b"\r"])
+@pytest.mark.parametrize("chunk_size", [1, 7])
+async def test_every_sse_line_ending_reads_the_same(
+    posthog: FakePostHog, newline: bytes, chunk_size: int
+) -> None:
+    with_lf = FakePostHog()
+    with_lf.on("POST", "", stream_response(*FULL_RUN))
+    expected, _ = await collect(with_lf)
+    body = b"".join(FULL_RUN).replace(b"\n", newline)
+    posthog.on("POST", "", stream_response(body, chunk_size=chunk_size))
+
+    events, reply = await collect(posthog)
+
+    assert events == expected
+    assert reply.text == ANSWER
+
+
+async def test_sse_fields_beyond_event_and_data_are_read_as_the_format_says(
+    posthog: FakePostHog,
+) -> None:
+    odd_layouts = (
+        b'data: {"content":"no event line","id":"h1","type":"human"}\n\n'  # "message"
+        b'event: message\nid: 7\nretry: 3000\ncolour: blue\ndata:{"content":"a",\n'
+        b'data:  "id":"a1","type":"ai"}\n\n'  # data lines join with a newline
+        b": a comment\n\n\n\n"
+        b'event: message\ndata: {"content":"cut off at the end","id":"a2","type":"ai"}\n'
+    )
+    posthog.on("POST", "", stream_response(odd_layouts, chunk_size=4))
+
+    events, _ = await collect(posthog)
+
+    assert len(events) == 2
+    human, answer = (e.message for e in events if isinstance(e, MessageEvent))
+    assert isinstance(human, HumanMessage) and human.content == "no event line"
+    assert isinstance(answer, AIMessage) and answer.content == "a"
 
 
 async def test_reply_replaces_partial_text_and_keeps_finished_messages(
@@ -318,12 +355,7 @@ async def test_when_the_run_ended_during_the_drop_the_rest_comes_from_the_conver
     first = stream_response(
         human(QUESTION, "h1"), ai("Step one.", "a1"), error=httpx.ReadTimeout("slow")
     )
-    idle = drf_error(
-        400,
-        "validation_error",
-        "invalid_input",
-        "Cannot continue streaming from an idle conversation",
-    )
+    idle = idle_refusal()
     posthog.on("POST", "", first, idle)
     stored = stored_conversation(
         [

@@ -16,6 +16,7 @@ from tests.fake_posthog import (
     chunk,
     drf_error,
     human,
+    idle_refusal,
     json_response,
     stream_response,
 )
@@ -113,12 +114,7 @@ def test_every_method_works_synchronously(posthog: FakePostHog) -> None:
     posthog.on(
         "POST",
         "",
-        drf_error(
-            400,
-            "validation_error",
-            "invalid_input",
-            "Cannot continue streaming from an idle conversation",
-        ),
+        idle_refusal(),
     )
 
     with sync_client(posthog) as client:

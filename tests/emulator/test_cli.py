@@ -10,9 +10,9 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-from anyio.streams.text import TextReceiveStream
 
 from tests.emulator.wire import messages, send_body
+from tests.processes import read_until
 
 COMMAND = [sys.executable, "-m", "max_tools.cli", "emulator"]
 
@@ -24,13 +24,7 @@ async def test_the_emulator_command_serves_a_session_on_a_free_port(tmp_path: Pa
     )
     process = await anyio.open_process([*COMMAND, "--port", "0", "--rules", str(rules)])
     try:
-        assert process.stdout is not None
-        printed = ""
-        with anyio.fail_after(30):
-            async for text in TextReceiveStream(process.stdout):
-                printed += text
-                if "POSTHOG_PROJECT_ID" in printed:
-                    break
+        printed = await read_until(process.stdout, "POSTHOG_PROJECT_ID")
         env = dict(
             line.removeprefix("  export ").split("=", 1)
             for line in printed.splitlines()

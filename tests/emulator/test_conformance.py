@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -11,7 +12,16 @@ import httpx
 import pytest
 
 from max_tools.emulator import DEFAULT_KEY, Rule, RunningEmulator
-from tests.emulator.wire import UUID_RE, SSEReader, events, messages, new_id, send_body
+from tests.emulator.wire import (
+    UUID_RE,
+    SSEReader,
+    answered,
+    events,
+    messages,
+    new_id,
+    open_stream,
+    send_body,
+)
 
 EXACT = [
     Rule(match="^exact$", reply="Forty-two.", chunks=2, title="The answer", visualization=False)
@@ -27,6 +37,20 @@ async def finished_conversation(api: httpx.AsyncClient, content: str = "How many
     response = await api.post("", json=body)
     assert response.status_code == 200
     return str(body["conversation"])
+
+
+@pytest.fixture
+async def held_run(
+    emulator: RunningEmulator, api: httpx.AsyncClient
+) -> AsyncIterator[tuple[str, SSEReader]]:
+    """A new conversation's run held before its answer, read to its first event.
+
+    Yields the conversation id and the reader; the test releases the run.
+    """
+    emulator.hold()
+    body = send_body("Count pageviews")
+    async with open_stream(api, body) as reader:
+        yield body["conversation"], reader
 
 
 # The stream
@@ -125,18 +149,13 @@ async def test_the_answer_reflects_the_question_deterministically(api: httpx.Asy
 
 
 async def test_the_status_moves_idle_in_progress_idle(
-    emulator: RunningEmulator, api: httpx.AsyncClient
+    emulator: RunningEmulator, held_run: tuple[str, SSEReader]
 ) -> None:
-    emulator.hold()
-    body = send_body("Count pageviews")
-    async with api.stream("POST", "", json=body) as response:
-        response_sse = SSEReader(response)
-        await response_sse.next_event()
-        row = emulator.conversation(body["conversation"])
-        assert row.status == "in_progress"
-        emulator.release()
-        await response_sse.rest()
-    assert emulator.conversation(body["conversation"]).status == "idle"
+    cid, reader = held_run
+    assert emulator.conversation(cid).status == "in_progress"
+    emulator.release()
+    await reader.rest()
+    assert emulator.conversation(cid).status == "idle"
 
 
 # Retrieve and list
@@ -173,18 +192,16 @@ async def test_retrieve_answers_404_for_missing_untitled_foreign_and_malformed_i
     not_found = drf("invalid_request", "not_found", "Not found.")
     emulator.set_faults(stall_s=30)  # the run has not titled the conversation yet
     body = send_body("untitled while running")
-    async with api.stream("POST", "", json=body) as response:
-        response_sse = SSEReader(response)
-        await response_sse.next_event()
+    async with open_stream(api, body) as response_sse:
         untitled = await api.get(f"{body['conversation']}/")
         await api.patch(f"{body['conversation']}/cancel/")
         await response_sse.rest()
     cid = await finished_conversation(api)
 
-    assert (untitled.status_code, untitled.json()) == (404, not_found)
+    assert answered(untitled) == (404, not_found)
     for path in (f"{new_id()}/", "not-a-uuid/"):
         response = await api.get(path)
-        assert (response.status_code, response.json()) == (404, not_found)
+        assert answered(response) == (404, not_found)
     other_team = await api.get(f"{emulator.url}/api/environments/7/conversations/{cid}/")
     assert other_team.status_code == 404
     same_team_other_user = await api.get(
@@ -242,7 +259,7 @@ async def test_missing_and_invalid_keys_are_401_with_drf_bodies(emulator: Runnin
         invalid = await bare.get("", headers={"Authorization": "Bearer phc_project_token"})
         query = await bare.get("", params={"personal_api_key": DEFAULT_KEY})
 
-    assert (missing.status_code, missing.json()) == (
+    assert answered(missing) == (
         401, drf("authentication_error", "not_authenticated", "Authentication credentials were not provided."),
     )  # fmt: skip
     assert invalid.status_code == 401 and invalid.json()["code"] == "authentication_failed"
@@ -267,7 +284,7 @@ async def test_scoped_keys_are_refused_the_custom_actions(api: httpx.AsyncClient
         ("DELETE", f"{cid}/queue/abc/"),
     ]:
         response = await api.request(method, path, json={"content": "x"})
-        assert (response.status_code, response.json()) == (403, refused), path
+        assert answered(response) == (403, refused), path
     assert (await api.get(f"{cid}/")).status_code == 200
     assert (await api.delete(f"{cid}/")).status_code == 204
 
@@ -315,31 +332,23 @@ async def test_sending_decisions_in_order(
     missing = await api.post("", json=send_body(None))
     idle = await api.post("", json=send_body(None, cid))
     emulator.hold()
-    async with api.stream("POST", "", json=send_body("first", cid)) as running:
-        running_sse = SSEReader(running)
-        await running_sse.next_event()
+    async with open_stream(api, send_body("first", cid)) as running_sse:
         busy = await api.post("", json=send_body("second", cid))
         emulator.release()
         await running_sse.rest()
     await api.delete(f"{cid}/")
     deleted = await api.post("", json=send_body("again", cid))
 
-    assert (other_user.status_code, other_user.json()) == (
-        400,
-        {"error": "Cannot access other users' conversations"},
-    )
-    assert (missing.status_code, missing.json()) == (
-        400,
-        {"error": "Cannot stream from non-existent conversation"},
-    )
-    assert (idle.status_code, idle.json()) == (
+    assert answered(other_user) == (400, {"error": "Cannot access other users' conversations"})
+    assert answered(missing) == (400, {"error": "Cannot stream from non-existent conversation"})
+    assert answered(idle) == (
         400, drf("validation_error", "invalid_input", "Cannot continue streaming from an idle conversation"),
     )  # fmt: skip
-    assert (busy.status_code, busy.json()) == (
+    assert answered(busy) == (
         409,
         drf("server_error", "conflict", "Cannot resume streaming with a new message"),
     )
-    assert (deleted.status_code, deleted.json()) == (404, {"error": "Conversation does not exist"})
+    assert answered(deleted) == (404, {"error": "Conversation does not exist"})
 
 
 @pytest.mark.parametrize("emulator_options", [{"quota_exceeded": True}])
@@ -371,26 +380,20 @@ async def test_research_mode_creates_a_deep_research_conversation(
 
 
 async def test_a_reconnect_replays_the_run_from_its_start(
-    emulator: RunningEmulator, api: httpx.AsyncClient
+    emulator: RunningEmulator, api: httpx.AsyncClient, held_run: tuple[str, SSEReader]
 ) -> None:
     # PostHog's runner yields the `conversation` event and the human echo inside the run, so
     # they are in the run's stream: a reconnect replays them, with the same ids.
-    emulator.hold()
-    body = send_body("Count pageviews")
-    async with api.stream("POST", "", json=body) as first:
-        first_sse = SSEReader(first)
-        await first_sse.next_event()
-        async with api.stream("POST", "", json=send_body(None, body["conversation"])) as replay:
-            replay_sse = SSEReader(replay)
-            await replay_sse.next_event()
-            emulator.release()
-            replayed = events(await replay_sse.rest())
-        original = events(await first_sse.rest())
+    cid, first_sse = held_run
+    async with open_stream(api, send_body(None, cid)) as replay_sse:
+        emulator.release()
+        replayed = events(await replay_sse.rest())
+    original = events(await first_sse.rest())
 
     assert [kind for kind, _ in original[:2]] == ["conversation", "message"]
     assert original[1][1]["type"] == "human"
     assert replayed == original  # the same run, from its start: conversation and echo too
-    assert replayed[0][1]["id"] == body["conversation"]
+    assert replayed[0][1]["id"] == cid
     assert replayed[1][1]["id"] == original[1][1]["id"]
 
 
@@ -399,9 +402,8 @@ async def test_a_client_that_goes_away_does_not_stop_the_run(
 ) -> None:
     emulator.hold()
     body = send_body("Count pageviews")
-    async with api.stream("POST", "", json=body) as response:
-        response_sse = SSEReader(response)
-        await response_sse.next_event()
+    async with open_stream(api, body):
+        pass  # the first event came; the client goes away
     emulator.release()
 
     with anyio.fail_after(5):
@@ -418,9 +420,7 @@ async def test_cancel_is_204_idle_or_running_ends_the_stream_and_clears_the_queu
     cid = await finished_conversation(api)
     idle_cancel = await api.patch(f"{cid}/cancel/")
     emulator.hold()
-    async with api.stream("POST", "", json=send_body("long one", cid)) as running:
-        running_sse = SSEReader(running)
-        await running_sse.next_event()
+    async with open_stream(api, send_body("long one", cid)) as running_sse:
         await api.post(f"{cid}/queue/", json={"content": "queued"})
         cancel = await api.patch(f"{cid}/cancel/")
         with anyio.fail_after(5):
@@ -440,9 +440,7 @@ async def test_queued_follow_ups_run_on_the_same_open_response(
 ) -> None:
     cid = await finished_conversation(api)
     emulator.hold()
-    async with api.stream("POST", "", json=send_body("first", cid)) as running:
-        running_sse = SSEReader(running)
-        await running_sse.next_event()
+    async with open_stream(api, send_body("first", cid)) as running_sse:
         await api.post(f"{cid}/queue/", json={"content": "second"})
         await api.post(f"{cid}/queue/", json={"content": "third"})
         emulator.release()
@@ -492,13 +490,13 @@ async def test_the_queue_endpoints(emulator: RunningEmulator, api: httpx.AsyncCl
     ]
     assert item["session_id"] == "s-1" and item["created_at"].endswith("+00:00")
     assert two.json()["messages"][1]["agent_mode"] == "sql"
-    assert (full.status_code, full.json()) == (
+    assert answered(full) == (
         409,
         {"error": "queue_full", "detail": "Only two messages can be queued at a time."},
     )
     patched = edited.json()["messages"][0]
     assert patched == {**item, "content": "a2"}
-    assert (unknown.status_code, unknown.json()) == (404, {"detail": "Queue message not found."})
+    assert answered(unknown) == (404, {"detail": "Queue message not found."})
     assert blank.status_code == 400 and blank.json()["code"] == "blank"
     assert deleted.status_code == 200 and [m["content"] for m in deleted.json()["messages"]] == [
         "b"
@@ -516,9 +514,9 @@ async def test_queue_access_checks(emulator: RunningEmulator, api: httpx.AsyncCl
     malformed = await api.get("not-a-uuid/queue/")
 
     forbidden = {"error": "Cannot access other users' conversations"}
-    assert (other_user.status_code, other_user.json()) == (403, forbidden)
-    assert (other_team.status_code, other_team.json()) == (403, forbidden)
-    assert (missing.status_code, missing.json()) == (404, {"error": "Conversation not found"})
+    assert answered(other_user) == (403, forbidden)
+    assert answered(other_team) == (403, forbidden)
+    assert answered(missing) == (404, {"error": "Conversation not found"})
     assert malformed.status_code == 500
 
 

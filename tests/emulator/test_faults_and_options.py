@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from max_tools.emulator import EmulatorApp, Rule, RulesError, RunningEmulator, load_rules, serve
-from tests.emulator.wire import SSEReader, events, messages, send_body
+from tests.emulator.wire import SSEReader, answered, events, messages, send_body
 
 
 class FakeClock:
@@ -22,24 +22,18 @@ class FakeClock:
         return self.now
 
 
-async def test_throttling_allows_ten_a_minute_then_429_with_retry_after() -> None:
-    clock = FakeClock()
-    async with (
-        serve(delay_s=0, throttle=True, clock=clock) as emulator,
-        httpx.AsyncClient(
-            base_url=f"{emulator.url}/api/environments/1/conversations/",
-            headers={"Authorization": "Bearer phx_a"},
-        ) as api,
-    ):
-        statuses = [(await api.post("", json=send_body("hi"))).status_code for _ in range(10)]
-        clock.now += 20
-        throttled = await api.post("", json=send_body("hi"))
-        other_user = await api.post(
-            "", json=send_body("hi"), headers={"Authorization": "Bearer phx_b"}
-        )
-        reads = await api.get("")
-        clock.now += 41
-        again = await api.post("", json=send_body("hi"))
+@pytest.mark.parametrize("emulator_options", [{"throttle": True, "clock": FakeClock()}])
+async def test_throttling_allows_ten_a_minute_then_429_with_retry_after(
+    api: httpx.AsyncClient, emulator_options: dict[str, Any]
+) -> None:
+    clock = emulator_options["clock"]
+    statuses = [(await api.post("", json=send_body("hi"))).status_code for _ in range(10)]
+    clock.now += 20
+    throttled = await api.post("", json=send_body("hi"))
+    other_user = await api.post("", json=send_body("hi"), headers={"Authorization": "Bearer phx_b"})
+    reads = await api.get("")
+    clock.now += 41
+    again = await api.post("", json=send_body("hi"))
 
     assert statuses == [200] * 10
     assert throttled.status_code == 429
@@ -56,21 +50,16 @@ async def test_throttling_allows_ten_a_minute_then_429_with_retry_after() -> Non
     assert again.status_code == 200
 
 
-async def test_research_is_throttled_at_three_a_minute_with_its_own_text() -> None:
-    clock = FakeClock()
-    async with (
-        serve(delay_s=0, throttle=True, clock=clock) as emulator,
-        httpx.AsyncClient(
-            base_url=f"{emulator.url}/api/environments/1/conversations/",
-            headers={"Authorization": "Bearer phx_a"},
-        ) as api,
-    ):
-        for _ in range(3):
-            assert (
-                await api.post("", json=send_body("why?", agent_mode="research"))
-            ).status_code == 200
-        throttled = await api.post("", json=send_body("why?", agent_mode="research"))
-        chat = await api.post("", json=send_body("plain chat"))
+@pytest.mark.parametrize("emulator_options", [{"throttle": True, "clock": FakeClock()}])
+async def test_research_is_throttled_at_three_a_minute_with_its_own_text(
+    api: httpx.AsyncClient,
+) -> None:
+    for _ in range(3):
+        assert (
+            await api.post("", json=send_body("why?", agent_mode="research"))
+        ).status_code == 200
+    throttled = await api.post("", json=send_body("why?", agent_mode="research"))
+    chat = await api.post("", json=send_body("plain chat"))
 
     assert throttled.status_code == 429
     assert throttled.json()["detail"].startswith("You've reached the usage limit for Research mode")
@@ -326,14 +315,8 @@ async def test_action_failure_makes_the_next_append_or_cancel_422(
     failed_cancel = await api.patch(f"{conversation}/cancel/")
     fine = await api.patch(f"{conversation}/cancel/")
 
-    assert (failed_append.status_code, failed_append.json()) == (
-        422,
-        {"error": "Failed to append message"},
-    )
-    assert (failed_cancel.status_code, failed_cancel.json()) == (
-        422,
-        {"error": "Failed to cancel conversation"},
-    )
+    assert answered(failed_append) == (422, {"error": "Failed to append message"})
+    assert answered(failed_cancel) == (422, {"error": "Failed to cancel conversation"})
     assert fine.status_code == 204
     assert emulator.conversation(conversation).status == "idle"
 

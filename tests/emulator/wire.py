@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -23,6 +25,11 @@ def send_body(content: str | None, conversation: str | None = None, **extra: Any
         "trace_id": new_id(),
         **extra,
     }
+
+
+def answered(response: httpx.Response) -> tuple[int, Any]:
+    """The status and JSON body of an answer, to compare with the reference's in one go."""
+    return response.status_code, response.json()
 
 
 def events(raw: bytes) -> list[tuple[str, Any]]:
@@ -68,3 +75,12 @@ class SSEReader:
         async for line in self._lines:
             self.lines.append(line)
         return ("\n".join(self.lines) + "\n").encode()
+
+
+@asynccontextmanager
+async def open_stream(api: httpx.AsyncClient, body: dict[str, Any]) -> AsyncIterator[SSEReader]:
+    """POST `body` to the conversations endpoint and read its first event; read on from there."""
+    async with api.stream("POST", "", json=body) as response:
+        reader = SSEReader(response)
+        await reader.next_event()
+        yield reader

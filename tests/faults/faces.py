@@ -33,7 +33,7 @@ class CoreFace:
     ) -> Outcome:
         try:
             reply = await self.client.ask(message, conversation_id=conversation_id, wait_s=wait_s)
-        except (MaxError, ValueError) as exc:
+        except MaxError as exc:  # bad arguments too: InvalidArgumentsError is one
             return Outcome(error=str(exc))
         return Outcome(reply.status.value, reply.text, reply.conversation_id)
 
@@ -48,7 +48,37 @@ class CoreFace:
         return (await self.read()).error is None
 
 
-class MCPFace:
+class ToolFace:
+    """A face that offers the tools to a model: an error is a result the model reads."""
+
+    async def tool(self, name: str, arguments: dict[str, Any]) -> Outcome:
+        raise NotImplementedError
+
+    async def chat(
+        self, message: str, conversation_id: str | None = None, wait_s: float = 30
+    ) -> Outcome:
+        arguments: dict[str, Any] = {"message": message, "wait_s": min(wait_s, 55)}
+        if conversation_id:
+            arguments["conversation_id"] = conversation_id
+        return await self.tool("max_chat", arguments)
+
+    async def read(self) -> Outcome:
+        return await self.tool("max_list_conversations", {})
+
+    async def healthy(self) -> bool:
+        return (await self.read()).error is None
+
+
+def _outcome(data: dict[str, Any], text: str) -> Outcome:
+    return Outcome(
+        data.get("status", "completed"),
+        data.get("reply") or text,
+        data.get("conversation_id"),
+        bool(data.get("reply_truncated")),
+    )
+
+
+class MCPFace(ToolFace):
     name = "mcp"
 
     def __init__(self, client: AsyncMaxClient) -> None:
@@ -63,68 +93,34 @@ class MCPFace:
         assert self.session is not None
         await self.session.__aexit__(*exc)
 
-    async def call(self, name: str, **arguments: Any) -> Outcome:
+    async def tool(self, name: str, arguments: dict[str, Any]) -> Outcome:
         assert self.session is not None
         result = await self.session.call_tool(name, arguments)
         text = result.content[0].text  # type: ignore[union-attr]  # max-tools results are text blocks
         if result.is_error:
             return Outcome(error=text)
-        data = result.structured_content or {}
-        return Outcome(
-            data.get("status", "completed"),
-            data.get("reply", text),
-            data.get("conversation_id"),
-            bool(data.get("reply_truncated")),
-        )
-
-    async def chat(
-        self, message: str, conversation_id: str | None = None, wait_s: float = 30
-    ) -> Outcome:
-        arguments: dict[str, Any] = {"message": message, "wait_s": min(wait_s, 55)}
-        if conversation_id:
-            arguments["conversation_id"] = conversation_id
-        return await self.call("max_chat", **arguments)
-
-    async def read(self) -> Outcome:
-        return await self.call("max_list_conversations")
+        return _outcome(result.structured_content or {}, text)
 
     async def healthy(self) -> bool:
         assert self.session is not None
         tools = await self.session.list_tools()
-        return len(tools.tools) == 15 and (await self.read()).error is None
+        return len(tools.tools) == 15 and await super().healthy()
 
 
-class LangChainFace:
+class LangChainFace(ToolFace):
     name = "langchain"
 
     def __init__(self, client: AsyncMaxClient) -> None:
-        self.chat_tool = MaxTool(action="max_chat", client=client)
-        self.list_tool = MaxTool(action="max_list_conversations", client=client)
+        self.tools = {
+            name: MaxTool(action=name, client=client)
+            for name in ("max_chat", "max_list_conversations")
+        }
 
-    async def _invoke(self, tool: MaxTool, arguments: dict[str, Any]) -> Outcome:
-        message = await tool.ainvoke(
-            {"type": "tool_call", "id": str(uuid.uuid4()), "name": tool.name, "args": arguments}
+    async def tool(self, name: str, arguments: dict[str, Any]) -> Outcome:
+        message = await self.tools[name].ainvoke(
+            {"type": "tool_call", "id": str(uuid.uuid4()), "name": name, "args": arguments}
         )
         if message.status == "error":
             return Outcome(error=str(message.content))
-        data = message.artifact
-        return Outcome(
-            getattr(data, "status", "completed"),
-            getattr(data, "reply", None) or str(message.content),
-            getattr(data, "conversation_id", None),
-            bool(getattr(data, "reply_truncated", False)),
-        )
-
-    async def chat(
-        self, message: str, conversation_id: str | None = None, wait_s: float = 30
-    ) -> Outcome:
-        arguments: dict[str, Any] = {"message": message, "wait_s": min(wait_s, 55)}
-        if conversation_id:
-            arguments["conversation_id"] = conversation_id
-        return await self._invoke(self.chat_tool, arguments)
-
-    async def read(self) -> Outcome:
-        return await self._invoke(self.list_tool, {})
-
-    async def healthy(self) -> bool:
-        return (await self.read()).error is None
+        artifact = message.artifact
+        return _outcome(artifact.model_dump() if artifact else {}, str(message.content))

@@ -107,17 +107,24 @@ async def with_face(
     }
     options.update(client_options)
     async with AsyncMaxClient(**options) as client:
-        if kind == "mcp":
-            async with MCPFace(client) as mcp_face:
-                await scenario(mcp_face, client)
-                assert await mcp_face.healthy()  # the server keeps serving
-        else:
-            face: Face = CoreFace(client) if kind == "core" else LangChainFace(client)
-            await scenario(face, client)
-            assert await face.healthy()
+        await on_face(kind, client, scenario)
         assert client_connections(emulator.port) <= 20  # within the pool's keep-alive limit
     assert client_connections(emulator.port) == 0  # closing the client closed every connection
     await settle(emulator, baseline)
+
+
+async def on_face(
+    kind: str, client: AsyncMaxClient, scenario: Callable[[Face, AsyncMaxClient], Awaitable[None]]
+) -> None:
+    """Play the scenario through one face of `client`; the face keeps serving afterwards."""
+    if kind == "mcp":
+        async with MCPFace(client) as mcp_face:
+            await scenario(mcp_face, client)
+            assert await mcp_face.healthy()
+    else:
+        face: Face = CoreFace(client) if kind == "core" else LangChainFace(client)
+        await scenario(face, client)
+        assert await face.healthy()
 
 
 def completed_once(emulator: RunningEmulator, outcome: Outcome, question: str) -> None:
@@ -131,18 +138,50 @@ def completed_once(emulator: RunningEmulator, outcome: Outcome, question: str) -
         assert outcome.text == expected  # nothing duplicated, nothing lost
 
 
-@pytest.mark.parametrize("kind", FACES)
-@pytest.mark.parametrize("events", [1, 5, 50])
-async def test_a_connection_dropped_after_n_events(
-    emulator: RunningEmulator, kind: str, events: int
-) -> None:
-    question = "Give me a long answer about signups"
+# Time scaled down for the stall: 1 s of keep-alives every 0.05 s against a 0.5 s read timeout
+# stands for PostHog's 60 s stall with keep-alives every 15 s against our 60 s timeout.
+ONE_FAULT_CHATS = [
+    *(
+        pytest.param(
+            "Give me a long answer about signups",
+            {"drop_after_events": events},
+            {},
+            id=f"connection-dropped-after-{events}-events",
+        )
+        for events in (1, 5, 50)
+    ),
+    pytest.param(
+        "How many signups after a stall?",
+        {"stall_s": 1.0},
+        {"timeout": httpx.Timeout(5.0, read=0.5)},
+        id="keepalive-only-stall-longer-than-the-read-timeout",
+    ),
+    pytest.param(
+        "How many signups, with surprises?",
+        {"unknown_events": True},
+        {},
+        id="unknown-event-and-message-types",
+    ),
+    pytest.param(
+        "How many signups, garbled?", {"garble_utf8": True}, {}, id="non-utf8-bytes-in-the-stream"
+    ),
+]
 
+
+@pytest.mark.parametrize("kind", FACES)
+@pytest.mark.parametrize(("question", "faults", "client_options"), ONE_FAULT_CHATS)
+async def test_a_chat_through_a_fault_completes_sending_once_losing_nothing(
+    emulator: RunningEmulator,
+    kind: str,
+    question: str,
+    faults: dict[str, Any],
+    client_options: dict[str, Any],
+) -> None:
     async def scenario(face: Face, client: AsyncMaxClient) -> None:
-        await set_faults(emulator, drop_after_events=events)
+        await set_faults(emulator, **faults)
         completed_once(emulator, await face.chat(question), question)
 
-    await with_face(kind, emulator, scenario)
+    await with_face(kind, emulator, scenario, **client_options)
 
 
 @pytest.mark.parametrize("kind", FACES)
@@ -175,21 +214,6 @@ async def test_gateway_error_bursts(emulator: RunningEmulator, kind: str, status
         assert (await face.read()).error is None
 
     await with_face(kind, emulator, scenario)
-
-
-@pytest.mark.parametrize("kind", FACES)
-async def test_a_keepalive_only_stall_longer_than_the_read_timeout(
-    emulator: RunningEmulator, kind: str
-) -> None:
-    # Time scaled down: a 1 s stall of keep-alives every 0.05 s against a 0.5 s read timeout
-    # stands for PostHog's 60 s stall with keep-alives every 15 s against our 60 s timeout.
-    question = "How many signups after a stall?"
-
-    async def scenario(face: Face, client: AsyncMaxClient) -> None:
-        await set_faults(emulator, stall_s=1.0)
-        completed_once(emulator, await face.chat(question), question)
-
-    await with_face(kind, emulator, scenario, timeout=httpx.Timeout(5.0, read=0.5))
 
 
 @pytest.mark.parametrize("kind", FACES)
@@ -246,17 +270,6 @@ async def test_a_queued_follow_up_consumed_while_the_client_reconnects(
 
 
 @pytest.mark.parametrize("kind", FACES)
-async def test_unknown_event_and_message_types(emulator: RunningEmulator, kind: str) -> None:
-    question = "How many signups, with surprises?"
-
-    async def scenario(face: Face, client: AsyncMaxClient) -> None:
-        await set_faults(emulator, unknown_events=True)
-        completed_once(emulator, await face.chat(question), question)
-
-    await with_face(kind, emulator, scenario)
-
-
-@pytest.mark.parametrize("kind", FACES)
 async def test_a_40000_character_message(emulator: RunningEmulator, kind: str) -> None:
     async def scenario(face: Face, client: AsyncMaxClient) -> None:
         question = "Why? " + "x" * 39_995
@@ -286,17 +299,6 @@ async def test_a_one_megabyte_reply(emulator: RunningEmulator, kind: str) -> Non
 
 
 @pytest.mark.parametrize("kind", FACES)
-async def test_non_utf8_bytes_in_the_stream(emulator: RunningEmulator, kind: str) -> None:
-    question = "How many signups, garbled?"
-
-    async def scenario(face: Face, client: AsyncMaxClient) -> None:
-        await set_faults(emulator, garble_utf8=True)
-        completed_once(emulator, await face.chat(question), question)
-
-    await with_face(kind, emulator, scenario)
-
-
-@pytest.mark.parametrize("kind", FACES)
 async def test_a_server_that_closes_before_sending_headers(
     emulator: RunningEmulator, kind: str
 ) -> None:
@@ -304,24 +306,21 @@ async def test_a_server_that_closes_before_sending_headers(
 
     question = "How many signups, after a hang-up?"
     baseline = len(asyncio.all_tasks())
-    async with hang_up_proxy(emulator.port, hang_ups=1) as (url, proxy):
+    outcomes: list[Outcome] = []
 
-        async def no_sleep(seconds: float) -> None:
-            return None
+    async def scenario(face: Face, client: AsyncMaxClient) -> None:
+        outcomes.append(await face.chat(question))
 
-        async with AsyncMaxClient(
-            api_key=DEFAULT_KEY, host=url, project_id=1, sleep=no_sleep
-        ) as client:
-            if kind == "mcp":
-                async with MCPFace(client) as mcp_face:
-                    outcome = await mcp_face.chat(question)
-                    assert await mcp_face.healthy()
-            else:
-                face: Face = CoreFace(client) if kind == "core" else LangChainFace(client)
-                outcome = await face.chat(question)
-                assert await face.healthy()
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    async with (
+        hang_up_proxy(emulator.port, hang_ups=1) as (url, proxy),
+        AsyncMaxClient(api_key=DEFAULT_KEY, host=url, project_id=1, sleep=no_sleep) as client,
+    ):
+        await on_face(kind, client, scenario)
     assert proxy.hung_up == 1  # the first request reached PostHog, its answer never came back
-    completed_once(emulator, outcome, question)  # ... yet the message was not sent twice
+    completed_once(emulator, outcomes[0], question)  # ... yet the message was not sent twice
     assert client_connections(emulator.port) == 0
     await settle(emulator, baseline)
 

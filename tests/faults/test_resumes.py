@@ -18,45 +18,33 @@ import pytest
 from mcp import Client
 
 from max_tools import AsyncMaxClient, NotPendingError, ReplyStatus, ToolResultMessage
-from max_tools.emulator import DEFAULT_KEY, RunningEmulator
+from max_tools.emulator import RunningEmulator
 from mcp_server import build_server
+from tests.faults.edge import EmulatorEdge
 
 DELETE = "Delete the onboarding dashboard"
 
 
-class Edge:
+class Edge(EmulatorEdge):
     """Forwards to the emulator; can lose the answer to the next resume after forwarding it."""
 
     def __init__(self, emulator: RunningEmulator) -> None:
+        super().__init__(emulator)
         self.resumes: list[dict[str, Any]] = []
         self.lose: str | None = None  # "503" or "timeout"
-        self._upstream = httpx.AsyncClient(base_url=emulator.url)
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         body: dict[str, Any] = json.loads(request.content) if request.content else {}
-        upstream = self._upstream.build_request(
-            request.method,
-            request.url.path,
-            params=request.url.params,
-            headers=request.headers,
-            content=request.content,
-        )
         if request.method == "POST" and body.get("resume_payload"):
             self.resumes.append(body["resume_payload"])
             if self.lose is not None:
                 lose, self.lose = self.lose, None
-                landed = await self._upstream.send(upstream, stream=True)
-                await landed.aclose()  # PostHog acted on it; its answer never comes back
+                # PostHog acts on the resume; its answer never comes back
+                await self.send_and_lose_the_answer(self.upstream_request(request))
                 if lose == "timeout":
                     raise httpx.ReadTimeout("no answer in time", request=request)
                 return httpx.Response(503, json={"detail": "upstream unavailable"})
-        response = await self._upstream.send(upstream, stream=True)
-        return httpx.Response(
-            response.status_code, headers=response.headers, stream=response.stream
-        )
-
-    async def aclose(self) -> None:
-        await self._upstream.aclose()
+        return await super().handle(request)
 
 
 @pytest.fixture
@@ -71,17 +59,7 @@ async def client(edge: Edge) -> AsyncIterator[AsyncMaxClient]:
     async def no_sleep(seconds: float) -> None:
         await anyio.lowlevel.checkpoint()
 
-    http = httpx.AsyncClient(transport=httpx.MockTransport(edge.handle))
-    async with (
-        http,
-        AsyncMaxClient(
-            api_key=DEFAULT_KEY,
-            host="https://posthog.test",
-            project_id=1,
-            http_client=http,
-            sleep=no_sleep,
-        ) as max_client,
-    ):
+    async with edge.client(sleep=no_sleep) as max_client:
         yield max_client
 
 

@@ -18,42 +18,29 @@ import pytest
 from mcp import Client
 
 from max_tools import AsyncMaxClient, HumanMessage
-from max_tools.emulator import DEFAULT_KEY, Rule, RunningEmulator
+from max_tools.emulator import Rule, RunningEmulator
 from mcp_server import build_server
+from tests.faults.edge import EmulatorEdge
 
 UPSTREAM_LATENCY_S = 0.3
 """How long the slow upstream holds the POST: well past the budgets of these rows."""
 
 
-class Relay:
-    """The HTTP edge: forwards to the emulator, counting the messages sent."""
+class Relay(EmulatorEdge):
+    """Counts the messages sent; with a latency, holds each send as a busy PostHog does."""
 
     def __init__(self, emulator: RunningEmulator, *, latency_s: float) -> None:
+        super().__init__(emulator)
         self.sent: list[str] = []
         self._latency_s = latency_s
-        self._upstream = httpx.AsyncClient(base_url=emulator.url)
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         body: dict[str, Any] = json.loads(request.content) if request.content else {}
-        sending = request.method == "POST" and body.get("content") is not None
-        if sending:
+        if request.method == "POST" and body.get("content") is not None:
             self.sent.append(body["content"])
             # The latency of the upstream itself (PostHog starting a run), not a test wait.
             await anyio.sleep(self._latency_s)
-        upstream_request = self._upstream.build_request(
-            request.method,
-            request.url.path,
-            params=request.url.params,
-            headers=request.headers,
-            content=request.content,
-        )
-        response = await self._upstream.send(upstream_request, stream=True)
-        return httpx.Response(
-            response.status_code, headers=response.headers, stream=response.stream
-        )
-
-    async def aclose(self) -> None:
-        await self._upstream.aclose()
+        return await super().handle(request)
 
 
 @pytest.fixture(params=[0.0, UPSTREAM_LATENCY_S], ids=["fast-upstream", "slow-upstream"])
@@ -65,23 +52,23 @@ async def relay(request: pytest.FixtureRequest, emulator: RunningEmulator) -> As
 
 @pytest.fixture
 async def client(relay: Relay) -> AsyncIterator[AsyncMaxClient]:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(relay.handle))
-    async with (
-        http,
-        AsyncMaxClient(
-            api_key=DEFAULT_KEY, host="https://posthog.test", project_id=1, http_client=http
-        ) as max_client,
-    ):
+    async with relay.client() as max_client:
         yield max_client
 
 
-async def questions_stored(client: AsyncMaxClient, conversation_id: str) -> list[str]:
-    conversation = await client.get_conversation(conversation_id)
-    return [m.content for m in conversation.messages if isinstance(m, HumanMessage)]
+@pytest.fixture(params=[0, 0.01], ids=["budget-0", "budget-0.01s"])
+def wait_s(request: pytest.FixtureRequest) -> float:
+    """The short wait budgets of the rows."""
+    return float(request.param)
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize("wait_s", [0, 0.01], ids=["budget-0", "budget-0.01s"])
+async def sent_once(relay: Relay, client: AsyncMaxClient, cid: str, question: str) -> None:
+    """The question went out once and PostHog stored it once."""
+    conversation = await client.get_conversation(cid)
+    assert relay.sent == [question]
+    assert [m.content for m in conversation.messages if isinstance(m, HumanMessage)] == [question]
+
+
 async def test_ask_with_a_short_budget_sends_once_and_wait_finds_the_answer(
     client: AsyncMaxClient, relay: Relay, wait_s: float
 ) -> None:
@@ -90,16 +77,12 @@ async def test_ask_with_a_short_budget_sends_once_and_wait_finds_the_answer(
     with anyio.fail_after(30):
         started = await client.ask(question, wait_s=wait_s)
         finished = await client.wait(started.conversation_id, wait_s=20)
-        stored = await questions_stored(client, started.conversation_id)
+        await sent_once(relay, client, started.conversation_id, question)
 
-    assert relay.sent == [question]
-    assert stored == [question]
     assert finished.status == "completed"
     assert finished.text == Rule().answer(question)
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize("wait_s", [0, 0.01], ids=["budget-0", "budget-0.01s"])
 async def test_max_chat_with_a_short_budget_sends_once_and_max_wait_finds_the_answer(
     client: AsyncMaxClient, relay: Relay, wait_s: float
 ) -> None:
@@ -112,10 +95,8 @@ async def test_max_chat_with_a_short_budget_sends_once_and_max_wait_finds_the_an
             assert started.structured_content is not None
             cid = started.structured_content["conversation_id"]
             finished = await mcp.call_tool("max_wait", {"conversation_id": cid, "wait_s": 20})
-        stored = await questions_stored(client, cid)
+        await sent_once(relay, client, cid, question)
 
-    assert relay.sent == [question]
-    assert stored == [question]
     assert finished.structured_content is not None
     assert finished.structured_content["status"] == "completed"
     assert finished.structured_content["reply"] == Rule().answer(question)

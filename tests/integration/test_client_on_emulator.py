@@ -293,23 +293,11 @@ async def test_a_failing_run_is_failed(client: AsyncMaxClient) -> None:
     assert reply.failures[0].content == "Oops! Something went wrong. Please try again."
 
 
-def test_the_sync_client_against_a_served_emulator() -> None:
-    async def scenario() -> None:
-        from max_tools.emulator import serve
+def test_the_sync_client_against_a_served_emulator(emulator: RunningEmulator) -> None:
+    with MaxClient(api_key=DEFAULT_KEY, host=emulator.url, project_id=1) as sync_client:
+        reply = sync_client.ask("Sync question")
+        with sync_client.stream("Streamed", conversation_id=reply.conversation_id) as replies:
+            count = sum(1 for _ in replies)
 
-        async with serve(delay_s=0) as emulator:
-
-            def use_sync() -> tuple[str, int]:
-                with MaxClient(api_key=DEFAULT_KEY, host=emulator.url, project_id=1) as sync_client:
-                    reply = sync_client.ask("Sync question")
-                    with sync_client.stream(
-                        "Streamed", conversation_id=reply.conversation_id
-                    ) as replies:
-                        count = sum(1 for _ in replies)
-                    return reply.text, count
-
-            text, count = await anyio.to_thread.run_sync(use_sync)
-            assert text.startswith('Here is what I found for "Sync question"')
-            assert count > 5
-
-    anyio.run(scenario)
+    assert reply.text.startswith('Here is what I found for "Sync question"')
+    assert count > 5

@@ -34,55 +34,62 @@ UNIT_EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
-def _unit_suite(action: str) -> type[ToolsUnitTests]:
-    class Suite(ToolsUnitTests):
-        @property
-        def tool_constructor(self) -> type[BaseTool]:
-            return MaxTool
+class _OneMaxTool:
+    """What both suites are told: which tool to build and how to call it."""
 
-        @property
-        def tool_constructor_params(self) -> dict[str, Any]:
-            return {"action": action, "api_key": "phx_unit_key", "host": "https://us.posthog.com"}
+    action: str
 
-        @property
-        def tool_invoke_params_example(self) -> dict[str, Any]:
-            return UNIT_EXAMPLES.get(action, {"conversation_id": world.UNIT_CID})
+    def params(self) -> dict[str, Any]:
+        raise NotImplementedError
 
-        @property
-        def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
-            env = {
-                "POSTHOG_PERSONAL_API_KEY": "phx_env_key",
-                "POSTHOG_HOST": "eu",
-                "POSTHOG_PROJECT_ID": "42",
-            }
-            expected = {
-                "api_key": "phx_env_key",
-                "host": "https://eu.posthog.com",
-                "project_id": "42",
-            }
-            return env, {"action": action}, expected
+    def example(self) -> dict[str, Any]:
+        raise NotImplementedError
 
-    return Suite
+    @property
+    def tool_constructor(self) -> type[BaseTool]:
+        return MaxTool
+
+    @property
+    def tool_constructor_params(self) -> dict[str, Any]:
+        return {"action": self.action, **self.params()}
+
+    @property
+    def tool_invoke_params_example(self) -> dict[str, Any]:
+        return self.example()
 
 
-def _integration_suite(action: str) -> type[ToolsIntegrationTests]:
-    class Suite(ToolsIntegrationTests):
-        @property
-        def tool_constructor(self) -> type[BaseTool]:
-            return MaxTool
+class _Unit(_OneMaxTool, ToolsUnitTests):
+    def params(self) -> dict[str, Any]:
+        return {"api_key": "phx_unit_key", "host": "https://us.posthog.com"}
 
-        @property
-        def tool_constructor_params(self) -> dict[str, Any]:
-            return {"action": action, **world.tool_params()}
+    def example(self) -> dict[str, Any]:
+        return UNIT_EXAMPLES.get(self.action, {"conversation_id": world.UNIT_CID})
 
-        @property
-        def tool_invoke_params_example(self) -> dict[str, Any]:
-            return world.example(action)
+    @property
+    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+        env = {
+            "POSTHOG_PERSONAL_API_KEY": "phx_env_key",
+            "POSTHOG_HOST": "eu",
+            "POSTHOG_PROJECT_ID": "42",
+        }
+        expected = {
+            "api_key": "phx_env_key",
+            "host": "https://eu.posthog.com",
+            "project_id": "42",
+        }
+        return env, {"action": self.action}, expected
 
-    return Suite
+
+class _Integration(_OneMaxTool, ToolsIntegrationTests):
+    def params(self) -> dict[str, Any]:
+        return world.tool_params()
+
+    def example(self) -> dict[str, Any]:
+        return world.example(self.action)
 
 
 for _action in ACTIONS:
     _suffix = "".join(part.title() for part in _action.name.split("_"))
-    globals()[f"Test{_suffix}Unit"] = _unit_suite(_action.name)
-    globals()[f"Test{_suffix}Integration"] = _integration_suite(_action.name)
+    for _suite in (_Unit, _Integration):
+        _name = f"Test{_suffix}{_suite.__name__.lstrip('_')}"
+        globals()[_name] = type(_name, (_suite,), {"action": _action.name})

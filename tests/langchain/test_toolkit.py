@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -17,14 +17,8 @@ from mcp import Client
 from langchain_integration import PROGRESS_EVENT, MaxTool, MaxToolkit
 from max_tools import AsyncMaxClient, ConfigurationError, MaxClient
 from max_tools.agent import ACTIONS, ChartResult, ChatResult
-from max_tools.emulator import DEFAULT_KEY, RunningEmulator, serve_in_thread
+from max_tools.emulator import DEFAULT_KEY, RunningEmulator
 from mcp_server import build_server
-
-
-@pytest.fixture
-def threaded_emulator() -> Iterator[RunningEmulator]:
-    with serve_in_thread(delay_s=0) as running:
-        yield running
 
 
 def toolkit(emulator: RunningEmulator, **options: Any) -> MaxToolkit:
@@ -141,8 +135,8 @@ async def test_the_chart_tool_gives_the_table_as_content_and_the_data_as_artifac
     assert f"| {first.days[0]} | {int(first.data[0])} |" in message.content
 
 
-def test_invoke_from_sync_code_through_the_sync_facade(threaded_emulator: RunningEmulator) -> None:
-    tools = tools_by_name(toolkit(threaded_emulator))
+def test_invoke_from_sync_code_through_the_sync_facade(emulator: RunningEmulator) -> None:
+    tools = tools_by_name(toolkit(emulator))
 
     message = tools["max_chat"].invoke(call("max_chat", message="How many signups?"))
     listed = tools["max_list_conversations"].invoke({"limit": 5})
@@ -151,8 +145,8 @@ def test_invoke_from_sync_code_through_the_sync_facade(threaded_emulator: Runnin
     assert message.artifact.conversation_id in listed
 
 
-def test_a_shared_sync_client_is_used(threaded_emulator: RunningEmulator) -> None:
-    with MaxClient(api_key=DEFAULT_KEY, host=threaded_emulator.url, project_id=1) as shared:
+def test_a_shared_sync_client_is_used(emulator: RunningEmulator) -> None:
+    with MaxClient(api_key=DEFAULT_KEY, host=emulator.url, project_id=1) as shared:
         tools = tools_by_name(MaxToolkit(client=shared))
         reply = shared.ask("Seeded through the shared client")
         listed = tools["max_list_conversations"].invoke({})

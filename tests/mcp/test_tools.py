@@ -225,18 +225,25 @@ async def test_a_reply_longer_than_wait_s_is_in_progress_and_max_wait_finishes_i
     assert structured(finished)["reply"].startswith('Here is what I found for "A slow question"')
 
 
-async def test_max_chat_on_a_busy_conversation_queues_the_message(
+async def follow_ups_behind_a_running_reply(
     emulator: RunningEmulator, mcp: Client
-) -> None:
+) -> tuple[CallToolResult, CallToolResult]:
+    """A second question running (held) when a third is sent; max_chat's answer to the third,
+    and max_wait's once both ran."""
     cid = (await chat(mcp, "First question"))["conversation_id"]
     emulator.hold()
     await mcp.call_tool(
         "max_chat", {"message": "Second question", "conversation_id": cid, "wait_s": 0.2}
     )
-
     queued = await mcp.call_tool("max_chat", {"message": "Third question", "conversation_id": cid})
     emulator.release()
-    done = await call(mcp, "max_wait", conversation_id=cid, wait_s=30)
+    return queued, await call(mcp, "max_wait", conversation_id=cid, wait_s=30)
+
+
+async def test_max_chat_on_a_busy_conversation_queues_the_message(
+    emulator: RunningEmulator, mcp: Client
+) -> None:
+    queued, done = await follow_ups_behind_a_running_reply(emulator, mcp)
 
     assert structured(queued)["status"] == "queued"
     assert structured(queued)["queue_position"] == 1
@@ -247,14 +254,7 @@ async def test_max_chat_on_a_busy_conversation_queues_the_message(
 async def test_max_wait_after_a_queued_follow_up_shows_both_questions_with_their_answers(
     emulator: RunningEmulator, mcp: Client
 ) -> None:
-    cid = (await chat(mcp, "First question"))["conversation_id"]
-    emulator.hold()
-    await mcp.call_tool(
-        "max_chat", {"message": "Second question", "conversation_id": cid, "wait_s": 0.2}
-    )
-    await mcp.call_tool("max_chat", {"message": "Third question", "conversation_id": cid})
-    emulator.release()
-    done = await call(mcp, "max_wait", conversation_id=cid, wait_s=30)
+    _, done = await follow_ups_behind_a_running_reply(emulator, mcp)
 
     reply = structured(done)["reply"]
     assert reply.index("> Third question") > reply.index('Here is what I found for "Second')

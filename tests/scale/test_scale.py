@@ -9,12 +9,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import pytest
 from anyio.abc import Process
-from anyio.streams.text import TextReceiveStream
 from mcp import Client
 
 from max_tools import AsyncMaxClient, ReplyStatus
-from max_tools.emulator import DEFAULT_KEY, Rule, RunningEmulator, serve
+from max_tools.emulator import DEFAULT_KEY, Rule, RunningEmulator
+from tests.processes import read_until
 
 
 async def test_two_hundred_concurrent_asks_through_one_client(emulator: RunningEmulator) -> None:
@@ -47,13 +48,7 @@ async def max_mcp_http(emulator: RunningEmulator) -> AsyncIterator[str]:
         [sys.executable, "-m", "mcp_server", "--transport", "http", "--port", "0"], env=env
     )
     try:
-        assert process.stderr is not None
-        printed = ""
-        with anyio.fail_after(30):
-            async for text in TextReceiveStream(process.stderr):
-                printed += text
-                if "/mcp" in printed:
-                    break
+        printed = await read_until(process.stderr, "/mcp")
         url = printed.split(" at ", 1)[1].split()[0]
         yield url
     finally:
@@ -63,10 +58,19 @@ async def max_mcp_http(emulator: RunningEmulator) -> AsyncIterator[str]:
         await process.aclose()
 
 
-async def test_a_chat_started_on_one_server_is_followed_on_another() -> None:
-    rules = [Rule(match="slow", reply="Slow but sure.", chunks=30, delay_s=0.05)]
+@pytest.mark.parametrize(
+    "emulator_options",
+    [  # paced by the rule: 30 chunks 0.05 s apart outlast the first server's 0.3 s budget
+        {
+            "rules": [Rule(match="slow", reply="Slow but sure.", chunks=30, delay_s=0.05)],
+            "delay_s": None,
+        }
+    ],
+)
+async def test_a_chat_started_on_one_server_is_followed_on_another(
+    emulator: RunningEmulator,
+) -> None:
     async with (
-        serve(rules=rules) as emulator,
         max_mcp_http(emulator) as first,
         max_mcp_http(emulator) as second,
     ):

@@ -12,7 +12,7 @@ from mcp import Client
 from langchain_integration import MaxToolkit
 from max_tools import APIStatusError, AsyncMaxClient, ConfigurationError, MaxClient
 from max_tools.agent import ACTIONS
-from max_tools.emulator import Rule, serve
+from max_tools.emulator import Rule, RunningEmulator
 from mcp_server import build_server
 
 KEY = "phx_security_key_do_not_leak_0123456789"
@@ -32,38 +32,38 @@ def example(action: str, cid: str) -> dict[str, Any]:
     return arguments
 
 
-async def test_no_tool_result_error_or_repr_contains_the_key() -> None:
-    rules = [Rule(match="echo", reply="You said: {message}")]
+@pytest.mark.parametrize(
+    "emulator_options",
+    [{"keys": [KEY], "rules": [Rule(match="echo", reply="You said: {message}")]}],
+)
+async def test_no_tool_result_error_or_repr_contains_the_key(emulator: RunningEmulator) -> None:
     seen: list[str] = []
-    async with serve(delay_s=0, keys=[KEY], rules=rules) as emulator:
-        async with AsyncMaxClient(api_key=KEY, host=emulator.url, project_id=1) as client:
-            seen += [repr(client), str(client), repr(client.settings)]
-            async with Client(build_server(client)) as mcp:
-                good = str(uuid.uuid4())
-                await mcp.call_tool("max_chat", {"message": "echo this", "conversation_id": good})
-                for action in ACTIONS:
-                    for cid in (good, CID):  # a real conversation and a missing one
-                        result = await mcp.call_tool(action.name, example(action.name, cid))
-                        seen.append(result.model_dump_json())
-            toolkit = MaxToolkit(client=client)
-            seen += [repr(toolkit), str(toolkit.model_dump())]
-            for tool in toolkit.get_tools():
-                seen += [repr(tool), str(tool.model_dump())]
-                for cid in (good, CID):
-                    call = {
-                        "type": "tool_call",
-                        "id": "1",
-                        "name": tool.name,
-                        "args": example(tool.name, cid),
-                    }
-                    message = await tool.ainvoke(call)
-                    seen += [str(message.content), repr(message.artifact)]
-        async with AsyncMaxClient(
-            api_key="phx_wrong_" + KEY, host=emulator.url, project_id=1
-        ) as wrong:
-            with pytest.raises(APIStatusError) as caught:
-                await wrong.list_conversations()
-            seen += [str(caught.value), repr(caught.value), repr(caught.value.body)]
+    async with AsyncMaxClient(api_key=KEY, host=emulator.url, project_id=1) as client:
+        seen += [repr(client), str(client), repr(client.settings)]
+        async with Client(build_server(client)) as mcp:
+            good = str(uuid.uuid4())
+            await mcp.call_tool("max_chat", {"message": "echo this", "conversation_id": good})
+            for action in ACTIONS:
+                for cid in (good, CID):  # a real conversation and a missing one
+                    result = await mcp.call_tool(action.name, example(action.name, cid))
+                    seen.append(result.model_dump_json())
+        toolkit = MaxToolkit(client=client)
+        seen += [repr(toolkit), str(toolkit.model_dump())]
+        for tool in toolkit.get_tools():
+            seen += [repr(tool), str(tool.model_dump())]
+            for cid in (good, CID):
+                call = {
+                    "type": "tool_call",
+                    "id": "1",
+                    "name": tool.name,
+                    "args": example(tool.name, cid),
+                }
+                message = await tool.ainvoke(call)
+                seen += [str(message.content), repr(message.artifact)]
+    async with AsyncMaxClient(api_key="phx_wrong_" + KEY, host=emulator.url, project_id=1) as wrong:
+        with pytest.raises(APIStatusError) as caught:
+            await wrong.list_conversations()
+        seen += [str(caught.value), repr(caught.value), repr(caught.value.body)]
 
     assert len(seen) > 50
     assert not [text for text in seen if KEY in text]
