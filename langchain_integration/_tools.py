@@ -21,18 +21,7 @@ from pydantic import (
 )
 
 from langchain_integration._people import settle, settle_sync, steps_for
-from max_tools import AsyncMaxClient, ConfigurationError, MaxClient, Settings
-from max_tools.agent import (
-    ACTIONS_BY_NAME,
-    Action,
-    ActionResult,
-    describe_invalid_arguments,
-    explain_error,
-    input_schema,
-    parse_arguments,
-    resolve_settings,
-    select_actions,
-)
+from max_tools import AsyncMaxClient, ConfigurationError, MaxClient, Settings, agent
 
 __all__ = ["PROGRESS_EVENT", "MaxTool", "MaxToolkit"]
 
@@ -87,7 +76,7 @@ def _resolve(
     if client is not None:
         return client.settings
     key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
-    return resolve_settings(api_key=key, host=host, project_id=project_id)
+    return agent.resolve_settings(api_key=key, host=host, project_id=project_id)
 
 
 class MaxTool(BaseTool):
@@ -141,17 +130,18 @@ class MaxTool(BaseTool):
     def _from_catalogue(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        action = ACTIONS_BY_NAME.get(str(data.get("action")))
+        action = agent.ACTIONS_BY_NAME.get(str(data.get("action")))
         if action is None:
             raise ValueError(
-                f"action must be one of {', '.join(ACTIONS_BY_NAME)}; got {data.get('action')!r}"
+                f"action must be one of {', '.join(agent.ACTIONS_BY_NAME)}; "
+                f"got {data.get('action')!r}"
             )
         data.setdefault("handle_validation_error", _validation_message(action.name))
         data["name"] = data.get("name") or action.name
         data["description"] = data.get("description") or action.description
         # The published schema is the catalogue's, the one MCP publishes; the catalogue validates
         # the arguments once, in our words (parse_arguments), not LangChain beforehand.
-        data.setdefault("args_schema", input_schema(action))
+        data.setdefault("args_schema", agent.input_schema(action))
         return data
 
     def __init__(self, **data: Any) -> None:
@@ -168,9 +158,9 @@ class MaxTool(BaseTool):
         self._connections = _Connections(settings, self.client)
 
     @property
-    def catalogue_action(self) -> Action:
+    def catalogue_action(self) -> agent.Action:
         """The catalogue entry behind this tool."""
-        return ACTIONS_BY_NAME[self.action]
+        return agent.ACTIONS_BY_NAME[self.action]
 
     def _run(self, **arguments: Any) -> tuple[str, BaseModel]:
         action = self.catalogue_action
@@ -189,8 +179,8 @@ class MaxTool(BaseTool):
         try:
             with self._connections.sync() as client:
 
-                def run(step: Action, step_params: Any) -> ActionResult:
-                    async def call(client: AsyncMaxClient) -> ActionResult:
+                def run(step: agent.Action, step_params: Any) -> agent.ActionResult:
+                    async def call(client: AsyncMaxClient) -> agent.ActionResult:
                         return await step.run(client, step_params, progress)
 
                     return client.run_async(call)
@@ -219,7 +209,7 @@ class MaxTool(BaseTool):
         try:
             async with self._connections.current() as client:
 
-                async def run(step: Action, step_params: Any) -> ActionResult:
+                async def run(step: agent.Action, step_params: Any) -> agent.ActionResult:
                     return await step.run(client, step_params, progress)
 
                 kept = steps.kept(0) if steps is not None else None
@@ -232,7 +222,7 @@ class MaxTool(BaseTool):
 
     def _params(self, arguments: dict[str, Any]) -> Any:
         try:
-            return parse_arguments(self.catalogue_action, arguments)
+            return agent.parse_arguments(self.catalogue_action, arguments)
         except ValueError as exc:
             raise ToolException(str(exc)) from exc
 
@@ -242,7 +232,7 @@ class MaxTool(BaseTool):
 
 def _validation_message(tool: str) -> Callable[[ValidationError], str]:
     def describe(exc: ValidationError) -> str:
-        return describe_invalid_arguments(tool, exc)
+        return agent.describe_invalid_arguments(tool, exc)
 
     return describe
 
@@ -251,7 +241,7 @@ def _tool_exception(exc: Exception) -> Exception:
     """A ToolException for what the agent can act on; anything else is handed on unchanged."""
     if isinstance(exc, ConfigurationError):
         return exc
-    message = explain_error(exc)
+    message = agent.explain_error(exc)
     return ToolException(message) if message is not None else exc
 
 
@@ -333,14 +323,14 @@ class MaxToolkit(BaseToolkit):
         """
         super().__init__(**data)
         settings = _resolve(self.client, self.api_key, self.host, self.project_id)
-        select_actions(read_only=self.read_only, names=self.tools)
+        agent.select_actions(read_only=self.read_only, names=self.tools)
         self._connections = _Connections(settings, self.client)
 
     def get_tools(self) -> list[BaseTool]:
         """The tools, sharing this toolkit's connections."""
         tools: list[BaseTool] = []
         settings = self._connections.settings
-        for action in select_actions(read_only=self.read_only, names=self.tools):
+        for action in agent.select_actions(read_only=self.read_only, names=self.tools):
             tool = MaxTool(
                 action=action.name,
                 client=self.client,

@@ -73,8 +73,9 @@ class _Reporter:
         if message is None:
             return
         self._latest = message
-        text = _partial_text(event)
-        if text is not None:
+        partial = event.message if isinstance(event, MessageEvent) and event.is_partial else None
+        if isinstance(partial, AIMessage):
+            text = partial.content
             now = time.monotonic()
             more_of_the_same = text.startswith(self._writing) and bool(self._writing)
             self._writing = text
@@ -115,13 +116,6 @@ def _latest_words(text: str) -> str:
     tail = text[-_PROGRESS_CHARS:]
     start = tail.find(" ")
     return "\u2026" + (tail[start + 1 :] if 0 <= start < len(tail) - 1 else tail)
-
-
-def _partial_text(event: StreamEvent) -> str | None:
-    """The text so far of an answer still being written (an `ai` message without an id)."""
-    if isinstance(event, MessageEvent) and isinstance(event.message, AIMessage):
-        return event.message.content if event.message.id is None else None
-    return None
 
 
 def _describe(event: StreamEvent) -> str | None:
