@@ -10,7 +10,7 @@ from typing import TypeVar
 import anyio
 
 from max_tools._events import ConversationEvent, MessageEvent, StatusEvent, StreamEvent, UpdateEvent
-from max_tools._messages import AIMessage, FailureMessage, HumanMessage
+from max_tools._messages import AIMessage, FailureMessage, HumanMessage, ToolResultMessage
 from max_tools.agent._charts import visualization_summary
 
 __all__ = ["PROGRESS_EVERY_S", "TEXT_EVERY_S", "Progress", "with_progress"]
@@ -130,6 +130,8 @@ def _describe(event: StreamEvent) -> str | None:
             return "PostHog AI received the message"
         if isinstance(message, FailureMessage):
             return "PostHog AI reported a failure"
+        if isinstance(message, ToolResultMessage):
+            return "PostHog AI finished a step"
         return f"PostHog AI added {visualization_summary(message)}"
     if isinstance(event, UpdateEvent):
         return event.content if isinstance(event.content, str) else "PostHog AI is working"

@@ -104,7 +104,7 @@ async def _walk_through(mcp: Any, step: _Steps) -> None:
 
     async def progress(progress: float, total: float | None, message: str | None) -> None:
         seen.append(progress)
-        step.terminal.line(f"     progress {progress:>3.0f}: {(message or '')[-70:]}")
+        step.terminal.line(f"     progress {progress:>3.0f}: {_tail(message or '', 70)}")
 
     first = await mcp.call_tool(
         "max_chat", {"message": "Show me a trend of weekly signups"}, progress_callback=progress
@@ -114,6 +114,14 @@ async def _walk_through(mcp: Any, step: _Steps) -> None:
     check(data.get("status") == "completed", f"max_chat should complete, got {data.get('status')}")
     check(len(seen) >= 5 and seen == sorted(seen), "progress should stream, in increasing order")
     cid = data["conversation_id"]
+
+    step("max_get_chart: the numbers behind the reply's chart (a PNG too, with the charts extra)")
+    chart = await mcp.call_tool("max_get_chart", {"conversation_id": cid, "chart": 1})
+    step.show(_text(chart))
+    pictures = [block for block in chart.content if getattr(block, "type", "") == "image"]
+    step.show(f"+ {len(pictures)} PNG image; MCP Apps hosts also get the interactive view")
+    series = _data(chart).get("series") or []
+    check(not chart.is_error and len(series) >= 1, "the chart's numbers should come back")
 
     step("A follow-up that takes longer than wait_s, then another one while it is busy")
     slow = _data(
@@ -221,6 +229,14 @@ async def _ask_a_person(mcp: Any, step: _Steps, person: _Person) -> None:
     step.show(f"status after the user's decision: {data['status']}: {data.get('reply', '')}")
     check(len(person.asked) == 1, "the approval should be asked through elicitation, once")
     check(data["status"] == "completed", "the approved run should complete")
+
+
+def _tail(text: str, width: int) -> str:
+    """The end of `text` in `width` characters, cut after a space and marked, like max-mcp's."""
+    if len(text) <= width:
+        return text
+    tail = text[-width + 1 :]
+    return "\u2026" + tail[tail.find(" ") + 1 :] if " " in tail else "\u2026" + tail
 
 
 def _data(result: Any) -> dict[str, Any]:

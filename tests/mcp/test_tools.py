@@ -169,6 +169,8 @@ async def test_max_chat_streams_progress_and_returns_the_complete_reply(mcp: Cli
     counters = [p for p, _ in updates]
     assert counters == sorted(set(counters))
     assert any("Creating a trends insight" in (m or "") for _, m in updates)  # never held back
+    assert updates[0] == (1.0, "PostHog AI received the message")
+    assert any(m == "PostHog AI finished a step" for _, m in updates)  # the tool's result
     # The 12 partial chunks come within milliseconds: their growing text is passed on at most
     # 4 times a second (the first at once, then the finished message), not once per chunk.
     reply = " ".join(data["reply"].split())
