@@ -22,19 +22,7 @@ from mcp_types import (
 from mcp_types import Tool as MCPTool
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from max_tools import AsyncMaxClient, ConfigurationError, MaxError, __version__
-from max_tools.agent import (
-    ACTIONS_BY_NAME,
-    MAX_WAIT_S,
-    Action,
-    ActionResult,
-    ChatOutline,
-    describe_invalid_arguments,
-    explain_error,
-    parse_arguments,
-    select_actions,
-    transcript_markdown,
-)
+from max_tools import AsyncMaxClient, ConfigurationError, MaxError, __version__, agent
 from mcp_server._chart_app import CHART_TOOL, chart_view, tool_meta, with_svg
 from mcp_server._hosted import current_scope
 from mcp_server._people import APPROVAL_POLICIES, Person, left_waiting
@@ -84,14 +72,15 @@ def build_server(
         raise ConfigurationError(
             f"approvals must be one of {', '.join(APPROVAL_POLICIES)}, not {approvals!r}."
         )
-    actions = select_actions(read_only=read_only, names=tools)
+    actions = agent.select_actions(read_only=read_only, names=tools)
     if approvals == "deny":
         actions = [action for action in actions if action.name != "max_approve"]
     # A read-only server never passes a decision on: the agent gets the card.
     person = Person(approvals, resumes=not read_only)
-    if wait_s is not None and not 0 <= wait_s <= MAX_WAIT_S:
+    if wait_s is not None and not 0 <= wait_s <= agent.MAX_WAIT_S:
         raise ConfigurationError(
-            f"The server's wait budget must be from 0 to {MAX_WAIT_S:g} seconds, not {wait_s:g}."
+            f"The server's wait budget must be from 0 to {agent.MAX_WAIT_S:g} seconds, "
+            f"not {wait_s:g}."
         )
     server = _MaxServer(
         "max-tools",
@@ -132,7 +121,7 @@ class _MaxServer(MCPServer[Any]):
             # The SDK validates the arguments against the tool's model before the tool runs
             # and reports a failure as a ToolError caused by the ValidationError.
             invalid = exc.__cause__
-            action = ACTIONS_BY_NAME.get(name)
+            action = agent.ACTIONS_BY_NAME.get(name)
             if (
                 isinstance(invalid, ValidationError)
                 and action is not None
@@ -140,7 +129,7 @@ class _MaxServer(MCPServer[Any]):
                 and str(exc).startswith(_SDK_PREFIX + name)
             ):
                 # Keep the SDK's prefix, so that every tool error reads the same way.
-                message = describe_invalid_arguments(name, invalid)
+                message = agent.describe_invalid_arguments(name, invalid)
                 raise ToolError(f"{_SDK_PREFIX}{name}: {message}") from None
             raise
 
@@ -149,7 +138,7 @@ _SDK_PREFIX = "Error executing tool "
 
 
 def _tool(
-    action: Action, client: AsyncMaxClient | None, wait_cap: float | None, person: Person
+    action: agent.Action, client: AsyncMaxClient | None, wait_cap: float | None, person: Person
 ) -> Tool:
     """The action as an MCP tool.
 
@@ -159,7 +148,7 @@ def _tool(
     arguments = _arguments_model(action, wait_cap)
     # Only the reply tools declare an output schema: agents branch on their status, while the
     # other results are small and self-describing (and tools/list stays under 9,000 characters).
-    output = ChatOutline if action.name in _WITH_OUTPUT_SCHEMA else None
+    output = agent.ChatOutline if action.name in _WITH_OUTPUT_SCHEMA else None
     return Tool(
         fn=_tool_function(action, client, wait_cap, person),
         name=action.name,
@@ -179,7 +168,7 @@ def _tool(
     )
 
 
-def _arguments_model(action: Action, wait_cap: float | None) -> type[ArgModelBase]:
+def _arguments_model(action: agent.Action, wait_cap: float | None) -> type[ArgModelBase]:
     """The action's parameters as the SDK's argument model (the same fields and schema).
 
     With a server wait budget, `wait_s` defaults to it, so the schema shows the real default.
@@ -199,7 +188,10 @@ def _arguments_model(action: Action, wait_cap: float | None) -> type[ArgModelBas
 
 
 def _tool_function(
-    action: Action, client_of_server: AsyncMaxClient | None, wait_cap: float | None, person: Person
+    action: agent.Action,
+    client_of_server: AsyncMaxClient | None,
+    wait_cap: float | None,
+    person: Person,
 ) -> Callable[..., Awaitable[CallToolResult | InputRequiredResult]]:
     """The tool body: runs the action on arguments the SDK has validated against its model."""
     asks = action.waits_for_people
@@ -219,11 +211,11 @@ def _tool_function(
             arguments["wait_s"] = min(arguments["wait_s"], wait_cap)
         params = action.params.model_construct(**arguments)
 
-        async def resume(decision: dict[str, Any]) -> ActionResult:
-            target = ACTIONS_BY_NAME[decision.pop("tool")]
+        async def resume(decision: dict[str, Any]) -> agent.ActionResult:
+            target = agent.ACTIONS_BY_NAME[decision.pop("tool")]
             wait = {"wait_s": params.wait_s} if hasattr(params, "wait_s") else {}
             arguments = {**wait, **decision}
-            return await target.run(client, parse_arguments(target, arguments), progress)
+            return await target.run(client, agent.parse_arguments(target, arguments), progress)
 
         try:
             decided = person.answered(ctx) if asks else None
@@ -241,7 +233,9 @@ def _tool_function(
                     return settled
                 result = settled
         except Exception as exc:  # the tool's top-level handler: every failure becomes a result
-            message = (scope.explain(exc) if scope is not None else None) or explain_error(exc)
+            message = (scope.explain(exc) if scope is not None else None) or agent.explain_error(
+                exc
+            )
             if message is None:
                 logger.exception("Tool %s failed unexpectedly", action.name)
                 raise ToolError(
@@ -288,8 +282,8 @@ def _add_transcript_resource(
                 conversation_id
             )
         except MaxError as exc:
-            raise ResourceError(explain_error(exc) or str(exc)) from exc
-        return transcript_markdown(conversation)
+            raise ResourceError(agent.explain_error(exc) or str(exc)) from exc
+        return agent.transcript_markdown(conversation)
 
 
 def _add_prompt(server: MCPServer[Any], *, read_only: bool) -> None:
