@@ -7,6 +7,7 @@ mixins (`_queue`, `_decisions`), the streaming in `_stream`.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import uuid
@@ -54,7 +55,7 @@ logger = logging.getLogger("max_tools")
 DEFAULT_MAX_RETRIES = 3
 _MAX_CLIENT_TOOL_ANSWERS = 3  # front-end tool calls answered in one call, at most
 
-OnEvent = Callable[[StreamEvent], Awaitable[None] | None]
+OnEvent = Callable[[StreamEvent], Awaitable[object] | object]
 """Called with each stream event (progress reporting); a coroutine function is awaited."""
 
 
@@ -346,8 +347,8 @@ class AsyncMaxClient(Configured, QueueMethods, DecisionMethods, QueryMethods):
                 if not replies.sending:
                     await replies.open()
                 async for event in replies:
-                    if on_event is not None and (pending := on_event(event)) is not None:
-                        await pending
+                    if on_event is not None and inspect.isawaitable(pending := on_event(event)):
+                        await pending  # a coroutine function's; a plain function's value is not
             running = scope.cancelled_caught
             return replies.reply(running=running), running
         finally:

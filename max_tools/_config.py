@@ -125,10 +125,14 @@ def normalize_host(raw: str) -> str:
         return REGION_HOSTS[value.lower()]
     if "://" not in value:
         value = f"https://{value}"
-    parts = urlsplit(value)
-    scheme = parts.scheme.lower()
-    hostname = (parts.hostname or "").lower()
-    if scheme not in {"http", "https"} or not hostname:
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # a port that is not a number (or out of range) raises here
+    except ValueError:
+        parts, port = None, None
+    scheme = parts.scheme.lower() if parts else ""
+    hostname = (parts.hostname or "").lower() if parts else ""
+    if parts is None or scheme not in {"http", "https"} or not hostname:
         raise ConfigurationError(
             f"POSTHOG_HOST {raw!r} is not a web address. Use https://us.posthog.com, "
             "https://eu.posthog.com, us, eu, or your self-hosted PostHog URL."
@@ -150,8 +154,8 @@ def normalize_host(raw: str) -> str:
             f"POSTHOG_HOST {raw!r} has a query or fragment; give only the base URL."
         )
     netloc = hostname if ":" not in hostname else f"[{hostname}]"
-    if parts.port is not None:
-        netloc = f"{netloc}:{parts.port}"
+    if port is not None:
+        netloc = f"{netloc}:{port}"
     path = parts.path.rstrip("/")
     return f"{scheme}://{netloc}{path}"
 

@@ -3,9 +3,10 @@
 A reply is tens of thousands of small events (every partial chunk is one). Decoding line by
 line, as text, costs more than validating the messages; here a chunk of bytes is split at the
 blank lines that end events, and each event's `data` stays bytes, which pydantic-core validates
-without a decoded copy. The format is the WHATWG one: lines end in LF, CRLF or CR, a line
-starting with ``:`` is a comment (PostHog's ``: keepalive``), ``data`` lines join with LF, an
-event without data is no event, and one unfinished when the body ends is dropped.
+without a decoded copy. The format is the WHATWG one: a leading byte-order mark is dropped,
+lines end in LF, CRLF or CR, a line starting with ``:`` is a comment (PostHog's
+``: keepalive``), ``data`` lines join with LF, an event without data is no event, and one
+unfinished when the body ends is dropped.
 """
 
 from __future__ import annotations
@@ -25,9 +26,15 @@ class SSEDecoder:
     def __init__(self) -> None:
         self._pending: list[bytes] = []  # the start of an unfinished event, chunk by chunk
         self._after_cr = False
+        self._started = False  # whether any byte came yet (a byte-order mark may lead)
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """The events that `chunk` finishes, in order."""
+        if not chunk:
+            return []
+        if not self._started:
+            self._started = True
+            chunk = chunk.removeprefix(b"\xef\xbb\xbf")  # a leading byte-order mark is no text
         if self._after_cr and chunk.startswith(b"\n"):
             chunk = chunk[1:]  # the LF of a CRLF split between two chunks
         if b"\r" in chunk:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -110,7 +111,7 @@ def run_workers(args: argparse.Namespace, argv: Sequence[str]) -> int:
         lifespan="on",
         log_level="warning",
         access_log=False,
-        timeout_graceful_shutdown=round(args.grace_s),
+        timeout_graceful_shutdown=math.ceil(args.grace_s),  # whole seconds, never less
     )
     print(
         f"max-mcp: serving MCP over streamable HTTP at {endpoint(args.host, sock.getsockname()[1])}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -167,7 +168,7 @@ def _positive(kind: type[float]) -> Callable[[str], float]:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a positive number, not {text!r}") from None
-        if value <= 0:
+        if not 0 < value < math.inf:  # nan and inf are no number of seconds or bytes
             raise argparse.ArgumentTypeError(f"expected a positive number, not {text}")
         return value
 

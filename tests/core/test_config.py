@@ -80,6 +80,9 @@ def test_hosts_are_normalized(host: str, expected: str) -> None:
         ("http://10.0.0.5", "Refusing plain http://"),
         ("ftp://posthog.example.com", "not a web address"),
         ("https://posthog.example.com/?x=1", "query or fragment"),
+        ("https://posthog.example.com:abc", "not a web address"),
+        ("https://posthog.example.com:99999", "not a web address"),
+        ("https://[::1", "not a web address"),
     ],
 )
 def test_wrong_hosts_say_what_to_use(host: str, says: str) -> None:

@@ -10,9 +10,12 @@ async def test_on_event_may_be_a_plain_function_or_a_coroutine_function(
     posthog: FakePostHog,
 ) -> None:
     events = (human("hi"), chunk("Hel"), ai("Hello!", "a1"))
-    posthog.on("POST", "", stream_response(*events), stream_response(*events))
+    posthog.on(
+        "POST", "", stream_response(*events), stream_response(*events), stream_response(*events)
+    )
     plain: list[str] = []
     awaited: list[str] = []
+    written: list[int] = []
 
     async def record(event: StreamEvent) -> None:
         awaited.append(type(event).__name__)
@@ -20,6 +23,9 @@ async def test_on_event_may_be_a_plain_function_or_a_coroutine_function(
     async with posthog.client() as client:
         first = await client.ask("hi", on_event=lambda event: plain.append(type(event).__name__))
         second = await client.ask("hi", on_event=record)
+        # A plain function's return value is not awaited (here: how much a write wrote).
+        third = await client.ask("hi", on_event=lambda event: written.append(1) or 1)
 
-    assert first.text == second.text == "Hello!"
+    assert first.text == second.text == third.text == "Hello!"
+    assert len(written) == 3
     assert plain == awaited == ["MessageEvent", "MessageEvent", "MessageEvent"]

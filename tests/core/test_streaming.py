@@ -160,6 +160,18 @@ async def test_every_sse_line_ending_reads_the_same(
     assert reply.text == ANSWER
 
 
+async def test_a_byte_order_mark_before_the_stream_is_not_part_of_it(posthog: FakePostHog) -> None:
+    with_lf = FakePostHog()
+    with_lf.on("POST", "", stream_response(*FULL_RUN))
+    expected, _ = await collect(with_lf)
+    posthog.on("POST", "", stream_response(b"\xef\xbb\xbf" + b"".join(FULL_RUN), chunk_size=5))
+
+    events, reply = await collect(posthog)
+
+    assert events == expected  # the first event keeps its name (conversation)
+    assert reply.text == ANSWER
+
+
 async def test_sse_fields_beyond_event_and_data_are_read_as_the_format_says(
     posthog: FakePostHog,
 ) -> None:

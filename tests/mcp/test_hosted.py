@@ -239,6 +239,7 @@ async def test_a_per_request_host_must_be_on_the_deployments_allowlist(
     emulator: RunningEmulator,
 ) -> None:
     other = await raw_post(emulator, **{"x-posthog-host": "eu"})
+    garbled = await raw_post(emulator, **{"x-posthog-host": "https://x:abc"})
     async with (
         hosted(emulator, allowed_hosts=["eu"]) as (url, _),
         connect(url, ALICE, **{"x-posthog-host": emulator.url}) as mcp,
@@ -246,6 +247,7 @@ async def test_a_per_request_host_must_be_on_the_deployments_allowlist(
         listed = await mcp.call_tool("max_list_conversations", {})
 
     assert other.status_code == 400 and "https://eu.posthog.com" in other.json()["detail"]
+    assert garbled.status_code == 400 and "not a web address" in garbled.json()["detail"]
     assert not listed.is_error
 
 
@@ -312,3 +314,26 @@ async def test_mixing_the_key_modes_is_refused_at_start_up(
     assert ALICE not in errors
     with pytest.raises(ConfigurationError, match="do not mix"):
         http_app(build_server(None), host="127.0.0.1", auth_token="t", hosted=HostedSettings("x"))
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--grace-s", "nan"], "--grace-s: expected a positive number, not nan"),
+        (["--grace-s", "inf"], "--grace-s: expected a positive number, not inf"),
+        (["--workers", "0"], "--workers: expected a positive number, not 0"),
+        (["--allowed-hosts", "https://eu.posthog.com:99999"], "is not a web address"),
+    ],
+)
+def test_bad_deployment_settings_are_one_sentence_and_exit_2(
+    flags: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    http = ["--transport", "http", "--per-request-keys", "--posthog-host", "https://x.example"]
+    try:
+        code = main([*http, *flags])
+    except SystemExit as exited:  # argparse's refusal
+        code = int(str(exited.code))
+
+    assert code == 2
+    errors = capsys.readouterr().err
+    assert says in errors and "Traceback" not in errors
