@@ -3,7 +3,7 @@
 The async client `AsyncMaxClient` does the work; `MaxClient` is its synchronous facade.
 """
 
-from max_tools._client import MAX_APPEND_CHARS, MAX_MESSAGE_CHARS, AsyncMaxClient
+from max_tools._client import MAX_APPEND_CHARS, MAX_MESSAGE_CHARS, AsyncMaxClient, ClientState
 from max_tools._config import APIKey, Settings
 from max_tools._errors import (
     APIConnectionError,
@@ -97,6 +97,7 @@ __all__ = [
     "BadRequestError",
     "BaseMessage",
     "Chart",
+    "ClientState",
     "ConfigurationError",
     "ConflictError",
     "ContextMessage",

@@ -29,7 +29,12 @@ from max_tools._arguments import (
 from max_tools._arguments import conversation_id as conversation_id_of
 from max_tools._config import APIKey, Settings, resolve_settings
 from max_tools._decisions import DecisionMethods, answered
-from max_tools._errors import ConfigurationError, InvalidArgumentsError, NotFoundError
+from max_tools._errors import (
+    APIStatusError,
+    ConfigurationError,
+    InvalidArgumentsError,
+    NotFoundError,
+)
 from max_tools._events import StreamEvent
 from max_tools._http import DEFAULT_TIMEOUT, USER_AGENT, Created, HTTPCore, Sleep, parse_answer
 from max_tools._interrupts import Approval, client_tool_error_resume, find_interrupt, open_calls
@@ -45,6 +50,7 @@ __all__ = [
     "MAX_APPEND_CHARS",
     "MAX_MESSAGE_CHARS",
     "AsyncMaxClient",
+    "ClientState",
     "FollowOptions",
     "OnEvent",
 ]
@@ -57,6 +63,24 @@ _MAX_CLIENT_TOOL_ANSWERS = 3  # front-end tool calls answered in one call, at mo
 
 OnEvent = Callable[[StreamEvent], Awaitable[object] | object]
 """Called with each stream event (progress reporting); a coroutine function is awaited."""
+
+
+class ClientState:
+    """What a client remembers about conversations between its calls.
+
+    The approvals it saw waiting (a new message skips them: the reply says so), the
+    conversations it canceled (their open tool calls are not answered), and one lock per
+    conversation so that one decision is sent at a time. A client makes its own; give several
+    clients of the same user one state (a server that makes a client per request does) so that
+    they act as one client. It holds no key and no message text.
+    """
+
+    __slots__ = ("canceled", "paused", "resuming")
+
+    def __init__(self) -> None:
+        self.paused: dict[str, list[Approval]] = {}
+        self.canceled: set[str] = set()
+        self.resuming: dict[str, anyio.Lock] = {}
 
 
 class FollowOptions(TypedDict, total=False):
@@ -108,6 +132,8 @@ class AsyncMaxClient(Configured, QueueMethods, DecisionMethods, QueryMethods):
         max_retries: how often a failed request that is safe to repeat is repeated.
         http_client: an ``httpx.AsyncClient`` to use (not closed by this client).
         sleep: the coroutine that waits between retries (tests pass one that does not sleep).
+        state: what the client remembers about conversations between calls (see
+            `ClientState`); share one among clients of the same user that should act as one.
 
     Raises:
         ConfigurationError: a setting is missing or wrong.
@@ -123,6 +149,7 @@ class AsyncMaxClient(Configured, QueueMethods, DecisionMethods, QueryMethods):
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
         sleep: Sleep | None = None,
+        state: ClientState | None = None,
     ) -> None:
         if max_retries < 0:
             raise ConfigurationError("max_retries must be 0 or more.")
@@ -141,9 +168,10 @@ class AsyncMaxClient(Configured, QueueMethods, DecisionMethods, QueryMethods):
                 headers={"User-Agent": USER_AGENT},
             )
         self._http_client = http_client
-        self._paused: dict[str, list[Approval]] = {}  # approvals seen waiting, by conversation
-        self._canceled: set[str] = set()  # conversations this client canceled
-        self._resuming: dict[str, anyio.Lock] = {}  # one resume at a time, per conversation
+        state = state or ClientState()
+        self._paused = state.paused  # approvals seen waiting, by conversation
+        self._canceled = state.canceled  # conversations this client canceled
+        self._resuming = state.resuming  # one resume at a time, per conversation
         self._http = HTTPCore(
             self._settings,
             client=http_client,
@@ -460,8 +488,17 @@ class AsyncMaxClient(Configured, QueueMethods, DecisionMethods, QueryMethods):
     async def cancel(self, conversation_id: str | uuid.UUID) -> None:
         """Stop the running reply and clear the queue (harmless when nothing runs)."""
         cid = conversation_id_of(conversation_id)
-        self._canceled.add(cid)
+        self._canceled.add(cid)  # before the PATCH: a reply being read may end meanwhile
         doing = f"cancel conversation {cid}"
-        await self._http.request(
-            "PATCH", f"{cid}/cancel/", doing=doing, repeatable=Repeatable.ALWAYS, scoped_action=True
-        )
+        try:
+            await self._http.request(
+                "PATCH",
+                f"{cid}/cancel/",
+                doing=doing,
+                repeatable=Repeatable.ALWAYS,
+                scoped_action=True,
+            )
+        except APIStatusError as refused:
+            if refused.status_code < 500:  # PostHog refused it: nothing was canceled
+                self._canceled.discard(cid)
+            raise

@@ -6,15 +6,21 @@ request's own key. An ASGI middleware sets it in a context variable for the one 
 serves (the SDK runs the request's handlers in tasks started from that request, so they see it,
 and no other request does); the tools read it there. Nothing about a key outlives its request:
 the client holding it is made per request, over one shared connection pool that keeps no
-cookies and no default headers.
+cookies and no default headers. What a client remembers about conversations between calls (a
+cancel, an approval it saw, a decision being sent) is kept per user, under a digest of the
+host, project and key, and handed to each of that user's request clients, so that a
+`max_cancel` holds for the `max_chat` another request runs. It holds no key; replicas do not
+share it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import http.cookiejar
 import json
 import re
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -23,7 +29,7 @@ from urllib.parse import parse_qs
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from max_tools import AsyncMaxClient, AuthenticationError, ConfigurationError
+from max_tools import AsyncMaxClient, AuthenticationError, ClientState, ConfigurationError
 from max_tools.agent import ACTIONS_BY_NAME, normalize_host
 
 __all__ = [
@@ -39,6 +45,7 @@ PROJECT_HEADER = b"x-posthog-project-id"
 HOST_HEADER = b"x-posthog-host"
 READ_ONLY_HEADERS = (b"x-posthog-read-only", b"x-posthog-readonly")
 _TRUE = frozenset({"1", "true", "yes", "on"})
+_USERS_REMEMBERED = 10_000  # conversation memories kept, one per recent user
 # A personal API key as PostHog mints it: `phx_` and URL-safe characters (about 40 of them).
 _PERSONAL_KEY = re.compile(r"phx_[A-Za-z0-9_-]{1,200}")
 
@@ -189,6 +196,7 @@ class RequestScopeMiddleware:
         self.app = app
         self._hosted = hosted
         self._http_client = http_client
+        self._states: OrderedDict[str, ClientState] = OrderedDict()  # per user, newest last
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -249,10 +257,23 @@ class RequestScopeMiddleware:
             project = asked_project
         try:
             return AsyncMaxClient(
-                api_key=key, host=host, project_id=project, http_client=self._http_client
+                api_key=key,
+                host=host,
+                project_id=project,
+                http_client=self._http_client,
+                state=self._state_of(host, project, key),
             )
         except ConfigurationError as exc:  # the project id (the key was checked above)
             raise _Refused(400, str(exc)) from None
+
+    def _state_of(self, host: str, project: str, key: str) -> ClientState:
+        """The user's conversation memory, found by a digest (the key itself is not kept)."""
+        user = hashlib.sha256(f"{host}\n{project}\n{key}".encode()).hexdigest()
+        state = self._states.pop(user, None) or ClientState()
+        self._states[user] = state
+        if len(self._states) > _USERS_REMEMBERED:
+            self._states.popitem(last=False)  # the user not seen for the longest time
+        return state
 
 
 def _bearer_key(value: bytes | None) -> str:

@@ -7,12 +7,13 @@ from typing import Any
 import httpx
 import pytest
 
-from max_tools import NotPendingError, ReplyStatus
+from max_tools import ClientState, NotPendingError, ReplyStatus, StreamEvent
 from tests.fake_posthog import (
     CID,
     FakePostHog,
     ai,
     drf_error,
+    human,
     idle_refusal,
     json_response,
     sse,
@@ -182,6 +183,30 @@ async def test_a_client_tool_call_read_from_history_is_canceled_not_answered(
 
     assert reply.status is ReplyStatus.CANCELED  # it may be incomplete: nothing is resumed
     assert resumes(posthog) == []
+
+
+async def test_a_cancel_by_another_client_of_the_same_user_is_not_undone(
+    posthog: FakePostHog,
+) -> None:
+    # A server that makes a client per request (hosted max-mcp) gives a user's clients one state:
+    # the chat's client then knows that the open call it reads is the cancel's doing.
+    call = {"args": {}, "id": "toolu_C", "name": "create_ai_trace_parser", "type": "tool_call"}
+    paused = {**PAUSED, "tool_calls": [call]}
+    posthog.on("POST", "", stream_response(human("delete it"), sse("message", paused)))
+    posthog.on("PATCH", f"{CID}/cancel/", httpx.Response(204))
+    posthog.on("GET", f"{CID}/", json_response(200, stored_conversation([ASKED, paused])))
+    state = ClientState()
+
+    async with posthog.client(state=state) as chatting, posthog.client(state=state) as canceling:
+
+        async def cancel_once(event: StreamEvent) -> None:
+            if not posthog.bodies("PATCH", f"{CID}/cancel/"):
+                await canceling.cancel(CID)
+
+        reply = await chatting.ask("delete it", conversation_id=CID, on_event=cancel_once)
+
+    assert reply.status is ReplyStatus.CANCELED
+    assert resumes(posthog) == []  # the open call was not answered: nothing sent after a cancel
 
 
 async def test_quick_replies_are_offered_as_next_messages(posthog: FakePostHog) -> None:

@@ -337,3 +337,26 @@ def test_bad_deployment_settings_are_one_sentence_and_exit_2(
     assert code == 2
     errors = capsys.readouterr().err
     assert says in errors and "Traceback" not in errors
+
+
+async def test_a_users_requests_share_what_a_client_remembers_about_conversations(
+    emulator: RunningEmulator,
+) -> None:
+    # Each request has its own client; the approval seen by one request must still be reported
+    # as skipped when the user's next request sends a new message instead of deciding.
+    async with hosted(emulator) as (url, _):
+        async with connect(url, ALICE) as first:
+            paused = data(await first.call_tool("max_chat", {"message": "Delete my dashboard"}))
+        async with connect(url, BOB) as other_user:
+            await other_user.call_tool("max_list_conversations", {})
+        async with connect(url, ALICE) as second:
+            moved_on = data(
+                await second.call_tool(
+                    "max_chat",
+                    {"message": "How many signups?", "conversation_id": paused["conversation_id"]},
+                )
+            )
+
+    assert paused["status"] == "needs_approval"
+    assert moved_on["status"] == "completed"
+    assert moved_on["skipped_approvals"] == [paused["approvals"][0]["proposal_id"]]
