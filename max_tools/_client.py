@@ -33,13 +33,14 @@ from max_tools._errors import (
     APIStatusError,
     ConfigurationError,
     InvalidArgumentsError,
+    MaxError,
     NotFoundError,
 )
 from max_tools._events import StreamEvent
 from max_tools._http import DEFAULT_TIMEOUT, USER_AGENT, Created, HTTPCore, Sleep, parse_answer
 from max_tools._interrupts import Approval, client_tool_error_resume, find_interrupt, open_calls
 from max_tools._models import Conversation, ConversationPage, ConversationSummary
-from max_tools._query import QueryMethods
+from max_tools._query import QueryMethods, charts_of
 from max_tools._queue import QueueMethods
 from max_tools._reply import Reply, ReplyBuilder, ReplyStatus
 from max_tools._retry import Repeatable
@@ -329,7 +330,7 @@ class AsyncMaxClient(Configured, QueueMethods, DecisionMethods, QueryMethods):
         )
         skipped = self._paused.pop(replies.conversation_id, [])
         self._canceled.discard(replies.conversation_id)
-        reply = await self._follow(replies, wait_s, on_event)
+        reply = await self._follow(replies, wait_s, on_event, new=conversation_id is None)
         return reply.model_copy(update={"skipped_approvals": skipped}) if skipped else reply
 
     async def wait(
@@ -348,20 +349,46 @@ class AsyncMaxClient(Configured, QueueMethods, DecisionMethods, QueryMethods):
         return await self._follow(replies, wait_s, on_event)
 
     async def _follow(
-        self, replies: ReplyStream, wait_s: float | None, on_event: OnEvent | None
+        self,
+        replies: ReplyStream,
+        wait_s: float | None,
+        on_event: OnEvent | None,
+        *,
+        new: bool = False,
     ) -> Reply:
-        """Read the reply until it ends or the budget runs out, through any client tool calls."""
+        """Read the reply until it ends or the budget runs out, through any client tool calls.
+
+        `new`: the conversation started with this message, so its charts are the first ones.
+        """
         budget = math.inf if wait_s is None else seconds(wait_s)
         deadline = anyio.current_time() + budget
         for _ in range(_MAX_CLIENT_TOOL_ANSWERS + 1):
             reply, running = await self._read(replies, deadline, on_event)
             if running:
-                return reply
+                break
             settled = await self._settle(replies, reply)
             if isinstance(settled, Reply):
-                return settled
+                reply = settled
+                break
             replies = settled
-        return reply
+        return reply if new or not reply.charts else await self._number_charts(reply)
+
+    async def _number_charts(self, reply: Reply) -> Reply:
+        """The reply with its charts numbered as in its whole conversation (one read).
+
+        `chart_data(conversation_id, n)` counts a conversation's charts from its first message,
+        while a follow-up's stream holds only its own.
+        """
+        first = reply.charts[0].message_id
+        try:
+            conversation = await self.get_conversation(reply.conversation_id)
+        except MaxError as exc:  # the reply stands; its charts keep the numbers it can see
+            logger.warning("Could not number the charts of %s: %s", reply.conversation_id, exc)
+            return reply
+        number = next(
+            (c.index for c in charts_of(conversation.messages) if c.message_id == first), 1
+        )
+        return reply.model_copy(update={"first_chart": number}) if number != 1 else reply
 
     async def _read(
         self, replies: ReplyStream, deadline: float, on_event: OnEvent | None

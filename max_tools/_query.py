@@ -125,8 +125,8 @@ def _running(answer: Any) -> str | None:
     return None
 
 
-def charts_of(messages: Sequence[Message]) -> list[Chart]:
-    """Every chart among `messages`, numbered from 1 in order."""
+def charts_of(messages: Sequence[Message], *, first: int = 1) -> list[Chart]:
+    """Every chart among `messages`, numbered in order from `first`."""
     queries: list[tuple[dict[str, Any], str | None, str | None]] = []
     for message in messages:
         if isinstance(message, VisualizationMessage) and isinstance(message.answer, dict):
@@ -148,7 +148,7 @@ def charts_of(messages: Sequence[Message]) -> list[Chart]:
             message_id=mid,
             title=title,
         )
-        for number, (query, mid, title) in enumerate(queries, start=1)
+        for number, (query, mid, title) in enumerate(queries, start=first)
     ]
 
 

@@ -78,11 +78,17 @@ class Reply(BaseModel):
     """Suggested next messages PostHog AI offered with its answer."""
     skipped_approvals: list[Approval] = []
     """Approvals this message abandoned: sending it instead of a decision skipped them."""
+    first_chart: int = 1
+    """The number of the reply's first chart among all the charts of its conversation."""
 
     @property
     def charts(self) -> list[Chart]:
-        """The reply's charts, numbered from 1; `client.query(chart.query)` gets the numbers."""
-        return charts_of(self.messages)
+        """The reply's charts, numbered as in the whole conversation (as `chart_data` counts).
+
+        `client.chart_data(conversation_id, chart.index)` or `client.query(chart.query)` gets a
+        chart's numbers.
+        """
+        return charts_of(self.messages, first=self.first_chart)
 
 
 class ReplyBuilder:

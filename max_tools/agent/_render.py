@@ -77,8 +77,8 @@ class ChatResult(Result):
     questions: list[Any] | None = None
     skipped_approvals: list[str] | None = None
     suggestions: list[str] | None = None
-    charts: int | None = None
-    """How many charts the reply has: max_get_chart reads chart 1 to this."""
+    charts: list[int] | None = None
+    """The reply's charts, as the numbers max_get_chart takes (counted across the conversation)."""
 
 
 class QueueItem(Result):
@@ -176,11 +176,11 @@ def render_chat(
     if visuals:
         lines.append("visualizations:")
         lines.extend(f"- {v}" for v in visuals)
-    charts = len(reply.charts)
+    charts = [chart.index for chart in reply.charts]
     if charts:
-        numbers = "chart=1" if charts == 1 else f"chart=1 to {charts}"
+        numbers = f"chart={charts[0]}" if len(charts) == 1 else f"chart={charts[0]} to {charts[-1]}"
         lines.append(
-            f"charts: {charts}; read the numbers behind them with max_get_chart "
+            f"charts: {len(charts)}; read the numbers behind them with max_get_chart "
             f"(this conversation_id, {numbers})"
         )
     text, truncated = cap(_answers(reply), MAX_REPLY_CHARS)

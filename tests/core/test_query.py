@@ -56,6 +56,20 @@ async def test_chart_data_works_from_the_conversation_id_alone(
         await client.chart_data(reply.conversation_id, 2)
 
 
+async def test_a_follow_ups_charts_carry_the_numbers_chart_data_counts(
+    client: AsyncMaxClient,
+) -> None:
+    first = await client.ask("Plot weekly signups by country")
+    follow_up = await client.ask("Plot pageviews by browser", conversation_id=first.conversation_id)
+    waited = await client.wait(first.conversation_id)
+
+    [chart] = follow_up.charts
+    assert (first.charts[0].index, chart.index) == (1, 2)
+    found, _ = await client.chart_data(first.conversation_id, chart.index)
+    assert found.query == chart.query and found.message_id == chart.message_id
+    assert [c.index for c in waited.charts] == [2]  # read again later: the same number
+
+
 async def test_hogql_gives_columns_types_and_rows(client: AsyncMaxClient) -> None:
     result = await client.query(
         {"kind": "HogQLQuery", "query": "select event, count() as total from events group by event"}

@@ -16,7 +16,7 @@ async def test_the_table_holds_the_query_apis_numbers(
 ) -> None:
     asked = await mcp.call_tool("max_chat", {"message": "Plot weekly signups by country"})
     cid = data(asked)["conversation_id"]
-    assert data(asked)["charts"] == 1 and "max_get_chart" in text(asked)
+    assert data(asked)["charts"] == [1] and "chart=1)" in text(asked)
 
     table = await mcp.call_tool("max_get_chart", {"conversation_id": cid, "chart": 1})
 
@@ -53,3 +53,15 @@ async def test_the_chart_comes_as_a_png_and_a_vega_lite_spec(mcp: Client) -> Non
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) <= 100_000
     spec = data(result)["vega_lite"]
     assert spec["mark"]["type"] == "line" and spec["data"]["values"]
+
+
+async def test_a_follow_ups_charts_are_numbered_as_max_get_chart_counts_them(mcp: Client) -> None:
+    first = data(await mcp.call_tool("max_chat", {"message": "Plot weekly signups by country"}))
+    cid = first["conversation_id"]
+    follow_up = await mcp.call_tool(
+        "max_chat", {"message": "Plot pageviews by browser", "conversation_id": cid}
+    )
+
+    assert data(follow_up)["charts"] == [2] and "chart=2)" in text(follow_up)
+    second = await mcp.call_tool("max_get_chart", {"conversation_id": cid, "chart": 2})
+    assert 'for "Plot pageviews by browser"' in text(second)  # the follow-up's chart, not the first
