@@ -95,10 +95,13 @@ def http_app(
             "your PostHog key. Set --auth-token (or MAX_MCP_AUTH_TOKEN), use "
             "--per-request-keys, or bind to 127.0.0.1."
         )
-    # On loopback the SDK turns DNS-rebinding protection on (Host and Origin must be loopback);
-    # off loopback the bearer token (or each user's key) is the guard.
+    # On loopback, DNS-rebinding protection: Host and Origin must name this machine (the SDK
+    # turns it on by itself only for 127.0.0.1, localhost and ::1, not for 127.0.0.2 or
+    # name.localhost). Off loopback the bearer token (or each user's key) is the guard.
     security = (
-        None if loopback else TransportSecuritySettings(enable_dns_rebinding_protection=False)
+        _loopback_only(host)
+        if loopback
+        else TransportSecuritySettings(enable_dns_rebinding_protection=False)
     )
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
@@ -116,6 +119,19 @@ def http_app(
         upstream=upstream or (hosted.host if hosted is not None else None),
         http_client=http_client,
         on_shutdown=[http_client.aclose, *on_shutdown],
+    )
+
+
+def _loopback_only(host: str) -> TransportSecuritySettings:
+    """Protection against DNS rebinding for a server bound to the loopback address `host`."""
+    names = ["127.0.0.1", "localhost", "[::1]"]
+    bound = f"[{host.strip('[]')}]" if ":" in host else host
+    if bound not in names:
+        names.append(bound)
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[f"{name}:*" for name in names],
+        allowed_origins=[f"http://{name}:*" for name in names],
     )
 
 

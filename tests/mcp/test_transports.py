@@ -67,8 +67,6 @@ async def test_a_streamable_http_session_with_the_official_client(
                 result = await client.call_tool(
                     "max_chat", {"message": "How many signups?"}, progress_callback=on_progress
                 )
-            async with httpx.AsyncClient() as raw:
-                rebinding = await raw.post(url, headers={"Host": "evil.example"}, json={})
 
     assert url.startswith("http://127.0.0.1:") and url.endswith("/mcp")
     assert len(tools.tools) == 15
@@ -76,11 +74,32 @@ async def test_a_streamable_http_session_with_the_official_client(
         result.structured_content is not None and result.structured_content["status"] == "completed"
     )
     assert seen and seen == sorted(seen)
-    assert rebinding.status_code in (
-        400,
-        403,
-        421,
-    )  # DNS-rebinding protection refuses a foreign Host
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "0:0:0:0:0:0:0:1"])
+async def test_on_every_loopback_address_a_foreign_host_or_origin_is_refused(
+    max_client: AsyncMaxClient, host: str
+) -> None:
+    # DNS rebinding: a web page whose name now points at this machine must not reach the tools.
+    listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    headers = {
+        "Accept": "application/json, text/event-stream",
+        "mcp-protocol-version": "2025-11-25",
+    }
+    async with (
+        serve_http(build_server(max_client), host=host, port=0) as url,
+        httpx.AsyncClient() as raw,
+    ):
+        own = await raw.post(url, headers=headers, json=listing)
+        foreign_host = await raw.post(
+            url, headers={**headers, "Host": "evil.example:80"}, json=listing
+        )
+        foreign_origin = await raw.post(
+            url, headers={**headers, "Origin": "http://evil.example"}, json=listing
+        )
+
+    assert own.status_code == 200 and "max_chat" in own.text
+    assert (foreign_host.status_code, foreign_origin.status_code) == (421, 403)
 
 
 async def test_http_with_a_token_refuses_missing_and_wrong_tokens(
