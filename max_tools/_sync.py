@@ -7,6 +7,7 @@ see them on both.
 
 from __future__ import annotations
 
+import inspect
 import queue
 import threading
 import weakref
@@ -121,6 +122,7 @@ def _blocking(
         return self._portal.call(partial(method, self._async, *args, **kwargs))
 
     call.__qualname__ = f"MaxClient.{method.__name__}"
+    call.__module__ = "max_tools"  # where MaxClient is found, as help() and docs should say
     return call
 
 
@@ -139,6 +141,11 @@ def _blocking_stream(
             yield SyncReplyStream(self._portal, replies)
 
     stream.__qualname__ = "MaxClient.stream"
+    stream.__module__ = "max_tools"
+    # help() and inspect show the async signature otherwise (it returns an async context manager)
+    stream.__signature__ = inspect.signature(method).replace(  # type: ignore[attr-defined]
+        return_annotation="AbstractContextManager[SyncReplyStream]"
+    )
     return stream
 
 

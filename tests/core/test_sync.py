@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 
 import anyio
@@ -168,3 +169,12 @@ def test_a_configuration_error_does_not_leave_a_thread_behind() -> None:
     with pytest.raises(ValueError, match="POSTHOG_PERSONAL_API_KEY"):
         MaxClient()
     assert threading.active_count() == alive
+
+
+def test_help_shows_the_sync_client_as_it_is_called() -> None:
+    stream = inspect.signature(MaxClient.stream)
+    ask = inspect.signature(MaxClient.ask)
+    assert stream.return_annotation == "AbstractContextManager[SyncReplyStream]"
+    assert ask.return_annotation == "Reply" and "conversation_id" in ask.parameters
+    assert MaxClient.ask.__doc__ and MaxClient.ask.__doc__.startswith("Send a message")
+    assert {MaxClient.ask.__module__, MaxClient.stream.__module__} == {"max_tools"}
