@@ -282,7 +282,9 @@ def _add_transcript_resource(
                 conversation_id
             )
         except MaxError as exc:
-            raise ResourceError(agent.explain_error(exc) or str(exc)) from exc
+            scope = current_scope()
+            advice = (scope.explain(exc) if scope is not None else None) or agent.explain_error(exc)
+            raise ResourceError(advice or str(exc)) from exc
         return agent.transcript_markdown(conversation)
 
 

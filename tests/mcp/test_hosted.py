@@ -17,6 +17,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult
 
 from max_tools import AsyncMaxClient, ConfigurationError
@@ -163,10 +164,15 @@ async def test_a_key_posthog_rejects_is_a_tool_error_that_says_so(
     async with hosted(emulator) as (url, _), connect(url, BOB) as mcp:
         with anyio.fail_after(30):
             refused = await mcp.call_tool("max_list_conversations", {})
+            with pytest.raises(MCPError) as unread:
+                await mcp.read_resource(
+                    "posthog-max://conversations/6a3e2c1e-8f1b-4a55-9f6e-0c3b8d1a2f77"
+                )
 
     assert refused.is_error
     assert "rejected the personal API key this request sent" in text(refused)
-    assert BOB not in text(refused)
+    assert "rejected the personal API key this request sent" in str(unread.value)
+    assert BOB not in text(refused) and BOB not in str(unread.value)
 
 
 @pytest.mark.parametrize(
