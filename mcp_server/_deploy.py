@@ -20,7 +20,7 @@ from max_tools import AsyncMaxClient, ConfigurationError
 from max_tools.serving import bind_socket
 from mcp_server._hosted import HostedSettings
 from mcp_server._http import endpoint, http_app
-from mcp_server._ops import serve_until_stopped
+from mcp_server._ops import let_streams_finish, serve_until_stopped
 from mcp_server._server import build_server
 
 __all__ = ["WORKER_ARGV_ENV", "check_modes", "hosted_settings", "serve", "worker_app"]
@@ -132,6 +132,7 @@ def worker_app() -> ASGIApp:
 
     args = parse_args(json.loads(os.environ[WORKER_ARGV_ENV]))
     setup_logging(args)
+    let_streams_finish()
     hosted = hosted_settings(args, emulator_url=None) if args.per_request_keys else None
     client = (
         None

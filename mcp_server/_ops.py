@@ -181,6 +181,7 @@ async def serve_until_stopped(
     """
     import uvicorn
 
+    let_streams_finish()
     sock = bind_socket(host, port)
     config = uvicorn.Config(
         app,
@@ -199,6 +200,18 @@ async def serve_until_stopped(
     finally:
         signal.signal(signal.SIGTERM, previous)
         sock.close()
+
+
+def let_streams_finish() -> None:
+    """Keep sse-starlette from ending event streams when a stop signal comes.
+
+    A tool call answered as an event stream (the 2025-11-25 transport, and progress) would
+    otherwise be cut the moment SIGTERM arrives; uvicorn's graceful shutdown already waits for
+    the requests in flight, up to the grace period, and then cancels what is left.
+    """
+    from sse_starlette.sse import AppStatus
+
+    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]  # untyped in sse-starlette
 
 
 def _server_class() -> type[Any]:

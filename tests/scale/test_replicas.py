@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import anyio
 import httpx2
+import pytest
 from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
 from mcp import Client
@@ -90,7 +91,7 @@ async def replica(emulator: RunningEmulator, *options: str) -> AsyncIterator[Rep
 
 
 @asynccontextmanager
-async def user(url: str, key: str) -> AsyncIterator[Client]:
+async def user(url: str, key: str, mode: str = "2026-07-28") -> AsyncIterator[Client]:
     """An MCP client for `key`; no keep-alive, so each request is a new connection (a balancer
     that deals connections out round-robin then deals out requests)."""
     http = httpx2.AsyncClient(
@@ -99,7 +100,7 @@ async def user(url: str, key: str) -> AsyncIterator[Client]:
     )
     async with (
         http,
-        Client(streamable_http_client(url, http_client=http), mode="2026-07-28") as mcp,
+        Client(streamable_http_client(url, http_client=http), mode=mode) as mcp,
     ):
         yield mcp
 
@@ -186,17 +187,24 @@ async def refusing_connections(port: int) -> None:
         await connection.aclose()
 
 
+# legacy: 2025-11-25, whose tool call is answered as an event stream (with its progress)
+@pytest.mark.parametrize("mode", ["2026-07-28", "legacy"])
 async def test_sigterm_refuses_new_connections_lets_the_call_in_flight_finish_and_exits_0(
-    emulator: RunningEmulator,
+    emulator: RunningEmulator, mode: str
 ) -> None:
     streaming = anyio.Event()
+    heartbeats: list[anyio.Event] = []  # the waiting call's once-a-second progress, after SIGTERM
     result: list[CallToolResult] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         streaming.set()
+        for heartbeat in heartbeats:
+            if not heartbeat.is_set():
+                heartbeat.set()
+                break
 
     async def chat(url: str) -> None:
-        async with user(url, ALICE) as alice:
+        async with user(url, ALICE, mode) as alice:
             await alice.list_tools()  # the client checks results against the listed schema
             result.append(
                 await alice.call_tool(
@@ -213,6 +221,10 @@ async def test_sigterm_refuses_new_connections_lets_the_call_in_flight_finish_an
                     server.process.send_signal(signal.SIGTERM)
                     await server.said("Stopping on SIGTERM")
                     await refusing_connections(server.port)  # while the call is in flight
+                    # Two heartbeats later (over a second) the call still streams: a stop signal
+                    # does not end event streams in flight.
+                    heartbeats.extend([anyio.Event(), anyio.Event()])
+                    await heartbeats[-1].wait()
             await server.process.wait()
 
     assert data(result[0])["status"] == "completed"
