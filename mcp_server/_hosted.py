@@ -45,6 +45,7 @@ PROJECT_HEADER = b"x-posthog-project-id"
 HOST_HEADER = b"x-posthog-host"
 READ_ONLY_HEADERS = (b"x-posthog-read-only", b"x-posthog-readonly")
 _TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
 _USERS_REMEMBERED = 10_000  # conversation memories kept, one per recent user
 # A personal API key as PostHog mints it: `phx_` and URL-safe characters (about 40 of them).
 _PERSONAL_KEY = re.compile(r"phx_[A-Za-z0-9_-]{1,200}")
@@ -216,10 +217,12 @@ class RequestScopeMiddleware:
 
     def _scope_for(self, headers: Mapping[bytes, bytes], query_string: bytes) -> RequestScope:
         query = parse_qs(query_string.decode("latin-1"))
-        read_only = any(
-            headers.get(name, b"").decode("latin-1").strip().lower() in _TRUE
+        asked = [
+            (name.decode(), headers[name].decode("latin-1"))
             for name in READ_ONLY_HEADERS
-        ) or any(value.strip().lower() in _TRUE for value in query.get("readonly", []))
+            if name in headers
+        ] + [("?readonly", value) for value in query.get("readonly", [])]
+        read_only = any(_switch(where, value) for where, value in asked)
         tools = _tool_filter(query.get("tools"))
         if self._hosted is None:
             return RequestScope(read_only=read_only, tools=tools)
@@ -295,6 +298,16 @@ def _bearer_key(value: bytes | None) -> str:
             "(letters, digits, _ and -).",
         )
     return token
+
+
+def _switch(where: str, value: str) -> bool:
+    """A yes/no header or parameter; anything else is refused (a typo must not unlock tools)."""
+    said = value.strip().lower()
+    if said in _TRUE:
+        return True
+    if said in _FALSE:
+        return False
+    raise _Refused(400, f"{where} must be true or false, not {value.strip()[:40]!r}.")
 
 
 def _tool_filter(values: list[str] | None) -> frozenset[str] | None:

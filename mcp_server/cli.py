@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=8000,
         help="HTTP port; 0 picks a free one (default: %(default)s)",
     )
@@ -175,6 +175,16 @@ def _positive(kind: type[float]) -> Callable[[str], float]:
     return parse
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, not {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, not {text}")
+    return port
+
+
 def _seconds(text: str) -> float:
     try:
         seconds = float(text)
@@ -216,6 +226,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"max-mcp: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the address: taken, or not this machine's
+        print(
+            f"max-mcp: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         return 130
 

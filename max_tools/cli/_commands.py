@@ -237,11 +237,16 @@ async def _chart(client: AsyncMaxClient, args: argparse.Namespace, terminal: Ter
         return 0
     if args.png or args.svg:
         path = anyio.Path(args.png or args.svg)
-        if args.png:
-            await path.write_bytes(to_png(spec, scale=2))
-        else:
-            await path.write_text(to_svg(spec), encoding="utf-8")
-        terminal.line(f"chart {chart.index} written to {path}")
+        picture = to_png(spec, scale=2) if args.png else to_svg(spec).encode()
+        try:
+            await path.write_bytes(picture)
+        except OSError as exc:
+            flag = "--png" if args.png else "--svg"
+            raise ConfigurationError(
+                f"{flag}: cannot write {path}: {exc.strerror or exc}. Name a file in a folder "
+                "that exists."
+            ) from None
+        terminal.error(f"chart {chart.index} written to {path}")  # a status: stdout stays empty
         return 0
     text, _ = render_chart(args.conversation, chart, result)
     terminal.line(text)

@@ -322,7 +322,12 @@ def test_chart_prints_the_table_the_json_and_writes_a_png(
     data = json.loads(as_json)
     assert data["vega_lite"]["data"]["values"][0]["value"] == data["series"][0]["data"][0]
     picture = tmp_path / "chart.png"
-    code, _, _ = run(emulator, capsys, "chart", cid, "--png", str(picture))
+    code, written, said = run(emulator, capsys, "chart", cid, "--png", str(picture))
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert written == "" and f"chart 1 written to {picture}" in said
+    nowhere = tmp_path / "no-such-folder" / "chart.svg"
+    code, _, err = run(emulator, capsys, "chart", cid, "--svg", str(nowhere))
+    assert code == 2 and f"--svg: cannot write {nowhere}: No such file or directory" in err
+    assert "Traceback" not in err
     code, _, err = run(emulator, capsys, "chart", cid, "2")
     assert code == 2 and "chart must be from 1 to 1" in err

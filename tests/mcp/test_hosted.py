@@ -6,6 +6,7 @@ emulator (which gives every key its own user).
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -176,6 +177,21 @@ async def test_a_key_posthog_rejects_is_a_tool_error_that_says_so(
 
 
 @pytest.mark.parametrize(
+    ("query", "headers", "says"),
+    [
+        ("?readonly=banana", {}, "?readonly must be true or false, not 'banana'"),
+        ("", {"x-posthog-read-only": "ture"}, "x-posthog-read-only must be true or false"),
+    ],
+)
+async def test_a_read_only_switch_that_is_neither_true_nor_false_is_refused(
+    emulator: RunningEmulator, query: str, headers: dict[str, str], says: str
+) -> None:
+    refused = await raw_post(emulator, query=query, **headers)
+
+    assert refused.status_code == 400 and says in refused.json()["detail"]
+
+
+@pytest.mark.parametrize(
     ("where", "headers"),
     [
         ("?readonly=true", {}),
@@ -329,6 +345,7 @@ async def test_mixing_the_key_modes_is_refused_at_start_up(
         (["--grace-s", "inf"], "--grace-s: expected a positive number, not inf"),
         (["--workers", "0"], "--workers: expected a positive number, not 0"),
         (["--allowed-hosts", "https://eu.posthog.com:99999"], "is not a web address"),
+        (["--port", "99999"], "--port: expected a port from 0 to 65535, not 99999"),
     ],
 )
 def test_bad_deployment_settings_are_one_sentence_and_exit_2(
@@ -366,3 +383,17 @@ async def test_a_users_requests_share_what_a_client_remembers_about_conversation
     assert paused["status"] == "needs_approval"
     assert moved_on["status"] == "completed"
     assert moved_on["skipped_approvals"] == [paused["approvals"][0]["proposal_id"]]
+
+
+def test_a_port_in_use_is_one_sentence_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        http = ["--transport", "http", "--per-request-keys", "--posthog-host", "https://x.example"]
+        code = main([*http, "--port", str(port)])
+
+    errors = capsys.readouterr().err
+    assert code == 1
+    assert f"max-mcp: cannot serve on 127.0.0.1:{port}: Address already in use" in errors
+    assert "Traceback" not in errors
