@@ -54,6 +54,10 @@ _ADVICE: dict[str, str] = {
         "keys that have scopes, even '*'. Sending messages, reading and deleting conversations "
         "work with the conversation:read / conversation:write scopes."
     ),
+    "not_yours": (
+        "The conversation belongs to another user: only its owner can continue or cancel it, "
+        "or change its queue. Start a conversation of your own with {send}."
+    ),
     "missing_scope": (
         "The key lacks the {scope} scope this needs: add it to the personal API key in "
         "PostHog's settings (Personal API keys), or use a key that has it."

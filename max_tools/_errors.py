@@ -308,6 +308,8 @@ def make_status_error(
             else "wait a minute before trying again"
         )
     situation = _situation(status_code, code, scoped_action=scoped_action, sending=sending_message)
+    if "other users' conversations" in (detail or ""):
+        situation = "not_yours"
     scope = re.search(r"missing required scope '([^']+)'", detail or "")
     if status_code == 403 and scope is not None:
         situation, values["scope"] = "missing_scope", scope.group(1)

@@ -397,3 +397,19 @@ def test_a_port_in_use_is_one_sentence_and_exit_1(capsys: pytest.CaptureFixture[
     assert code == 1
     assert f"max-mcp: cannot serve on 127.0.0.1:{port}: Address already in use" in errors
     assert "Traceback" not in errors
+
+
+async def test_another_users_conversation_is_refused_with_advice_about_owning_it(
+    emulator: RunningEmulator,
+) -> None:
+    async with hosted(emulator) as (url, _):
+        async with connect(url, ALICE) as alice:
+            cid = data(await alice.call_tool("max_chat", {"message": "hi"}))["conversation_id"]
+        async with connect(url, "phx_bob_other_user") as bob:
+            queue = await bob.call_tool("max_list_queue", {"conversation_id": cid})
+            chat = await bob.call_tool("max_chat", {"message": "mine?", "conversation_id": cid})
+
+    for refused in (queue, chat):
+        assert refused.is_error
+        assert "belongs to another user" in text(refused), text(refused)
+        assert "scopes" not in text(refused)
