@@ -429,13 +429,9 @@ class AsyncMaxClient(Configured, QueueMethods, DecisionMethods, QueryMethods):
             return reply
         if interrupt.kind == "approval":
             self._paused[cid] = interrupt.approvals
-            return reply.model_copy(
-                update={"status": ReplyStatus.NEEDS_APPROVAL, "approvals": interrupt.approvals}
-            )
+            return _waiting(reply, ReplyStatus.NEEDS_APPROVAL, approvals=interrupt.approvals)
         if interrupt.kind == "form":
-            return reply.model_copy(
-                update={"status": ReplyStatus.NEEDS_ANSWER, "form": interrupt.form}
-            )
+            return _waiting(reply, ReplyStatus.NEEDS_ANSWER, form=interrupt.form)
         if replies.from_history or cid in self._canceled:
             return reply
         call = interrupt.calls[0]
@@ -529,3 +525,11 @@ class AsyncMaxClient(Configured, QueueMethods, DecisionMethods, QueryMethods):
             if refused.status_code < 500:  # PostHog refused it: nothing was canceled
                 self._canceled.discard(cid)
             raise
+
+
+def _waiting(reply: Reply, status: ReplyStatus, **what: Any) -> Reply:
+    """The reply, and its last turn, waiting for a person (`status`) with what they decide on."""
+    turns = list(reply.turns)
+    if turns:
+        turns[-1] = turns[-1].model_copy(update={"status": status})
+    return reply.model_copy(update={"status": status, "turns": turns, **what})

@@ -191,6 +191,11 @@ async def test_the_built_in_agent_asks_before_deleting(client: AsyncMaxClient) -
     assert deletion.status is ReplyStatus.NEEDS_APPROVAL
     assert deletion.approvals[0].tool_name == "delete_dashboard"
     assert chart.status is ReplyStatus.NEEDS_ANSWER
+    # The turn says the same as the reply (it read "canceled": the stream stopped at the call).
+    assert (deletion.turns[-1].status, chart.turns[-1].status) == (
+        ReplyStatus.NEEDS_APPROVAL,
+        ReplyStatus.NEEDS_ANSWER,
+    )
 
 
 async def test_queue_is_cleared_while_an_approval_is_pending(
