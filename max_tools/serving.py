@@ -24,10 +24,14 @@ def bind_socket(host: str, port: int, *, backlog: int = 1024) -> socket.socket:
     refused, and the port is known at once.
     """
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle stalls
-    sock.bind((host, port))
-    sock.listen(backlog)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle stalls
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except BaseException:  # the address is taken or not this machine's: no socket left open
+        sock.close()
+        raise
     sock.set_inheritable(True)  # uvicorn's worker processes accept on it too
     return sock
 

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
+from typing import TypeVar
 
 import anyio
 
@@ -175,24 +176,26 @@ def _positive(kind: type[float]) -> Callable[[str], float]:
     return parse
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, not {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, not {text}")
-    return port
+_N = TypeVar("_N", int, float)
 
 
-def _seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds from 0 to 55, not {text!r}") from None
-    if not 0 <= seconds <= 55:
-        raise argparse.ArgumentTypeError(f"expected seconds from 0 to 55, not {text}")
-    return seconds
+def _ranged(kind: Callable[[str], _N], low: _N, high: _N, what: str) -> Callable[[str], _N]:
+    """An argparse type: a `kind` number from `low` to `high` (what it is: `what`)."""
+
+    def parse(text: str) -> _N:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, not {text!r}") from None
+        if not low <= value <= high:  # nan is in no range
+            raise argparse.ArgumentTypeError(f"expected {what}, not {text}")
+        return value
+
+    return parse
+
+
+_port = _ranged(int, 0, 65535, "a port from 0 to 65535")
+_seconds = _ranged(float, 0.0, 55.0, "seconds from 0 to 55")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
