@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import NoReturn
 
 import anyio
@@ -116,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="PostHog settings come from POSTHOG_PERSONAL_API_KEY, POSTHOG_HOST and "
         "POSTHOG_PROJECT_ID unless given as flags. Exit status: 0 answered (or still running), "
         "1 failed, 2 bad usage or settings, 3 waits for a person (approve, reject or answer), "
-        "130 interrupted.",
+        "130 interrupted (143 on SIGTERM).",
     )
     parser.add_argument("--api-key", help="personal API key (prefer POSTHOG_PERSONAL_API_KEY)")
     parser.add_argument("--host", help="PostHog host: us, eu or a URL (POSTHOG_HOST)")
@@ -252,6 +256,27 @@ def _refused(args: argparse.Namespace, error: InvalidArgumentsError) -> None:
             parser.error(f"argument {name}: {error.problem}")
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a `timeout`, a supervisor): detach as on Ctrl-C, saying how to resume."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
+@contextmanager
+def _detach_on_sigterm() -> Iterator[None]:
+    """While the block runs, SIGTERM detaches like Ctrl-C (the run goes on at PostHog)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread can take signals
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -269,10 +294,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.debug:
         logging.basicConfig(stream=sys.stderr, level=logging.DEBUG)
     try:
-        return anyio.run(_commands.run, args, terminal)
-    except KeyboardInterrupt:
+        with _detach_on_sigterm():
+            return anyio.run(_commands.run, args, terminal)
+    except KeyboardInterrupt as interrupted:
         _commands.detached(args, terminal)
-        return 130
+        return 143 if isinstance(interrupted, _Terminated) else 130
     except ConfigurationError as exc:
         if args.debug:
             raise

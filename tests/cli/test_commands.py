@@ -250,7 +250,10 @@ def test_the_emulator_flag_runs_a_command_on_an_in_process_emulator(
     assert 'Here is what I found for "How many signups?"' in out
 
 
-async def test_ctrl_c_detaches_and_says_how_to_resume_or_cancel(emulator: RunningEmulator) -> None:
+@pytest.mark.parametrize(("stop", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+async def test_ctrl_c_or_sigterm_detaches_and_says_how_to_resume_or_cancel(
+    emulator: RunningEmulator, stop: signal.Signals, status: int
+) -> None:
     async with httpx.AsyncClient(
         base_url=emulator.url, headers={"Authorization": f"Bearer {DEFAULT_KEY}"}
     ) as http:
@@ -260,7 +263,7 @@ async def test_ctrl_c_detaches_and_says_how_to_resume_or_cancel(emulator: Runnin
         assert process.stdout is not None and process.stderr is not None
         err = await read_until(process.stderr, "using search")  # status lines are on stderr
         with anyio.fail_after(30):
-            process.send_signal(signal.SIGINT)
+            process.send_signal(stop)
             code = await process.wait()
             err += "".join([text async for text in TextReceiveStream(process.stderr)])
         await process.aclose()
@@ -268,7 +271,7 @@ async def test_ctrl_c_detaches_and_says_how_to_resume_or_cancel(emulator: Runnin
         await http.post("/_emulator/faults", json={"hold": False})
 
     cid = rows[0]["id"]
-    assert code == 130
+    assert code == status
     assert f"Resume with: max-tools wait {cid}" in err and f"max-tools cancel {cid}" in err
     assert rows[0]["status"] == "in_progress"  # detaching did not cancel the run
     assert "Traceback" not in err
