@@ -327,9 +327,18 @@ def _tool_filter(values: list[str] | None) -> frozenset[str] | None:
 async def refuse(send: Send, status: int, detail: str) -> None:
     """Answer a request with `status` and a one-line JSON reason (401s name the Bearer scheme)."""
     error = {400: "bad_request", 401: "unauthorized"}.get(status, "error")
-    body = json.dumps({"error": error, "detail": detail}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if status == 401:
-        headers.append((b"www-authenticate", b'Bearer realm="max-mcp"'))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    challenge = [(b"www-authenticate", b'Bearer realm="max-mcp"')] if status == 401 else []
+    await send_json(send, status, {"error": error, "detail": detail}, challenge)
+
+
+async def send_json(
+    send: Send,
+    status: int,
+    payload: Mapping[str, str],
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """Answer a request with `status` and `payload` as JSON (the probes and the refusals)."""
+    body = json.dumps(payload).encode()
+    sent = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": [*sent, *headers]})
     await send({"type": "http.response.body", "body": body})

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from max_tools.agent import ACTIONS_BY_NAME
 from max_tools.serving import bind_socket
+from mcp_server._hosted import send_json
 
 __all__ = ["ACCESS_LOGGER", "OpsMiddleware", "serve_until_stopped"]
 
@@ -107,7 +108,7 @@ class OpsMiddleware:
         return None
 
     async def _healthz(self, send: Send) -> None:
-        await _json(send, 200, {"status": "ok"})
+        await send_json(send, 200, {"status": "ok"})
 
     async def _readyz(self, send: Send) -> None:
         upstream = str(self._upstream)
@@ -117,13 +118,13 @@ class OpsMiddleware:
             response = await self._http_client.get(f"{upstream}/_health", timeout=_READY_TIMEOUT)
         except httpx.HTTPError as exc:
             reason = f"cannot reach {upstream}: {type(exc).__name__}"
-            await _json(send, 503, {"status": "unavailable", "detail": reason})
+            await send_json(send, 503, {"status": "unavailable", "detail": reason})
             return
         if response.status_code >= 500:
             reason = f"{upstream} answered {response.status_code}"
-            await _json(send, 503, {"status": "unavailable", "detail": reason})
+            await send_json(send, 503, {"status": "unavailable", "detail": reason})
             return
-        await _json(send, 200, {"status": "ready", "upstream": upstream})
+        await send_json(send, 200, {"status": "ready", "upstream": upstream})
 
     def _closing_after(self, send: Send) -> Send:
         async def sending(message: Message) -> None:
@@ -153,13 +154,6 @@ def _tool_name(scope: Scope, body: bytes) -> str:
             params = request.get("params")
             name = params.get("name") if isinstance(params, dict) else None
     return name if isinstance(name, str) and name in ACTIONS_BY_NAME else "-"
-
-
-async def _json(send: Send, status: int, payload: dict[str, str]) -> None:
-    body = json.dumps(payload).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 async def serve_until_stopped(
