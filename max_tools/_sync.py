@@ -143,6 +143,7 @@ def _blocking_stream(
     stream.__qualname__ = "MaxClient.stream"
     stream.__module__ = "max_tools"
     # help() and inspect show the async signature otherwise (it returns an async context manager)
+    # functions have no declared __signature__ (inspect reads it when set)
     stream.__signature__ = inspect.signature(method).replace(  # type: ignore[attr-defined]
         return_annotation="AbstractContextManager[SyncReplyStream]"
     )

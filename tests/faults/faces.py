@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -48,11 +49,12 @@ class CoreFace:
         return (await self.read()).error is None
 
 
-class ToolFace:
+class ToolFace(abc.ABC):
     """A face that offers the tools to a model: an error is a result the model reads."""
 
+    @abc.abstractmethod
     async def tool(self, name: str, arguments: dict[str, Any]) -> Outcome:
-        raise NotImplementedError
+        """Call tool `name` with `arguments` the way this face's host would."""
 
     async def chat(
         self, message: str, conversation_id: str | None = None, wait_s: float = 30

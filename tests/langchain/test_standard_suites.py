@@ -6,6 +6,7 @@ without a ToolCall) against a served emulator.
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 from langchain_core.tools import BaseTool
@@ -34,16 +35,18 @@ UNIT_EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
-class _OneMaxTool:
+class _OneMaxTool(abc.ABC):
     """What both suites are told: which tool to build and how to call it."""
 
     action: str
 
+    @abc.abstractmethod
     def params(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The tool's constructor arguments for this suite."""
 
+    @abc.abstractmethod
     def example(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """Arguments for one call of the tool in this suite."""
 
     @property
     def tool_constructor(self) -> type[BaseTool]:

@@ -66,7 +66,7 @@ async def round_robin(ports: Sequence[int]) -> AsyncIterator[RoundRobin]:
     """Serve a `RoundRobin` over `ports` on a free loopback port while the block lasts."""
     balancer = RoundRobin(ports)
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-    balancer.port = listener.extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610 - not Django
+    balancer.port = listener.extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610 - anyio's typed attribute, not Django's QuerySet.extra
     async with listener, anyio.create_task_group() as tg:
         tg.start_soon(listener.serve, balancer.handle)
         try:
