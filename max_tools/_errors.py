@@ -307,9 +307,9 @@ def make_status_error(
             if retry_after is not None
             else "wait a minute before trying again"
         )
-    situation = _situation(status_code, code, scoped_action=scoped_action, sending=sending_message)
-    if "other users' conversations" in (detail or ""):
-        situation = "not_yours"
+    situation = _situation(
+        status_code, code, detail, scoped_action=scoped_action, sending=sending_message
+    )
     scope = re.search(r"missing required scope '([^']+)'", detail or "")
     if status_code == 403 and scope is not None:
         situation, values["scope"] = "missing_scope", scope.group(1)
@@ -342,8 +342,12 @@ _BY_STATUS = {
 }
 
 
-def _situation(status_code: int, code: str | None, *, scoped_action: bool, sending: bool) -> str:
+def _situation(
+    status_code: int, code: str | None, detail: str | None, *, scoped_action: bool, sending: bool
+) -> str:
     """What a failed response means for the caller: the key of its advice."""
+    if "other users' conversations" in (detail or ""):  # 400 or 403, by endpoint
+        return "not_yours"
     if status_code == 403 and scoped_action:
         return "scoped_key"
     if status_code == 409:

@@ -233,9 +233,7 @@ def _tool_function(
                     return settled
                 result = settled
         except Exception as exc:  # the tool's top-level handler: every failure becomes a result
-            message = (scope.explain(exc) if scope is not None else None) or agent.explain_error(
-                exc
-            )
+            message = _explain(exc)
             if message is None:
                 logger.exception("Tool %s failed unexpectedly", action.name)
                 raise ToolError(
@@ -251,6 +249,12 @@ def _tool_function(
         return await with_svg(ctx, CallToolResult(content=content, structured_content=structured))
 
     return call
+
+
+def _explain(exc: BaseException) -> str | None:
+    """What the model should read about `exc` (with this request's key in mind), if anything."""
+    scope = current_scope()
+    return (scope.explain(exc) if scope is not None else None) or agent.explain_error(exc)
 
 
 def _client_for_call(client_of_server: AsyncMaxClient | None) -> AsyncMaxClient:
@@ -282,9 +286,7 @@ def _add_transcript_resource(
                 conversation_id
             )
         except MaxError as exc:
-            scope = current_scope()
-            advice = (scope.explain(exc) if scope is not None else None) or agent.explain_error(exc)
-            raise ResourceError(advice or str(exc)) from exc
+            raise ResourceError(_explain(exc) or str(exc)) from exc
         return agent.transcript_markdown(conversation)
 
 
