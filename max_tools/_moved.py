@@ -20,6 +20,8 @@ ReadConversation = Callable[[str], Awaitable[Conversation]]
 
 _NOT_ABOUT_THE_CONVERSATION = frozenset({401, 402, 403, 429})
 """Refusals about the key, the credits or the rate: they say what to do already."""
+_UNDERSTOOD = frozenset({"queue_full", "not_yours"})
+"""Refusals that cannot come from a move: the queue took messages, or it is not the caller's."""
 
 
 @asynccontextmanager
@@ -38,6 +40,7 @@ async def refused_if_moved(read: ReadConversation, cid: str, doing: str) -> Asyn
             isinstance(refused, ConversationMovedError)
             or not 400 <= refused.status_code < 500
             or refused.status_code in _NOT_ABOUT_THE_CONVERSATION
+            or refused.situation in _UNDERSTOOD
         ):
             raise
         try:
