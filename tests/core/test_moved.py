@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 import httpx
@@ -113,7 +113,7 @@ async def test_queue_append_and_cancel_on_a_moved_conversation_say_it_moved(
     client: AsyncMaxClient, emulator: RunningEmulator, action: str
 ) -> None:
     cid = await moved_conversation(client, emulator)
-    calls = {
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
         "queue_message": lambda: client.queue_message(cid, "later"),
         "update_queued": lambda: client.update_queued_message(cid, "q1", "later"),
         "delete_queued": lambda: client.delete_queued_message(cid, "q1"),
