@@ -22,6 +22,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "remove_queued": "delete_queued_message()",
         "send": "ask()",
         "list": "list_conversations()",
+        "new": "ask() without a conversation_id",
     },
     "tools": {
         "wait": "max_wait",
@@ -29,6 +30,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "remove_queued": "max_delete_queued_message",
         "send": "max_chat",
         "list": "max_list_conversations",
+        "new": "max_chat without a conversation_id",
     },
     "cli": {
         "wait": "max-tools wait {cid}",
@@ -36,6 +38,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "remove_queued": "max-tools queue rm {cid} <queue_id>",
         "send": 'max-tools chat "..." --conversation {cid}',
         "list": "max-tools conversations list",
+        "new": 'max-tools chat "..." without --conversation',
     },
 }
 
@@ -80,6 +83,13 @@ _ADVICE: dict[str, str] = {
     "busy": (
         "The conversation is still answering an earlier message: queue this message with "
         "{queue}, or follow the reply with {wait} and send it then."
+    ),
+    # Not capitalised: it follows "Could not <do it>:", since PostHog's own words ("opened via
+    # the open endpoint") would point at a step a personal API key cannot take (reference 16.4).
+    "moved": (
+        "the conversation moved to PostHog AI's newer runtime, which this API cannot continue "
+        "with a personal API key: continue it in PostHog's web app, or start a new conversation "
+        "with {new}."
     ),
     "conflict": "Read the conversation's current state and try again.",
     "unprocessable": "PostHog could not carry it out; try again in a moment.",

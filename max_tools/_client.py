@@ -40,6 +40,7 @@ from max_tools._events import StreamEvent
 from max_tools._http import DEFAULT_TIMEOUT, USER_AGENT, Created, HTTPCore, Sleep, parse_answer
 from max_tools._interrupts import Approval, client_tool_error_resume, find_interrupt, open_calls
 from max_tools._models import Conversation, ConversationPage, ConversationSummary
+from max_tools._moved import refused_if_moved
 from max_tools._query import QueryMethods, charts_of
 from max_tools._queue import QueueMethods
 from max_tools._reply import Reply, ReplyBuilder, ReplyStatus
@@ -493,34 +494,44 @@ class AsyncMaxClient(Configured, QueueMethods, DecisionMethods, QueryMethods):
 
         Returns:
             The new message's id.
+
+        Raises:
+            ConversationMovedError: the conversation moved to PostHog AI's newer runtime.
         """
         cid = conversation_id_of(conversation_id)
         doing = f"append a message to conversation {cid}"
         text = message_text(content, limit=MAX_APPEND_CHARS)
-        response = await self._http.request(
-            "POST",
-            f"{cid}/append_message/",
-            json={"content": text},
-            doing=doing,
-            repeatable=Repeatable.IF_NOT_RECEIVED,
-            scoped_action=True,
-        )
+        async with refused_if_moved(self.get_conversation, cid, doing):
+            response = await self._http.request(
+                "POST",
+                f"{cid}/append_message/",
+                json={"content": text},
+                doing=doing,
+                repeatable=Repeatable.IF_NOT_RECEIVED,
+                scoped_action=True,
+            )
         created = parse_answer(Created, response, doing)
         return created.id
 
     async def cancel(self, conversation_id: str | uuid.UUID) -> None:
-        """Stop the running reply and clear the queue (harmless when nothing runs)."""
+        """Stop the running reply and clear the queue (harmless when nothing runs).
+
+        Raises:
+            ConversationMovedError: the conversation moved to PostHog AI's newer runtime, whose
+                runs this API cannot stop.
+        """
         cid = conversation_id_of(conversation_id)
         self._canceled.add(cid)  # before the PATCH: a reply being read may end meanwhile
         doing = f"cancel conversation {cid}"
         try:
-            await self._http.request(
-                "PATCH",
-                f"{cid}/cancel/",
-                doing=doing,
-                repeatable=Repeatable.ALWAYS,
-                scoped_action=True,
-            )
+            async with refused_if_moved(self.get_conversation, cid, doing):
+                await self._http.request(
+                    "PATCH",
+                    f"{cid}/cancel/",
+                    doing=doing,
+                    repeatable=Repeatable.ALWAYS,
+                    scoped_action=True,
+                )
         except APIStatusError as refused:
             if refused.status_code < 500:  # PostHog refused it: nothing was canceled
                 self._canceled.discard(cid)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 import anyio
 
 from max_tools._arguments import conversation_id as conversation_id_of
-from max_tools._errors import InvalidArgumentsError, NotPendingError
+from max_tools._errors import InvalidArgumentsError, NotPendingError, moved_error
 from max_tools._interrupts import (
     Approval,
     Form,
@@ -180,6 +180,8 @@ class DecisionMethods:
         """The conversation's current interrupt, checked to be of `kind` (and that proposal)."""
         cid = conversation_id_of(conversation_id)
         conversation = await self.get_conversation(cid)
+        if conversation.moved:  # PostHog would refuse the resume (reference 16.3)
+            raise moved_error(f"send a decision to conversation {cid}")
         if conversation.is_running:
             raise NotPendingError(
                 f"Conversation {cid} is running: nothing waits for an answer now. Follow it with "

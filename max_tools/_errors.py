@@ -9,6 +9,7 @@
     └── APIError                      talking to PostHog went wrong
         ├── APIStatusError            PostHog answered with an error status (.status_code, .body)
         │   ├── BadRequestError                 400
+        │   │   └── ConversationMovedError      it moved to PostHog AI's newer runtime
         │   ├── AuthenticationError             401
         │   ├── QuotaExceededError              402
         │   ├── PermissionDeniedError           403
@@ -45,6 +46,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ConversationBusyError",
+    "ConversationMovedError",
     "InternalServerError",
     "InvalidArgumentsError",
     "MaxError",
@@ -144,6 +146,17 @@ class APIStatusError(APIError):
 
 class BadRequestError(APIStatusError):
     """400: PostHog refused the request as invalid."""
+
+
+class ConversationMovedError(BadRequestError):
+    """The conversation moved to PostHog AI's newer (sandbox) runtime for good.
+
+    PostHog answers a send, reconnect or resume naming it with a 400 (reference 16.3); this API
+    can still read it but cannot continue it with a personal API key. Continue it in PostHog's
+    web app, or start a new conversation. Repeating the request fails the same way, so it is
+    never retried. `status_code` is PostHog's answer (400 for a send; whatever the queue,
+    append or cancel answered, once a read of the conversation showed it moved).
+    """
 
 
 class AuthenticationError(APIStatusError):
@@ -318,6 +331,8 @@ def make_status_error(
         "not_running": QueueNotRunningError,
         "busy": ConversationBusyError,
     }.get(situation, cls)
+    if situation == "moved":
+        return moved_error(doing, status_code=status_code, body=body, code=code, detail=detail)
     message = f"{head} {advice(situation, 'python', **values)}"
     fields: dict[str, Any] = {
         "status_code": status_code,
@@ -328,6 +343,39 @@ def make_status_error(
         "retry_after": retry_after,
     }
     return cls(message, **fields, situation=situation, head=head, values=values)
+
+
+SANDBOX_REFUSAL = "Sandbox conversations must be opened via the open endpoint."
+"""PostHog's 400 detail for a send, reconnect or resume naming a moved conversation (16.3)."""
+
+
+def moved_error(
+    doing: str,
+    *,
+    status_code: int = 400,
+    body: Any = None,
+    code: str | None = None,
+    detail: str | None = None,
+) -> ConversationMovedError:
+    """The error for a conversation that moved to the sandbox runtime, whatever PostHog said.
+
+    Args:
+        doing: what the client was doing, e.g. "send a message to conversation 6a3e...".
+        status_code: PostHog's status (400 for a send; a read found the move otherwise).
+        body: PostHog's parsed body, kept for callers that look.
+        code: PostHog's error code, if it sent one.
+        detail: PostHog's own sentence, if it sent one.
+    """
+    head = f"Could not {doing}:"
+    return ConversationMovedError(
+        f"{head} {advice('moved', 'python')}",
+        status_code=status_code,
+        body=body,
+        code=code,
+        detail=detail,
+        situation="moved",
+        head=head,
+    )
 
 
 _BY_STATUS = {
@@ -348,6 +396,8 @@ def _situation(
     """What a failed response means for the caller: the key of its advice."""
     if "other users' conversations" in (detail or ""):  # 400 or 403, by endpoint
         return "not_yours"
+    if status_code == 400 and SANDBOX_REFUSAL in (detail or ""):
+        return "moved"
     if status_code == 403 and scoped_action:
         return "scoped_key"
     if status_code == 409:

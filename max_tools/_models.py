@@ -75,7 +75,13 @@ class ConversationSummary(_Model):
     is_internal: bool | None = Field(None, description="Started in a support session.")
     slack_thread_key: str | None = None
     slack_workspace_domain: str | None = None
-    task: Any = None
+    task: Any = Field(
+        None,
+        description=(
+            "PostHog's task for the conversation: every chat is mirrored into one, so it says "
+            "nothing about the runtime (read agent_runtime on the conversation)."
+        ),
+    )
 
     @property
     def is_running(self) -> bool:
@@ -89,10 +95,21 @@ class Conversation(ConversationSummary):
     messages: list[Message] = []
     has_unsupported_content: bool | None = None
     agent_mode: str | None = None
-    agent_runtime: str | None = None
-    is_sandbox: bool | None = None
+    agent_runtime: str | None = Field(
+        None,
+        description=(
+            "langgraph, or sandbox once the conversation moved to PostHog AI's newer runtime "
+            "for good: then this API can read it but not continue it."
+        ),
+    )
+    is_sandbox: bool | None = Field(None, description="agent_runtime == 'sandbox'.")
     pending_approvals: list[Approval] = []
     """Every approval of the conversation, decided or not (PostHog never removes them)."""
+
+    @property
+    def moved(self) -> bool:
+        """Whether it moved to PostHog AI's sandbox runtime: readable, but not continued here."""
+        return self.agent_runtime == "sandbox" or self.is_sandbox is True
 
 
 class ConversationPage(_Model):

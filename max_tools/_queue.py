@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from max_tools._arguments import conversation_id as conversation_id_of
 from max_tools._arguments import message_options, message_text
 from max_tools._arguments import queue_id as queue_id_of
 from max_tools._http import HTTPCore, parse_answer
-from max_tools._models import Queue
+from max_tools._models import Conversation, Queue
+from max_tools._moved import refused_if_moved
 from max_tools._retry import Repeatable
 
 __all__ = ["QueueMethods"]
 
 
 class QueueMethods:
-    """Mixed into `AsyncMaxClient`; it provides `_http`."""
+    """Mixed into `AsyncMaxClient`; it provides `_http` and `get_conversation`.
+
+    A refused change to the queue of a conversation that moved to PostHog AI's newer runtime
+    raises `ConversationMovedError` (see `_moved`).
+    """
 
     _http: HTTPCore
+
+    if TYPE_CHECKING:
+
+        async def get_conversation(self, conversation_id: str | uuid.UUID) -> Conversation: ...
 
     async def get_queue(self, conversation_id: str | uuid.UUID) -> Queue:
         """The follow-ups waiting for the running reply to end."""
@@ -68,14 +77,15 @@ class QueueMethods:
         """Remove one queued follow-up."""
         cid, qid = conversation_id_of(conversation_id), queue_id_of(queue_id)
         doing = f"remove queued message {qid} of {cid}"
-        response = await self._http.request(
-            "DELETE",
-            f"{cid}/queue/{qid}/",
-            doing=doing,
-            repeatable=Repeatable.ALWAYS,
-            scoped_action=True,
-            gone_ok_on_repeat=True,
-        )
+        async with refused_if_moved(self.get_conversation, cid, doing):
+            response = await self._http.request(
+                "DELETE",
+                f"{cid}/queue/{qid}/",
+                doing=doing,
+                repeatable=Repeatable.ALWAYS,
+                scoped_action=True,
+                gone_ok_on_repeat=True,
+            )
         if response is None:  # an earlier attempt removed it
             return await self.get_queue(cid)
         return parse_answer(Queue, response, doing)
@@ -94,7 +104,9 @@ class QueueMethods:
         json: Any = None,
         repeatable: Repeatable = Repeatable.ALWAYS,
     ) -> Queue:
-        response = await self._http.request(
-            method, path, json=json, doing=doing, repeatable=repeatable, scoped_action=True
-        )
+        cid = path.split("/", 1)[0]
+        async with refused_if_moved(self.get_conversation, cid, doing):
+            response = await self._http.request(
+                method, path, json=json, doing=doing, repeatable=repeatable, scoped_action=True
+            )
         return parse_answer(Queue, response, doing)

@@ -20,6 +20,7 @@ from max_tools.agent._catalogue import (
 )
 from max_tools.agent._charts import ChartResult, render_chart, visualization_summary
 from max_tools.agent._conversations import (
+    MOVED_NOTE,
     ConversationView,
     render_conversation,
     transcript_markdown,
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_WAIT_S",
     "MAX_RESULT_CHARS",
     "MAX_WAIT_S",
+    "MOVED_NOTE",
     "Action",
     "ActionResult",
     "ChartResult",

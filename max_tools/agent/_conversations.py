@@ -33,12 +33,14 @@ from max_tools.agent._results import (
 )
 
 __all__ = [
+    "MOVED_NOTE",
     "ConversationItem",
     "ConversationListResult",
     "ConversationView",
     "MessageLine",
     "render_conversation",
     "render_conversation_list",
+    "runtime_line",
     "transcript_markdown",
 ]
 
@@ -79,6 +81,22 @@ class ConversationView(Result):
     truncated: bool | None = None
     next_step: str | None = None
     note: str | None = None
+    agent_runtime: str | None = None
+    """``langgraph``, or ``sandbox`` when it moved to PostHog AI's newer runtime."""
+
+
+MOVED_NOTE = (
+    "sandbox (it moved to PostHog AI's newer runtime: it can be read here but not continued; "
+    "continue it in PostHog's web app, or start a new conversation)"
+)
+"""What a conversation on the sandbox runtime shows for its runtime (reference 16.3)."""
+
+
+def runtime_line(conversation: Conversation) -> str | None:
+    """The runtime as the faces show it: only a moved conversation says more than its name."""
+    if conversation.moved:
+        return MOVED_NOTE
+    return conversation.agent_runtime
 
 
 def render_conversation_list(
@@ -121,6 +139,8 @@ def render_conversation(
         f"status: {conversation.status}"
         + (" (a reply is being written; max_wait follows it)" if conversation.is_running else ""),
     ]
+    if conversation.moved:
+        lines.append(f"runtime: {MOVED_NOTE}")
     if omitted:
         lines.append(f"{omitted} earlier messages left out; raise last_messages to see them.")
     lines.append(f"messages {DATA_NOTE}:")
@@ -136,6 +156,7 @@ def render_conversation(
         truncated=(capped != text) or None,
         next_step=WAIT_STEP if conversation.is_running else None,
         note=DATA_MARK if window else None,
+        agent_runtime="sandbox" if conversation.moved else conversation.agent_runtime,
     )
     if view.truncated:
         view = _fit(view)
@@ -147,6 +168,8 @@ def transcript_markdown(conversation: Conversation) -> str:
     out = [f"# {conversation.title or 'Untitled conversation'}", ""]
     out.append(f"- conversation_id: `{conversation.id}`")
     out.append(f"- status: {conversation.status}")
+    if (runtime := runtime_line(conversation)) is not None:
+        out.append(f"- runtime: {runtime}")
     out.append("")
     out.append(f"> Messages below were {DATA_NOTE[1:-1]}.")
     for message in conversation.messages:

@@ -17,17 +17,20 @@ from max_tools import (
     AsyncMaxClient,
     ConfigurationError,
     ConversationBusyError,
+    ConversationSummary,
     InvalidArgumentsError,
+    MaxError,
     Reply,
     ReplyStatus,
     StreamEvent,
 )
-from max_tools.agent import render_chart, render_conversation, render_queue
+from max_tools.agent import MOVED_NOTE, render_chart, render_conversation, render_queue
 from max_tools.charts import to_png, to_svg, vega_lite
 from max_tools.cli._person import NEEDS_PERSON, card_lines, decide
 from max_tools.cli._terminal import ReplyPrinter, Terminal
 
 _NEEDS_PERSON = (ReplyStatus.NEEDS_APPROVAL, ReplyStatus.NEEDS_ANSWER)
+_RUNTIME_READS = 4  # conversations read at once to learn their runtime (conversations list)
 
 __all__ = ["detached", "run"]
 
@@ -261,9 +264,13 @@ async def _conversations(
         if args.json:
             terminal.line(page.model_dump_json())
             return 0
+        moved = await _moved(client, page.results)
         for item in page.results:
             updated = item.updated_at.strftime("%Y-%m-%d %H:%M") if item.updated_at else "-"
-            terminal.line(f"{item.id}  {item.status:<11}  {updated}  {item.title or '(untitled)'}")
+            title = item.title or "(untitled)"
+            if item.id in moved:
+                title += f"  [runtime: {MOVED_NOTE}]"
+            terminal.line(f"{item.id}  {item.status:<11}  {updated}  {title}")
         if page.count > len(page.results):
             terminal.error(f"({len(page.results)} of {page.count}; more with --limit)")
         return 0
@@ -274,6 +281,31 @@ async def _conversations(
     text, _ = render_conversation(conversation, last_messages=args.last)
     terminal.line(text)
     return 0
+
+
+async def _moved(client: AsyncMaxClient, items: list[ConversationSummary]) -> set[str]:
+    """The listed conversations that moved to PostHog AI's sandbox runtime.
+
+    A list item does not carry the runtime (reference 3.1), retrieve does. Only a conversation
+    with a task can have moved (16.3), so only those are read, a few at a time.
+    """
+    moved: set[str] = set()
+    limiter = anyio.CapacityLimiter(_RUNTIME_READS)
+
+    async def check(cid: str) -> None:
+        async with limiter:
+            try:
+                conversation = await client.get_conversation(cid)
+            except MaxError:  # the list stands without it
+                return
+        if conversation.moved:
+            moved.add(cid)
+
+    async with anyio.create_task_group() as group:
+        for item in items:
+            if item.task is not None:
+                group.start_soon(check, item.id)
+    return moved
 
 
 async def _queue(client: AsyncMaxClient, args: argparse.Namespace, terminal: Terminal) -> int:

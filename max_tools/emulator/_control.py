@@ -20,7 +20,7 @@ from max_tools.emulator._responses import canonical, json_response, read_body
 if TYPE_CHECKING:
     from max_tools.emulator._app import EmulatorApp
 
-__all__ = ["ConversationState", "EmulatorStats", "control"]
+__all__ = ["ConversationState", "EmulatorStats", "control", "move_to_sandbox"]
 
 _CONVERSATIONS = "/_emulator/conversations/"
 
@@ -43,6 +43,8 @@ class ConversationState:
         reconnects: responses that attached to the running run with ``content: null``.
         approvals: every approval decision, as retrieve's ``pending_approvals`` shows it.
         interrupt: what the paused run waits for (kind, tool_name, tool_call_id, args), if any.
+        agent_runtime: ``langgraph``, or ``sandbox`` once moved (see `move_to_sandbox`).
+        task: the task object list and retrieve show, or None.
     """
 
     id: str
@@ -58,6 +60,8 @@ class ConversationState:
     reconnects: int
     approvals: list[dict[str, Any]]
     interrupt: dict[str, Any] | None
+    agent_runtime: str = "langgraph"
+    task: dict[str, Any] | None = None
 
     def human_messages(self) -> list[str]:
         """The text of every human message, in order."""
@@ -108,7 +112,43 @@ def conversation_state(app: EmulatorApp, conversation_id: str) -> ConversationSt
         reconnects=session.log.reconnects if session is not None else 0,
         approvals=row.pending_approvals(),
         interrupt=copy.deepcopy(row.interrupt),
+        agent_runtime=row.agent_runtime,
+        task=copy.deepcopy(row.task_object()),
     )
+
+
+def move_to_sandbox(
+    app: EmulatorApp, conversation_id: str, task: dict[str, Any] | None = None
+) -> ConversationState:
+    """Move a conversation to PostHog AI's sandbox runtime for good, as its owner would.
+
+    PostHog does it when the owner continues the chat as a task (reference 16.3); from then on
+    create, reconnect and resume answer 400 and retrieve shows ``agent_runtime: "sandbox"``.
+
+    Args:
+        app: the emulator.
+        conversation_id: the conversation to move.
+        task: the task object to show; by default the mirror's "Imported chat" task.
+
+    Raises:
+        LookupError: the emulator has no such conversation.
+        ValueError: `task` is not a JSON object.
+    """
+    row = app.store.rows.get(canonical(conversation_id) or "")
+    if row is None or row.deleted:
+        raise LookupError(f"There is no conversation {conversation_id}.")
+    if task is not None and not isinstance(task, dict):
+        raise ValueError('"task" must be a JSON object (or left out).')
+    app.engine.cancel(row)  # its LangGraph run and queue end; the task goes on elsewhere
+    row.agent_runtime = "sandbox"
+    row.task = copy.deepcopy(task)
+    row.mirrored = True
+    row.queue.clear()
+    row.touch()
+    app.store.save()
+    state = conversation_state(app, row.id)
+    assert state is not None  # noqa: S101 - the row was just found
+    return state
 
 
 def stats(app: EmulatorApp) -> EmulatorStats:
@@ -168,9 +208,29 @@ async def _conversation(app: EmulatorApp, request: Request, parts: list[str]) ->
         except LookupError as exc:
             return json_response(404, {"detail": str(exc)})
         return json_response(201, message)
+    if len(parts) == 2 and parts[1] == "sandbox" and request.method == "POST":
+        return await _move(app, request, parts[0])
     if len(parts) in (1, 2):
         return _not_allowed(request)
     return json_response(404, {"detail": "Not found."})
+
+
+async def _move(app: EmulatorApp, request: Request, conversation_id: str) -> Response:
+    body: Any = None
+    if await request.body():
+        try:
+            body = await read_body(request)
+        except v.FieldError as exc:
+            return json_response(400, {"detail": exc.detail})
+    if body is not None and not isinstance(body, dict):
+        return json_response(400, {"detail": 'Send {} or {"task": {...}}.'})
+    try:
+        state = move_to_sandbox(app, conversation_id, (body or {}).get("task"))
+    except LookupError as exc:
+        return json_response(404, {"detail": str(exc)})
+    except ValueError as exc:
+        return json_response(400, {"detail": str(exc)})
+    return json_response(200, state.to_json())
 
 
 def _not_allowed(request: Request) -> Response:

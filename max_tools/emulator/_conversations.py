@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from max_tools.emulator._app import EmulatorApp
 
 __all__ = [
+    "SANDBOX_ACTION_DETAIL",
     "append_message",
     "cancel",
     "create",
@@ -129,6 +130,9 @@ async def retrieve(
         or row.title is None
         or row.type not in _LISTED_TYPES
         or row.is_internal
+        # A teammate's chat with a task needs that task visible to the caller (16.2): the
+        # emulator's tasks are visible to their owner only.
+        or (row.user is not user and row.task_object() is not None)
     ):
         return not_found()
     return json_response(200, row.full())
@@ -169,7 +173,8 @@ async def create(app: EmulatorApp, request: Request, user: User, team_id: int) -
         return found
     row, is_new = found
     agent_mode: str | None = data.get("agent_mode")
-    if data.get("is_sandbox") or agent_mode == "sandbox":
+    # Before the content and idle checks, so reconnects and resumes get it too (16.3).
+    if row.agent_runtime == "sandbox" or data.get("is_sandbox") or agent_mode == "sandbox":
         detail = "Sandbox conversations must be opened via the open endpoint."
         return validation_error(v.FieldError("invalid_input", detail, None))
     resume_payload = data.get("resume_payload")
@@ -210,6 +215,9 @@ async def create(app: EmulatorApp, request: Request, user: User, team_id: int) -
             echo = human_message(content, trace_id, data.get("ui_context"))
             row.messages.append(echo)
             opening.append(frame("message", compact_json(echo)))
+        # PostHog's mirror copies the chat into a task after the turn (16.1), so a new
+        # conversation's first `conversation` event still shows `task: null`.
+        row.mirrored = row.mirrored or app.faults.mirror_tasks
         turn = Turn(
             content,
             trace_id,
@@ -272,8 +280,21 @@ def _is_research(store: Store, body: Any, team_id: int) -> bool:
     )
 
 
+SANDBOX_ACTION_DETAIL = "This conversation is on the sandbox runtime."
+"""The emulator's answer to append and cancel on a moved conversation: PostHog's is not
+established (reference 16.3 [U]); a DRF validation error like `open`'s mirror image."""
+
+
+def _on_sandbox(row: Row) -> Response | None:
+    if row.agent_runtime != "sandbox":
+        return None
+    return validation_error(v.FieldError("invalid_input", SANDBOX_ACTION_DETAIL, None))
+
+
 @_on_own_row
 async def append_message(app: EmulatorApp, request: Request, row: Row) -> Response:
+    if (refused := _on_sandbox(row)) is not None:
+        return refused
     try:
         data = v.validate(await read_body(request), [("content", v.char(max_length=10_000), True)])
     except v.FieldError as error:
@@ -288,6 +309,8 @@ async def append_message(app: EmulatorApp, request: Request, row: Row) -> Respon
 
 @_on_own_row
 async def cancel(app: EmulatorApp, request: Request, row: Row) -> Response:
+    if (refused := _on_sandbox(row)) is not None:
+        return refused
     if row.status != "canceling":
         app.engine.cancel(row)
         if app.faults.take("action_failure"):  # PostHog still leaves the row idle

@@ -13,7 +13,7 @@ import anyio
 __all__ = ["FAULT_KEYS", "Faults"]
 
 _STATUSES = (429, 500, 502, 503, 504)
-_STANDING = ("scoped_keys", "quota_exceeded", "throttle", "trim_on_disconnect")
+_STANDING = ("scoped_keys", "quota_exceeded", "throttle", "trim_on_disconnect", "mirror_tasks")
 """Switches that stay as set until changed or reset."""
 _ONE_SHOT = ("unknown_events", "action_failure", "garble_utf8")
 """Switches that act once, on what comes next, then turn themselves off."""
@@ -46,6 +46,7 @@ class Faults:
             "quota_exceeded": quota_exceeded,
             "throttle": throttle,
             "trim_on_disconnect": trim_on_disconnect,
+            "mirror_tasks": False,
         }
         self.statuses: list[tuple[int, float | None]] = []
         """Statuses the next API requests answer with, and their Retry-After, in order."""
@@ -60,6 +61,8 @@ class Faults:
         self.quota_exceeded = quota_exceeded
         self.throttle = throttle
         self.trim_on_disconnect = trim_on_disconnect
+        self.mirror_tasks = False
+        """PostHog's task mirror: each chat that runs gets an "Imported chat" task (16.1)."""
         self.query_polls = 1
         """Status reads that answer 202 before an asynchronous query completes (standing)."""
         self._released = anyio.Event()

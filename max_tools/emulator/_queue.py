@@ -61,7 +61,8 @@ async def queue(
         return validation_error(error)
     if not v.human_message_ok(data.get("ui_context")):
         return validation_error(v.FieldError("invalid_input", "Invalid message content.", None))
-    if app.engine.queue_drain and row.drain_closed:
+    # A moved conversation has no LangGraph run left to drain its queue (16.3).
+    if (app.engine.queue_drain and row.drain_closed) or row.agent_runtime == "sandbox":
         return json_response(409, {"error": "not_running", "detail": NOT_RUNNING_DETAIL})
     if len(row.queue) >= MAX_QUEUE_MESSAGES:
         detail = "Only two messages can be queued at a time."

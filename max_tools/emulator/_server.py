@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from max_tools.emulator._app import EmulatorApp
-from max_tools.emulator._control import ConversationState, EmulatorStats
+from max_tools.emulator._control import ConversationState, EmulatorStats, move_to_sandbox
 from max_tools.serving import serve_asgi
 
 __all__ = ["DEFAULT_KEY", "RunningEmulator", "serve", "serve_in_thread"]
@@ -107,6 +107,17 @@ class RunningEmulator:
     def add_human_message(self, conversation_id: str, content: str) -> dict[str, Any]:
         """Store a human message in a conversation without starting a run; returns it."""
         return self._call(self.app.add_human_message, conversation_id, content)
+
+    def move_to_sandbox(
+        self, conversation_id: str, *, task: dict[str, Any] | None = None
+    ) -> ConversationState:
+        """Move a conversation to PostHog AI's sandbox runtime for good (reference 16.3).
+
+        Create, reconnect and resume then answer PostHog's 400, retrieve shows
+        ``agent_runtime: "sandbox"`` and `task` (the given object, or an "Imported chat" one).
+        Raises LookupError when there is no such conversation.
+        """
+        return self._call(move_to_sandbox, self.app, conversation_id, task)
 
     def stats(self) -> EmulatorStats:
         """Connections, peak requests in flight, conversations and running runs."""

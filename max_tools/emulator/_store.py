@@ -69,6 +69,12 @@ class Row:
     """`approval_decisions`, in insertion order: entries are never removed."""
     interrupt: dict[str, Any] | None = None
     """The checkpoint's pending interrupt: kind, tool_name, tool_call_id, args (, proposal_id)."""
+    agent_runtime: str = "langgraph"
+    """``sandbox`` once moved to PostHog AI's newer runtime, for good (reference 16.3)."""
+    task: dict[str, Any] | None = None
+    """A task object given when it was moved; else the mirror's, once mirrored (16.1)."""
+    mirrored: bool = False
+    """Whether PostHog's task mirror copied the chat (then `task` shows the mirror's task)."""
 
     def touch(self) -> None:
         self.updated_at = utcnow()
@@ -87,7 +93,26 @@ class Row:
             "is_internal": self.is_internal,
             "slack_thread_key": None,
             "slack_workspace_domain": None,
-            "task": None,
+            "task": self.task_object(),
+        }
+
+    def task_object(self) -> dict[str, Any] | None:
+        """`task` as PostHog serializes it: the given object, or the mirror's "Imported chat".
+
+        PostHog's Task serializer was not read; this is the part reference 16.1 names (title,
+        origin key, latest run) with ids derived from the conversation id, so they stay put.
+        """
+        if self.task is not None:
+            return self.task
+        if not self.mirrored:
+            return None
+        return {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"task:{self.id}")),
+            "title": self.title or "Imported chat",
+            "origin_key": f"phai-conversation:{self.id}",
+            "created_at": drf_time(self.created_at),
+            "updated_at": drf_time(self.updated_at),
+            "latest_run": str(uuid.uuid5(uuid.NAMESPACE_URL, f"run:{self.id}")),
         }
 
     def full(self) -> dict[str, Any]:
@@ -97,8 +122,8 @@ class Row:
         data["messages"] = [m for m in self.messages if _shown(m)]
         data["has_unsupported_content"] = False
         data["agent_mode"] = self.agent_mode
-        data["agent_runtime"] = "langgraph"
-        data["is_sandbox"] = False
+        data["agent_runtime"] = self.agent_runtime
+        data["is_sandbox"] = self.agent_runtime == "sandbox"
         data["pending_approvals"] = self.pending_approvals()
         data["task"] = task
         return data
@@ -148,6 +173,9 @@ class Row:
             "messages": self.messages,
             "approvals": self.approvals,
             "interrupt": self.interrupt,
+            "agent_runtime": self.agent_runtime,
+            "task": self.task,
+            "mirrored": self.mirrored,
         }
 
 
@@ -220,6 +248,9 @@ class Store:
                     messages=item["messages"],
                     approvals=item.get("approvals", []),
                     interrupt=item.get("interrupt"),
+                    agent_runtime=item.get("agent_runtime", "langgraph"),
+                    task=item.get("task"),
+                    mirrored=item.get("mirrored", False),
                 )
                 self.rows[row.id] = row
         except (OSError, ValueError, KeyError, TypeError) as exc:
