@@ -30,6 +30,8 @@ MAX_MESSAGE_CHARS = 40_000
 MAX_APPEND_CHARS = 10_000
 """PostHog's limit for append_message (`MessageMinimalSerializer`, max_length)."""
 EXAMPLE_UUID = "6a3e2c1e-8f1b-4a55-9f6e-0c3b8d1a2f77"
+SANDBOX_MODE = "sandbox"
+"""The agent mode of PostHog AI's newer runtime: the conversations API refuses it (ref. 4.3)."""
 QUEUE_ID = re.compile(r"^[A-Za-z0-9_~:-]{1,128}$")  # PostHog mints uuid4s; its route takes [^/.]+
 
 
@@ -41,6 +43,13 @@ def message_options(
     resume_payload: Any = None,
 ) -> dict[str, Any]:
     """The optional fields of a message body that were given (PostHog rejects explicit nulls)."""
+    if agent_mode is not None and str(agent_mode).strip().lower() == SANDBOX_MODE:
+        raise _invalid(
+            "agent_mode",
+            agent_mode,
+            "a mode this API can run ('sandbox' is PostHog AI's newer runtime, which PostHog "
+            "refuses here); leave it out, or use one such as product_analytics, sql or research",
+        )
     optional = {
         "agent_mode": str(agent_mode) if agent_mode is not None else None,
         "ui_context": ui_context,

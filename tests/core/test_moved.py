@@ -12,6 +12,7 @@ from max_tools import (
     AsyncMaxClient,
     BadRequestError,
     ConversationMovedError,
+    InvalidArgumentsError,
     NotFoundError,
     ReplyStatus,
 )
@@ -172,3 +173,13 @@ async def test_a_mirrored_langgraph_chat_keeps_its_task_and_goes_on_as_before(
     assert conversation.task["origin_key"] == f"phai-conversation:{first.conversation_id}"
     assert conversation.task["title"] == "Show me a trend of signups"
     assert page.results[0].task == conversation.task
+
+
+@pytest.mark.parametrize("mode", ["sandbox", " Sandbox "])
+async def test_the_sandbox_agent_mode_is_refused_before_anything_is_sent(
+    client: AsyncMaxClient, sent: Recorded, mode: str
+) -> None:
+    with pytest.raises(InvalidArgumentsError, match="agent_mode must be a mode this API can run"):
+        await client.ask("Show me a trend of signups", agent_mode=mode)
+
+    assert sent.requests == []
