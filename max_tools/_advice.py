@@ -1,6 +1,6 @@
 """What to do about an error, written once, in each face's words.
 
-Every situation a PostHog error can put a caller in has one sentence here. The sentence names
+Every situation an error can put a caller in has one sentence here. The sentence names
 what to do with placeholders (``{wait}``, ``{queue}``, ...) that each face fills with its own
 words: the Python client's methods, the agent tools' names, or the command line's commands. The
 errors build their messages from this table (`APIStatusError.advice_for`), and so do the agent
@@ -23,6 +23,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "send": "ask()",
         "list": "list_conversations()",
         "new": "ask() without a conversation_id",
+        "key": "pass api_key=",
     },
     "tools": {
         "wait": "max_wait",
@@ -31,6 +32,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "send": "max_chat",
         "list": "max_list_conversations",
         "new": "max_chat without a conversation_id",
+        "key": "pass api_key=",
     },
     "cli": {
         "wait": "max-tools wait {cid}",
@@ -39,10 +41,15 @@ _WORDS: dict[str, dict[str, str]] = {
         "send": 'max-tools chat "..." --conversation {cid}',
         "list": "max-tools conversations list",
         "new": 'max-tools chat "..." without --conversation',
+        "key": "pass --api-key",
     },
 }
 
 _ADVICE: dict[str, str] = {
+    "no_key": (
+        "Set POSTHOG_PERSONAL_API_KEY (or {key}) to a personal API key created under "
+        "Settings > Personal API keys, with the conversation scopes."
+    ),
     "bad_request": "Fix the request; repeating it unchanged will fail again.",
     "unauthorized": (
         "Check POSTHOG_PERSONAL_API_KEY: it must be a valid, unexpired personal API key "

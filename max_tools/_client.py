@@ -1,19 +1,17 @@
 """`AsyncMaxClient`: one method per PostHog AI conversation action.
 
-Why one module of this size: it is the client's public surface (every method with its docs)
-plus the follow loop that all replies share; the queue and the decisions on a paused run are
-mixins (`_queue`, `_decisions`), the streaming in `_stream`.
+The client is PostHog's API: each method checks its arguments and makes its request. Following
+a run to its settled end (the stream, open tool calls, chart numbers) is `_turn`'s; the queue,
+the decisions on a paused run and the query API are mixins (`_queue`, `_decisions`, `_query`);
+the streaming is `_stream`'s.
 """
 
 from __future__ import annotations
 
-import inspect
-import logging
-import math
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Self, TypedDict
+from typing import Any, Self
 
 import anyio
 import httpx
@@ -24,28 +22,25 @@ from max_tools._arguments import (
     count,
     message_options,
     message_text,
-    seconds,
 )
 from max_tools._arguments import conversation_id as conversation_id_of
 from max_tools._config import APIKey, Settings, resolve_settings
-from max_tools._decisions import DecisionMethods, answered
+from max_tools._decisions import DecisionMethods
 from max_tools._errors import (
     APIStatusError,
     ConfigurationError,
     InvalidArgumentsError,
-    MaxError,
-    NotFoundError,
 )
-from max_tools._events import StreamEvent
 from max_tools._http import DEFAULT_TIMEOUT, USER_AGENT, Created, HTTPCore, Sleep, parse_answer
-from max_tools._interrupts import Approval, client_tool_error_resume, find_interrupt, open_calls
+from max_tools._interrupts import Approval
 from max_tools._models import Conversation, ConversationPage, ConversationSummary
 from max_tools._moved import refused_if_moved
-from max_tools._query import QueryMethods, charts_of
+from max_tools._query import QueryMethods
 from max_tools._queue import QueueMethods
-from max_tools._reply import Reply, ReplyBuilder, ReplyStatus
+from max_tools._reply import Reply, ReplyBuilder
 from max_tools._retry import Repeatable
 from max_tools._stream import FindLanded, ReplyStream
+from max_tools._turn import FollowOptions, OnEvent, Turns
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -57,14 +52,7 @@ __all__ = [
     "OnEvent",
 ]
 
-logger = logging.getLogger("max_tools")
-
-
 DEFAULT_MAX_RETRIES = 3
-_MAX_CLIENT_TOOL_ANSWERS = 3  # front-end tool calls answered in one call, at most
-
-OnEvent = Callable[[StreamEvent], Awaitable[object] | object]
-"""Called with each stream event (progress reporting); a coroutine function is awaited."""
 
 
 class ClientState:
@@ -83,13 +71,6 @@ class ClientState:
         self.paused: dict[str, list[Approval]] = {}
         self.canceled: set[str] = set()
         self.resuming: dict[str, anyio.Lock] = {}
-
-
-class FollowOptions(TypedDict, total=False):
-    """How a call follows the run it starts or joins: `wait_s` and `on_event`, as in `ask`."""
-
-    wait_s: float | None
-    on_event: OnEvent | None
 
 
 DEFAULT_LIMITS = httpx.Limits(
@@ -174,6 +155,12 @@ class AsyncMaxClient(Configured, QueueMethods, DecisionMethods, QueryMethods):
         self._paused = state.paused  # approvals seen waiting, by conversation
         self._canceled = state.canceled  # conversations this client canceled
         self._resuming = state.resuming  # one resume at a time, per conversation
+        self._turns = Turns(
+            get_conversation=self.get_conversation,
+            open_stream=self._reply_stream,
+            paused=self._paused,
+            canceled=self._canceled,
+        )
         self._http = HTTPCore(
             self._settings,
             client=http_client,
@@ -331,7 +318,7 @@ class AsyncMaxClient(Configured, QueueMethods, DecisionMethods, QueryMethods):
         )
         skipped = self._paused.pop(replies.conversation_id, [])
         self._canceled.discard(replies.conversation_id)
-        reply = await self._follow(replies, wait_s, on_event, new=conversation_id is None)
+        reply = await self._turns.follow(replies, wait_s, on_event, new=conversation_id is None)
         return reply.model_copy(update={"skipped_approvals": skipped}) if skipped else reply
 
     async def wait(
@@ -347,103 +334,7 @@ class AsyncMaxClient(Configured, QueueMethods, DecisionMethods, QueryMethods):
         called with each stream event as it arrives (see `ask`).
         """
         replies = self._reply_stream(None, conversation_id=conversation_id_of(conversation_id))
-        return await self._follow(replies, wait_s, on_event)
-
-    async def _follow(
-        self,
-        replies: ReplyStream,
-        wait_s: float | None,
-        on_event: OnEvent | None,
-        *,
-        new: bool = False,
-    ) -> Reply:
-        """Read the reply until it ends or the budget runs out, through any client tool calls.
-
-        `new`: the conversation started with this message, so its charts are the first ones.
-        """
-        budget = math.inf if wait_s is None else seconds(wait_s)
-        deadline = anyio.current_time() + budget
-        for _ in range(_MAX_CLIENT_TOOL_ANSWERS + 1):
-            reply, running = await self._read(replies, deadline, on_event)
-            if running:
-                break
-            settled = await self._settle(replies, reply)
-            if isinstance(settled, Reply):
-                reply = settled
-                break
-            replies = settled
-        return reply if new or not reply.charts else await self._number_charts(reply)
-
-    async def _number_charts(self, reply: Reply) -> Reply:
-        """The reply with its charts numbered as in its whole conversation (one read).
-
-        `chart_data(conversation_id, n)` counts a conversation's charts from its first message,
-        while a follow-up's stream holds only its own.
-        """
-        first = reply.charts[0].message_id
-        try:
-            conversation = await self.get_conversation(reply.conversation_id)
-        except MaxError as exc:  # the reply stands; its charts keep the numbers it can see
-            logger.warning("Could not number the charts of %s: %s", reply.conversation_id, exc)
-            return reply
-        number = next(
-            (c.index for c in charts_of(conversation.messages) if c.message_id == first), 1
-        )
-        return reply.model_copy(update={"first_chart": number}) if number != 1 else reply
-
-    async def _read(
-        self, replies: ReplyStream, deadline: float, on_event: OnEvent | None
-    ) -> tuple[Reply, bool]:
-        try:
-            if replies.sending:
-                # The budget bounds the waiting, never the send: a cancelled POST may or may not
-                # have reached PostHog, so the message either goes out once here or this raises.
-                await replies.open()
-            with anyio.CancelScope(deadline=deadline) as scope:
-                if not replies.sending:
-                    await replies.open()
-                async for event in replies:
-                    if on_event is not None and inspect.isawaitable(pending := on_event(event)):
-                        await pending  # a coroutine function's; a plain function's value is not
-            running = scope.cancelled_caught
-            return replies.reply(running=running), running
-        finally:
-            with anyio.CancelScope(shield=True):
-                await replies.aclose()
-
-    async def _settle(self, replies: ReplyStream, reply: Reply) -> Reply | ReplyStream:
-        """A reply that ended at an open tool call: what it waits for, read from retrieve.
-
-        Costs nothing for an ordinary reply. A front-end tool call this client cannot run is
-        answered with a `client_execution_error` (the continuation is returned to be read),
-        unless the run was read from history or canceled here: then it may be incomplete.
-        """
-        cid = replies.conversation_id
-        if reply.status is not ReplyStatus.CANCELED or not open_calls(reply.messages):
-            return reply
-        try:
-            conversation = await self.get_conversation(cid)
-        except NotFoundError:  # retrieve hides a conversation until it has a title
-            return reply
-        interrupt = find_interrupt(conversation.messages, conversation.pending_approvals)
-        if interrupt is None:
-            return reply
-        if interrupt.kind == "approval":
-            self._paused[cid] = interrupt.approvals
-            return _waiting(reply, ReplyStatus.NEEDS_APPROVAL, approvals=interrupt.approvals)
-        if interrupt.kind == "form":
-            return _waiting(reply, ReplyStatus.NEEDS_ANSWER, form=interrupt.form)
-        if replies.from_history or cid in self._canceled:
-            return reply
-        call = interrupt.calls[0]
-        logger.info("Answering front-end tool call %s (%s) with an error", call.id, call.name)
-        return self._reply_stream(
-            None,
-            conversation_id=cid,
-            resume_payload=client_tool_error_resume(call.id or ""),
-            find_landed=answered(call.id or ""),
-            builder=replies.builder,
-        )
+        return await self._turns.follow(replies, wait_s, on_event)
 
     def _reply_stream(
         self,
@@ -536,11 +427,3 @@ class AsyncMaxClient(Configured, QueueMethods, DecisionMethods, QueryMethods):
             if refused.status_code < 500:  # PostHog refused it: nothing was canceled
                 self._canceled.discard(cid)
             raise
-
-
-def _waiting(reply: Reply, status: ReplyStatus, **what: Any) -> Reply:
-    """The reply, and its last turn, waiting for a person (`status`) with what they decide on."""
-    turns = list(reply.turns)
-    if turns:
-        turns[-1] = turns[-1].model_copy(update={"status": status})
-    return reply.model_copy(update={"status": status, "turns": turns, **what})

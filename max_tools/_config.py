@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from max_tools._advice import advice
 from max_tools._errors import ConfigurationError
 
 __all__ = ["DEFAULT_HOST", "APIKey", "Settings", "resolve_settings"]
@@ -95,11 +96,8 @@ def _resolve_key(api_key: str | APIKey | None, env: Mapping[str, str]) -> APIKey
         value = next((env[name] for name in KEY_ENV_VARS if env.get(name, "").strip()), "")
     value = value.strip()
     if not value:
-        raise ConfigurationError(
-            "No PostHog personal API key. Set POSTHOG_PERSONAL_API_KEY (or pass api_key=) to a "
-            "personal API key created under Settings > Personal API keys, with the "
-            "conversation scopes."
-        )
+        head = "No PostHog personal API key."
+        raise ConfigurationError(f"{head} {advice('no_key')}", situation="no_key", head=head)
     if value.startswith("phc_"):
         raise ConfigurationError(
             "That is a project token (phc_...), which only sends events. PostHog AI needs a "

@@ -27,27 +27,16 @@ from max_tools._interrupts import (
     find_interrupt,
     form_resume,
 )
-from max_tools._messages import FailureMessage, ToolResultMessage
+from max_tools._messages import FailureMessage
 from max_tools._models import Conversation
 from max_tools._reply import Reply
+from max_tools._turn import answered
 
 if TYPE_CHECKING:
-    from max_tools._client import FollowOptions, OnEvent
     from max_tools._stream import FindLanded, ReplyStream
+    from max_tools._turn import FollowOptions, OnEvent, Turns
 
-__all__ = ["DecisionMethods", "answered"]
-
-
-def answered(tool_call_id: str) -> FindLanded:
-    """A resume landed once the run is going again or a `tool` message answers the call."""
-
-    def find(conversation: Conversation) -> int | None:
-        for index, message in enumerate(conversation.messages):
-            if isinstance(message, ToolResultMessage) and message.tool_call_id == tool_call_id:
-                return index
-        return len(conversation.messages) if conversation.is_running else None
-
-    return find
+__all__ = ["DecisionMethods"]
 
 
 class DecisionMethods:
@@ -55,6 +44,7 @@ class DecisionMethods:
 
     _paused: dict[str, list[Approval]]
     _resuming: dict[str, anyio.Lock]
+    _turns: Turns
 
     if TYPE_CHECKING:
 
@@ -68,10 +58,6 @@ class DecisionMethods:
             resume_payload: Any = None,
             find_landed: FindLanded | None = None,
         ) -> ReplyStream: ...
-
-        async def _follow(
-            self, replies: ReplyStream, wait_s: float | None, on_event: OnEvent | None
-        ) -> Reply: ...
 
     async def approve(
         self,
@@ -231,7 +217,7 @@ class DecisionMethods:
                 if lock.statistics().tasks_waiting == 0:
                     self._resuming.pop(cid, None)
         self._paused.pop(cid, None)
-        reply = await self._follow(replies, wait_s, on_event)
+        reply = await self._turns.follow(replies, wait_s, on_event)
         if proposal_id is not None and _failed_at_once(reply):
             # Someone else decided first (or the proposal went stale in between): PostHog
             # refused this resume without touching the conversation.

@@ -67,7 +67,24 @@ class MaxError(Exception):
 
 
 class ConfigurationError(MaxError, ValueError):
-    """A setting is missing or cannot be right (key, host, project id)."""
+    """A setting is missing or cannot be right (key, host, project id).
+
+    Attributes:
+        situation: what the caller faces (``no_key``): the key of its advice, when the advice
+            names a next step that each face words its own way.
+    """
+
+    def __init__(
+        self, message: str, *, situation: str | None = None, head: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.situation, self._head = situation, head
+
+    def advice_for(self, face: Face) -> str:
+        """The message with the next step in `face`'s words (its arguments, or its flags)."""
+        if self.situation is None or self._head is None:
+            return str(self)
+        return f"{self._head} {advice(self.situation, face)}"
 
 
 class InvalidArgumentsError(MaxError, ValueError):

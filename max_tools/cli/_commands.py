@@ -18,7 +18,6 @@ from max_tools import (
     ConfigurationError,
     ConversationBusyError,
     ConversationSummary,
-    InvalidArgumentsError,
     MaxError,
     Reply,
     ReplyStatus,
@@ -184,14 +183,8 @@ async def _decide(client: AsyncMaxClient, args: argparse.Namespace, terminal: Te
         return await _settle(
             client, args, terminal, client.reject, cid, args.proposal, feedback=args.feedback
         )
-    if args.dismiss:
-        if args.answers:
-            raise InvalidArgumentsError("Give answers or --dismiss, not both.")
+    if args.dismiss:  # with no answers: the parser saw to it
         return await _settle(client, args, terminal, client.dismiss_form, cid)
-    if not args.answers:
-        raise InvalidArgumentsError(
-            "Give answers as question_id=answer (repeat a key for multi_select), or --dismiss."
-        )
     answers: dict[str, str | list[str]] = {}
     for key, value in args.answers:
         held = answers.get(key)

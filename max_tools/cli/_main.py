@@ -25,10 +25,46 @@ __all__ = ["main"]
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad argument is one line of ours and exit status 2, without the usage."""
+    """argparse, but a bad argument is one line of ours and exit status 2, without the usage.
+
+    Each command reports the words it does not take itself, so that the message names the
+    command and its help (argparse leaves them to the top-level parser, which names neither).
+    """
+
+    late_list: argparse.Action | None = None
+    """A list positional that also takes the words written after an option (`answer`'s
+    answers): argparse gives it only the words before the first option."""
+
+    outer_options: frozenset[str] = frozenset()
+    """The options of `max-tools` itself, which go before the command."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message}. See: {self.prog} --help\n")
+
+    def parse_known_args(  # type: ignore[override]  # one signature for typeshed's overloads
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        options = [word for word in extras if word.startswith("-")]
+        if extras and not options and self.late_list is not None:
+            self._extend(self.late_list, parsed, extras)
+            return parsed, []
+        for option in options:
+            name = option.partition("=")[0]
+            if name in self.outer_options:
+                command = self.prog.removeprefix("max-tools ")
+                self.error(f"{name} is an option of max-tools: put it before {command}")
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+    def _extend(self, late: argparse.Action, parsed: argparse.Namespace, words: list[str]) -> None:
+        convert = late.type if callable(late.type) else str
+        try:
+            values = [convert(word) for word in words]
+        except argparse.ArgumentTypeError as exc:
+            self.error(f"argument {late.metavar}: {exc}")
+        setattr(parsed, late.dest, [*(getattr(parsed, late.dest, None) or []), *values])
 
 
 def _conversation(value: str) -> str:
@@ -80,7 +116,7 @@ def _json_object(value: str) -> dict[str, object]:
 def _answer(value: str) -> tuple[str, str]:
     key, equals, answer = value.partition("=")
     if not equals or not key.strip():
-        raise argparse.ArgumentTypeError("must be question_id=answer")
+        raise argparse.ArgumentTypeError(f"{_shown(value)} is not question_id=answer")
     return key.strip(), answer
 
 
@@ -155,7 +191,7 @@ def _parser() -> argparse.ArgumentParser:
     reject.add_argument("--feedback", metavar="TEXT", help="why, for PostHog AI")
     answer = _command(commands, "answer", "answer the questions PostHog AI asked")
     _follows(answer, conversation=True)
-    answer.add_argument(
+    answer.late_list = answer.add_argument(
         "answers",
         nargs="*",
         type=_answer,
@@ -233,7 +269,23 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("demo", help="walk through every tool with max-mcp on the emulator")
     commands.add_parser("mcp", help="run the MCP server (the same as max-mcp; see max-mcp --help)")
+    outer = frozenset(option for action in parser._actions for option in action.option_strings)
+    for group in (commands, conversation_commands, queue_commands):
+        for command in group.choices.values():
+            command.outer_options = outer - {"-h", "--help"}
     return parser
+
+
+def _answer_or_dismiss(args: argparse.Namespace) -> None:
+    """`answer` takes answers or --dismiss: say so before any setting is read."""
+    if args.command != "answer":
+        return
+    if args.dismiss and args.answers:
+        args.command_parser.error("give answers or --dismiss, not both")
+    if not args.dismiss and not args.answers:
+        args.command_parser.error(
+            "give answers as question_id=answer (repeat a key for multi_select), or --dismiss"
+        )
 
 
 _DESTS = {"conversation_id": "conversation", "chart": "number"}
@@ -290,6 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return max_mcp(arguments[1:])
     args = _parser().parse_args(arguments)
+    _answer_or_dismiss(args)
     terminal = Terminal()
     if args.debug:
         logging.basicConfig(stream=sys.stderr, level=logging.DEBUG)
@@ -302,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         if args.debug:
             raise
-        terminal.error(f"max-tools: {exc}")
+        terminal.error(f"max-tools: {exc.advice_for('cli')}")  # --api-key, not api_key=
         return 2
     except InvalidArgumentsError as exc:  # caught by the client before anything was sent
         if args.debug:

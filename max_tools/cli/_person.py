@@ -107,10 +107,16 @@ def _ask_question(question: FormQuestion, terminal: Terminal) -> dict[str, Any] 
     hint = "numbers, comma-separated" if multi else "a number"
     if question.allow_custom_answer or not question.options:
         hint += " or your own answer"
-    given = terminal.ask(f"{question.question or question.id} ({hint}; empty skips): ")
-    if given is None:
-        return None
-    picks = [part.strip() for part in given.split(",")] if multi else [given.strip()]
+    while True:  # until the picks fit, or input ends
+        given = terminal.ask(f"{question.question or question.id} ({hint}; empty skips): ")
+        if given is None:
+            return None
+        picks = [part.strip() for part in given.split(",")] if multi else [given.strip()]
+        wrong = next((pick for pick in picks if _no_such_option(question, pick)), None)
+        if wrong is None:
+            break
+        count = len(question.options)
+        terminal.error(f"{wrong} is not one of the options: they are numbered 1 to {count}.")
     values = [_option(question, pick) for pick in picks if pick]
     if not values:
         return {}
@@ -121,3 +127,13 @@ def _option(question: FormQuestion, pick: str) -> str:
     if pick.isdigit() and 1 <= int(pick) <= len(question.options):
         return question.options[int(pick) - 1].value
     return pick
+
+
+def _no_such_option(question: FormQuestion, pick: str) -> bool:
+    """A number past the numbered options: a slip, not an answer of one's own."""
+    return (
+        bool(question.options)
+        and pick.isdigit()
+        and not 1 <= int(pick) <= len(question.options)
+        and all(option.value != pick for option in question.options)
+    )

@@ -18,7 +18,7 @@ from max_tools.emulator import _validation as v
 from max_tools.emulator._responses import canonical, json_response, read_body
 
 if TYPE_CHECKING:
-    from max_tools.emulator._app import EmulatorApp
+    from max_tools.emulator._backend import Backend
 
 __all__ = ["ConversationState", "EmulatorStats", "control", "move_to_sandbox"]
 
@@ -93,7 +93,7 @@ class EmulatorStats:
         return asdict(self)
 
 
-def conversation_state(app: EmulatorApp, conversation_id: str) -> ConversationState | None:
+def conversation_state(app: Backend, conversation_id: str) -> ConversationState | None:
     row = app.store.rows.get(canonical(conversation_id) or "")
     if row is None:
         return None
@@ -118,7 +118,7 @@ def conversation_state(app: EmulatorApp, conversation_id: str) -> ConversationSt
 
 
 def move_to_sandbox(
-    app: EmulatorApp, conversation_id: str, task: dict[str, Any] | None = None
+    app: Backend, conversation_id: str, task: dict[str, Any] | None = None
 ) -> ConversationState:
     """Move a conversation to PostHog AI's sandbox runtime for good, as its owner would.
 
@@ -151,7 +151,7 @@ def move_to_sandbox(
     return state
 
 
-def stats(app: EmulatorApp) -> EmulatorStats:
+def stats(app: Backend) -> EmulatorStats:
     return EmulatorStats(
         connections=len(app.connections_seen),
         peak_requests_in_flight=app.peak_requests_in_flight,
@@ -161,7 +161,7 @@ def stats(app: EmulatorApp) -> EmulatorStats:
     )
 
 
-async def control(app: EmulatorApp, request: Request) -> Response:
+async def control(app: Backend, request: Request) -> Response:
     """Answer a request under ``/_emulator/``."""
     path = request.url.path.rstrip("/")
     method = request.method
@@ -176,7 +176,7 @@ async def control(app: EmulatorApp, request: Request) -> Response:
     return json_response(404, {"detail": "Not found."})
 
 
-async def _faults(app: EmulatorApp, request: Request) -> Response:
+async def _faults(app: Backend, request: Request) -> Response:
     if request.method == "DELETE":
         app.faults.reset()
     elif request.method == "POST":
@@ -189,9 +189,9 @@ async def _faults(app: EmulatorApp, request: Request) -> Response:
     return json_response(200, app.faults.state())
 
 
-async def _conversation(app: EmulatorApp, request: Request, parts: list[str]) -> Response:
+async def _conversation(app: Backend, request: Request, parts: list[str]) -> Response:
     if len(parts) == 1 and request.method == "GET":
-        state = app.conversation(parts[0])
+        state = conversation_state(app, parts[0])
         if state is None:
             return json_response(404, {"detail": "No such conversation."})
         return json_response(200, state.to_json())
@@ -215,7 +215,7 @@ async def _conversation(app: EmulatorApp, request: Request, parts: list[str]) ->
     return json_response(404, {"detail": "Not found."})
 
 
-async def _move(app: EmulatorApp, request: Request, conversation_id: str) -> Response:
+async def _move(app: Backend, request: Request, conversation_id: str) -> Response:
     body: Any = None
     if await request.body():
         try:

@@ -27,7 +27,7 @@ from max_tools.emulator._store import Row, Store, User
 from max_tools.emulator._wire import compact_json, drf_error, frame, python_json
 
 if TYPE_CHECKING:
-    from max_tools.emulator._app import EmulatorApp
+    from max_tools.emulator._backend import Backend
 
 __all__ = [
     "SANDBOX_ACTION_DETAIL",
@@ -69,12 +69,12 @@ def own_row(store: Store, conversation_id: str, user: User, team_id: int) -> Row
 
 
 def _on_own_row(
-    action: Callable[[EmulatorApp, Request, Row], Awaitable[Response]],
+    action: Callable[[Backend, Request, Row], Awaitable[Response]],
 ) -> Callable[..., Awaitable[Response]]:
     """The handler of an action on one of the caller's conversations: 404 for any other."""
 
     async def handle(
-        app: EmulatorApp, request: Request, user: User, team_id: int, cid: str, *_: str
+        app: Backend, request: Request, user: User, team_id: int, cid: str, *_: str
     ) -> Response:
         row = own_row(app.store, cid, user, team_id)
         return not_found() if row is None else await action(app, request, row)
@@ -82,9 +82,7 @@ def _on_own_row(
     return handle
 
 
-async def list_conversations(
-    app: EmulatorApp, request: Request, user: User, team_id: int
-) -> Response:
+async def list_conversations(app: Backend, request: Request, user: User, team_id: int) -> Response:
     rows = [
         row
         for row in app.store.rows.values()
@@ -119,9 +117,7 @@ async def list_conversations(
     return json_response(200, page)
 
 
-async def retrieve(
-    app: EmulatorApp, request: Request, user: User, team_id: int, cid: str
-) -> Response:
+async def retrieve(app: Backend, request: Request, user: User, team_id: int, cid: str) -> Response:
     row = app.store.rows.get(canonical(cid) or "")
     if (
         row is None
@@ -139,13 +135,13 @@ async def retrieve(
 
 
 @_on_own_row
-async def destroy(app: EmulatorApp, request: Request, row: Row) -> Response:
+async def destroy(app: Backend, request: Request, row: Row) -> Response:
     row.deleted = True
     app.store.save()
     return Response(status_code=204)
 
 
-async def create(app: EmulatorApp, request: Request, user: User, team_id: int) -> Response:
+async def create(app: Backend, request: Request, user: User, team_id: int) -> Response:
     """Send a message (a new run), reconnect to a running one, or resume an interrupted one."""
     try:
         body = await read_body(request)
@@ -292,7 +288,7 @@ def _on_sandbox(row: Row) -> Response | None:
 
 
 @_on_own_row
-async def append_message(app: EmulatorApp, request: Request, row: Row) -> Response:
+async def append_message(app: Backend, request: Request, row: Row) -> Response:
     if (refused := _on_sandbox(row)) is not None:
         return refused
     try:
@@ -308,7 +304,7 @@ async def append_message(app: EmulatorApp, request: Request, row: Row) -> Respon
 
 
 @_on_own_row
-async def cancel(app: EmulatorApp, request: Request, row: Row) -> Response:
+async def cancel(app: Backend, request: Request, row: Row) -> Response:
     if (refused := _on_sandbox(row)) is not None:
         return refused
     if row.status != "canceling":
@@ -319,7 +315,7 @@ async def cancel(app: EmulatorApp, request: Request, row: Row) -> Response:
 
 
 async def open_sandbox(
-    app: EmulatorApp, request: Request, user: User, team_id: int, cid: str, _: str
+    app: Backend, request: Request, user: User, team_id: int, cid: str, _: str
 ) -> Response:
     detail = "This conversation is not on the sandbox runtime."
     return validation_error(v.FieldError("invalid_input", detail, None))

@@ -14,7 +14,7 @@ from max_tools.emulator._store import MAX_QUEUE_MESSAGES, Row, Store, User
 from max_tools.emulator._wire import drf_error, utcnow
 
 if TYPE_CHECKING:
-    from max_tools.emulator._app import EmulatorApp
+    from max_tools.emulator._backend import Backend
 
 __all__ = ["NOT_RUNNING_DETAIL", "clear_queue", "queue", "queue_item"]
 
@@ -48,7 +48,7 @@ def _queue_body(row: Row) -> Response:
 
 
 async def queue(
-    app: EmulatorApp, request: Request, user: User, team_id: int, cid: str, _: str
+    app: Backend, request: Request, user: User, team_id: int, cid: str, _: str
 ) -> Response:
     row = _queue_row(app.store, cid, user, team_id)
     if isinstance(row, Response):
@@ -84,7 +84,7 @@ async def queue(
 
 
 async def queue_item(
-    app: EmulatorApp, request: Request, user: User, team_id: int, cid: str, _: str, queue_id: str
+    app: Backend, request: Request, user: User, team_id: int, cid: str, _: str, queue_id: str
 ) -> Response:
     row = _queue_row(app.store, cid, user, team_id)
     if isinstance(row, Response):
@@ -104,7 +104,7 @@ async def queue_item(
 
 
 async def clear_queue(
-    app: EmulatorApp, request: Request, user: User, team_id: int, cid: str, *_: str
+    app: Backend, request: Request, user: User, team_id: int, cid: str, *_: str
 ) -> Response:
     row = _queue_row(app.store, cid, user, team_id)
     if isinstance(row, Response):

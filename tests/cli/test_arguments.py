@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from max_tools.cli import main
 from max_tools.emulator import DEFAULT_KEY, RunningEmulator
 from tests.cli.support import run
 
@@ -49,3 +50,55 @@ def test_a_refused_argument_names_its_flag_exits_2_and_sends_nothing(
     assert said in err and err.count("\n") == 1, err
     assert "Traceback" not in err and "usage:" not in err
     assert conversations(emulator) == []  # refused before anything reached PostHog
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ("answer", CID, "--dismiss", "x"),
+            "max-tools answer: argument QUESTION=ANSWER: 'x' is not question_id=answer",
+        ),
+        (
+            ("answer", CID, "--dismiss", "time_range=Last 7 days"),
+            "max-tools answer: give answers or --dismiss, not both",
+        ),
+        (("answer", CID), "max-tools answer: give answers as question_id=answer"),
+        (("answer", CID, "--bogus"), "max-tools answer: unrecognized arguments: --bogus"),
+        (
+            ("answer", CID, "time_range=Last 7 days", "--debug"),
+            "max-tools answer: --debug is an option of max-tools: put it before answer",
+        ),
+        (
+            ("conversations", "list", "--limit=3", "--host=eu"),
+            "max-tools conversations list: --host is an option of max-tools: put it before",
+        ),
+        (("chat", "Hi", "there"), "max-tools chat: unrecognized arguments: there"),
+    ],
+)
+def test_a_misused_command_names_the_mistake_and_its_own_help(
+    emulator: RunningEmulator,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+    said: str,
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(emulator, capsys, *args)
+    err = capsys.readouterr().err
+
+    assert exited.value.code == 2
+    assert said in err and err.count("\n") == 1, err
+    command = said.split(":", 1)[0]
+    assert err.rstrip().endswith(f"See: {command} --help"), err
+    assert conversations(emulator) == []  # refused before anything reached PostHog
+
+
+def test_a_missing_key_is_named_as_the_command_line_takes_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["conversations", "list"])
+    err = capsys.readouterr().err
+
+    assert code == 2
+    assert "POSTHOG_PERSONAL_API_KEY (or pass --api-key)" in err
+    assert "api_key=" not in err

@@ -62,6 +62,30 @@ def test_answer_and_dismiss_a_form_from_the_command_line(
     assert code == 0 and "No problem" in out
 
 
+def test_answers_written_after_an_option_are_answers_too(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(emulator, capsys, "chat", "Make me a chart", "--json")
+    assert code == 3
+    cid = json.loads(out)["conversation_id"]
+
+    code, out, err = run(
+        emulator,
+        capsys,
+        "answer",
+        cid,
+        "time_range=Last 7 days",
+        "--wait-s",
+        "30",
+        "breakdown=Country",
+        "breakdown=Browser",
+    )
+
+    assert code == 0 and out.startswith("Thanks for the answers."), err
+    tool = next(m for m in emulator.conversation(cid).messages if m["type"] == "tool")
+    assert form_answers(tool) == {"time_range": "Last 7 days", "breakdown": ["Country", "Browser"]}
+
+
 def test_no_input_never_prompts(
     emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], terminal: TypeIn
 ) -> None:
@@ -126,6 +150,27 @@ def test_on_a_terminal_the_person_is_asked_and_the_reply_goes_on_with_the_answer
     assert cid
     tool = next(m for m in emulator.conversation(cid.group(1)).messages if m["type"] == "tool")
     assert recorded(tool) == posthog_got
+
+
+def test_on_a_terminal_a_number_past_the_options_is_asked_again(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], terminal: TypeIn
+) -> None:
+    terminal("7\n2\n1, 9\n1, 3\n")
+
+    code, out, err = run(emulator, capsys, "chat", "Make me a chart")
+
+    assert code == 0 and "Thanks for the answers." in out, err
+    assert "7 is not one of the options: they are numbered 1 to 3." in err
+    assert "9 is not one of the options" in err
+    assert err.count("Which time range should I use? (a number") == 2
+    assert err.count("Break the chart down by? (numbers") == 2
+    cid = re.search(r"conversation: (\S+)", out)
+    assert cid
+    tool = next(m for m in emulator.conversation(cid.group(1)).messages if m["type"] == "tool")
+    assert form_answers(tool) == {
+        "time_range": "Last 30 days",
+        "breakdown": ["Country", "Device type"],
+    }
 
 
 def test_on_a_terminal_an_empty_form_dismisses_and_approval_yes_approves(
