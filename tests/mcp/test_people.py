@@ -95,18 +95,53 @@ async def test_the_person_approves_through_elicitation_in_the_same_call(
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("answer", ["decline", "cancel"])
-async def test_a_declined_elicitation_leaves_the_approval_pending(
+async def test_a_declined_elicitation_leaves_the_approval_pending_with_its_card(
     max_client: AsyncMaxClient, mode: str, answer: Literal["decline", "cancel"]
 ) -> None:
     person = Person(action=answer)
     async with Client(build_server(max_client), mode=mode, elicitation_callback=person) as mcp:
         result = await mcp.call_tool("max_chat", {"message": "Delete the onboarding dashboard"})
 
-    assert not result.is_error
-    assert "still waiting" in text(result) and "nothing was decided" in text(result)
-    [conversation] = (await max_client.list_conversations()).results
-    stored = await max_client.get_conversation(conversation.id)
-    assert [a.decision_status for a in stored.pending_approvals] == ["pending"]
+    card = data(result)
+    assert card["status"] == "needs_approval"
+    assert card["elicitation"] == answer
+    assert card["next_step"].startswith("the user was asked and did not decide")
+    [approval] = card["approvals"]
+    assert approval["tool"] == "delete_dashboard"
+    [summary] = (await max_client.list_conversations()).results
+    stored = await max_client.get_conversation(summary.id)
+    assert [(a.proposal_id, a.decision_status) for a in stored.pending_approvals] == [
+        (approval["proposal_id"], "pending")
+    ]
+    shown = text(result)
+    assert "status: needs_approval" in shown and "in_progress" not in shown
+    assert f'proposal_id="{approval["proposal_id"]}"' in shown and "call max_approve" in shown
+    assert "The user was asked and did not decide" in shown
+    assert "nothing was approved or rejected" in shown
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("answer", ["decline", "cancel"])
+async def test_a_declined_elicitation_leaves_the_form_waiting_with_its_questions(
+    max_client: AsyncMaxClient, mode: str, answer: Literal["decline", "cancel"]
+) -> None:
+    person = Person(action=answer)
+    async with Client(build_server(max_client), mode=mode, elicitation_callback=person) as mcp:
+        result = await mcp.call_tool("max_chat", {"message": "Make me a chart"})
+
+    form = data(result)
+    assert form["status"] == "needs_answer"
+    assert form["elicitation"] == answer
+    assert form["next_step"].startswith("the user was asked and did not decide")
+    assert [q["id"] for q in form["questions"]] == ["time_range", "breakdown"]
+    shown = text(result)
+    assert "status: needs_answer" in shown and "in_progress" not in shown
+    assert "call max_answer" in shown
+    assert "The user was asked and did not decide" in shown
+    assert "nothing was answered" in shown
+    [summary] = (await max_client.list_conversations()).results
+    stored = await max_client.get_conversation(summary.id)
+    assert not any(isinstance(m, ToolResultMessage) for m in stored.messages)  # form not answered
 
 
 @pytest.mark.parametrize("mode", MODES)
