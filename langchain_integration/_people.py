@@ -47,7 +47,9 @@ def card(result: ActionResult) -> dict[str, Any]:
         value["resume"] = '{"decision": "approve"} or {"decision": "reject", "feedback": "..."}'
     else:
         value["questions"] = data.get("questions", [])
-        value["resume"] = '{"answers": {"<question id>": "<answer>"}} ({} dismisses the form)'
+        value["resume"] = (
+            '{"answers": {"<question id>": "<answer>"}} ({"answers": {}} dismisses the form)'
+        )
     return value
 
 
@@ -73,7 +75,11 @@ def decision_for(result: ActionResult, answer: Any) -> tuple[str, dict[str, Any]
             if answer.get(key) is not None:
                 arguments[key] = answer[key]
         return "max_approve", arguments
-    return "max_answer", {"conversation_id": cid, "answers": answer.get("answers") or {}}
+    if answer.get("answers") is None:  # forgotten: only an explicit {} dismisses the form
+        raise ToolException(
+            "Resume with the person's answers: " + card(result)["resume"] + "; nothing was sent."
+        )
+    return "max_answer", {"conversation_id": cid, "answers": answer["answers"]}
 
 
 class Steps:

@@ -233,9 +233,40 @@ def _answers(questions: list[dict[str, Any]], values: dict[str, Any]) -> dict[st
     return answers
 
 
+_DID_NOT_DECIDE = {
+    "decline": "declined to answer",
+    "cancel": "dismissed the question",
+    "invalid": "gave an answer that does not fit the question",
+}
+
+
 def left_waiting(result: ActionResult, action: str) -> ActionResult:
-    note = (
-        f"\nThe user did not answer (elicitation {action}); it is still waiting, nothing was "
-        "decided. Ask them, then use the next step above."
+    """`result` marked: the person was asked and did not decide (elicitation `action`).
+
+    The result still carries the card or the form and the next call: the approval or form
+    waits for a person, whatever the host did with the question.
+    """
+    how = _DID_NOT_DECIDE.get(action, action)
+    data = result.data
+    status = getattr(data, "status", None)
+    if status not in ("needs_approval", "needs_answer"):
+        # Decided elsewhere meanwhile (e.g. in PostHog's web app): say what happened instead.
+        note = f"\nThe user was asked and did not decide ({how}); the status above is current."
+        return ActionResult(result.text + note, data, result.png)
+    undecided = (
+        "nothing was approved or rejected"
+        if status == "needs_approval"
+        else ("nothing was answered")
     )
-    return ActionResult(result.text + note, result.data)
+    note = (
+        f"\nThe user was asked and did not decide ({how}); {undecided}, and PostHog AI still "
+        "waits. Ask them, then use the next step above."
+    )
+    step = getattr(data, "next_step", None)
+    marked = data.model_copy(
+        update={
+            "elicitation": action,
+            "next_step": f"the user was asked and did not decide ({how}); {step}",
+        }
+    )
+    return ActionResult(result.text + note, marked, result.png)

@@ -221,8 +221,10 @@ def _tool_function(
             decided = person.answered(ctx) if asks else None
             declined = decided.pop("declined", None) if decided is not None else None
             if declined is not None and decided is not None:  # the person did not answer
+                # Read the card again with the call's own budget: a zero budget would report
+                # in_progress before looking, as if the run went on without the person.
                 look = {"tool": "max_wait", "conversation_id": decided["conversation_id"]}
-                result = left_waiting(await resume({**look, "wait_s": 0}), declined)
+                result = left_waiting(await resume(look), declined)
             elif decided is not None:  # a 2026-07-28 retry that carries the person's decision
                 result = await resume(decided)
             else:

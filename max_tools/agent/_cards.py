@@ -54,7 +54,10 @@ def interrupt_step(reply: Reply, conversation_id: str) -> str | None:
             "decision approve or reject"
         )
     if reply.status is ReplyStatus.NEEDS_ANSWER:
-        return "call max_answer with this conversation_id and answers by question id ({} dismisses)"
+        return (
+            "call max_answer with this conversation_id and answers, one {question_id, answer} "
+            "per question ([] dismisses)"
+        )
     return None
 
 
@@ -68,17 +71,19 @@ def interrupt_lines(reply: Reply, conversation_id: str) -> list[str]:
         lines.append(
             "next: ask your user whether to go ahead, then call max_approve with "
             f'conversation_id="{conversation_id}", proposal_id="{first}" and decision "approve" '
-            'or "reject" (feedback optional; payload changes arguments). Do not decide for '
-            "them. A new max_chat message instead skips the approval."
+            'or "reject" (feedback optional; payload, JSON text, changes arguments). Do not '
+            "decide for them. A new max_chat message instead skips the approval."
         )
     if reply.form is not None:
         lines.append("questions:")
         lines.extend(_question_line(question) for question in reply.form.questions)
-        ids = ", ".join(f'"{q.id}": ...' for q in reply.form.questions)
+        items = ", ".join(
+            f'{{"question_id": "{q.id}", "answer": ...}}' for q in reply.form.questions
+        )
         lines.append(
             f'next: ask your user, then call max_answer with conversation_id="{conversation_id}" '
-            f"and answers={{{ids}}} (a list for multi_select; leave a question out to skip it; "
-            "answers={} dismisses the form)."
+            f"and answers=[{items}] (answer: a list for multi_select; leave a question out to "
+            "skip it; answers=[] dismisses the form)."
         )
     lines.extend(
         f"note: this message skipped the approval {skipped.proposal_id} "

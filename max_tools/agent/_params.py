@@ -6,16 +6,27 @@ validation into one sentence that names each argument, what it needs, and what t
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
 from max_tools._arguments import MAX_APPEND_CHARS, MAX_MESSAGE_CHARS, QUEUE_ID
 
 __all__ = [
     "DEFAULT_WAIT_S",
     "MAX_WAIT_S",
+    "Answer",
     "AnswerParams",
     "AppendParams",
     "ApproveParams",
@@ -39,24 +50,40 @@ DEFAULT_WAIT_S = 45.0
 
 
 def _untitled(schema: dict[str, Any]) -> None:
-    """Drop what costs tokens and says nothing: titles derived from names, null branches.
+    """Drop what costs tokens and says nothing (titles derived from names); optional is nullable.
 
-    An optional argument is published as its plain type: null counts as left out.
+    Every argument that may be left out also takes null, which means the same: its default.
+    So the schema converts to OpenAI's strict mode (every property required, none free-form)
+    without changing what a call means.
     """
     schema.pop("title", None)
     schema.pop("description", None)  # the model's docstring is for developers
-    for prop in schema.get("properties", {}).values():
+    required = set(schema.get("required", []))
+    for name, prop in schema.get("properties", {}).items():
         prop.pop("title", None)
-        branches = prop.get("anyOf")
-        if isinstance(branches, list) and {"type": "null"} in branches:
-            rest = [branch for branch in branches if branch != {"type": "null"}]
-            prop.pop("anyOf")
-            if len(rest) == 1:
-                prop.update(rest[0])
-            else:
-                prop["anyOf"] = rest
+        if name not in required:
+            _nullable(prop)
         if "default" in prop and prop["default"] is None:
             prop.pop("default")
+
+
+def _nullable(prop: dict[str, Any]) -> None:
+    """`prop` also takes null: `{"type": [T, "null"]}` where it can, else a null branch."""
+    branches = prop.pop("anyOf", None)
+    if isinstance(branches, list):
+        rest = [branch for branch in branches if branch != {"type": "null"}]
+        if len(rest) == 1:
+            prop.update(rest[0])
+        else:
+            prop["anyOf"] = [*rest, {"type": "null"}]
+            return
+    kind = prop.get("type")
+    if isinstance(kind, str):
+        prop["type"] = [kind, "null"]
+    elif isinstance(kind, list) and "null" not in kind:
+        prop["type"] = [*kind, "null"]
+    if isinstance(prop.get("enum"), list) and None not in prop["enum"]:
+        prop["enum"] = [*prop["enum"], None]
 
 
 def _conversation_id(value: str) -> str:
@@ -133,24 +160,100 @@ class ChatParams(_Params):
     wait_s: WaitBudget = DEFAULT_WAIT_S
 
 
+def _json_object(value: Any) -> Any:
+    """A payload as a JSON object in a string (strict-mode hosts) or as an object (others)."""
+    if isinstance(value, str) and not value.strip():
+        return None  # strict-mode hosts fill every argument: blank means nothing to change
+    decoded = value
+    if isinstance(value, str):
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            decoded = None
+    # (The MCP SDK may have decoded the text already: a JSON list arrives here as a list.)
+    if not isinstance(decoded, dict):
+        raise ValueError(
+            "must be a JSON object of the arguments to change, written as text (e.g. "
+            '\'{"name": "Q3 report"}\'); leave it out to keep the proposed arguments'
+        )
+    return decoded
+
+
+Payload = Annotated[
+    dict[str, Any] | None,
+    BeforeValidator(_json_object),
+    # Published as text: a free-form object cannot be written in OpenAI's strict mode.
+    WithJsonSchema({"type": "string"}),
+    Field(
+        default=None,
+        description="""Arguments to change, as JSON text: '{"name": "Q3"}'.""",
+    ),
+]
+
+
 class ApproveParams(ConversationParams):
     """Arguments of max_approve."""
 
     proposal_id: str = Field(min_length=1)
     decision: Literal["approve", "reject"] = Field(description="The person's decision.")
     feedback: str | None = Field(default=None, description="Why, for a rejection.")
-    payload: dict[str, Any] | None = Field(default=None, description="Arguments to change.")
+    payload: Payload
     wait_s: WaitBudget = DEFAULT_WAIT_S
+
+
+class Answer(BaseModel):
+    """The answer to one question of a form."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question_id: str = Field(min_length=1)
+    answer: str | list[str]
+
+
+def _answer_items(value: Any) -> Any:
+    """Answers as a list of items; an object keyed by question id is taken too (the old shape)."""
+    if isinstance(value, dict):
+        return [{"question_id": key, "answer": answer} for key, answer in value.items()]
+    return value
+
+
+def _one_answer_each(answers: list[Answer]) -> list[Answer]:
+    seen: set[str] = set()
+    for item in answers:
+        if item.question_id in seen:
+            raise ValueError(f"answer question {item.question_id!r} once, not twice")
+        seen.add(item.question_id)
+    return answers
+
+
+_ANSWER_ITEM = {
+    "type": "object",
+    "properties": {
+        "question_id": {"type": "string"},
+        "answer": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+    },
+    "required": ["question_id", "answer"],
+}
+Answers = Annotated[
+    list[Answer],
+    BeforeValidator(_answer_items),
+    AfterValidator(_one_answer_each),
+    # The item schema written out: no $defs, the same in MCP and LangChain and strict as it is.
+    WithJsonSchema({"type": "array", "items": _ANSWER_ITEM}),
+    Field(description="One per question (a list for multi_select); [] dismisses the form."),
+]
 
 
 class AnswerParams(ConversationParams):
     """Arguments of max_answer."""
 
-    answers: dict[str, str | list[str]] = Field(
-        default_factory=dict,
-        description="By question id (a list for multi_select); {} dismisses the form.",
-    )
+    # Required: a model that forgets it must not dismiss a person's form; [] does that.
+    answers: Answers
     wait_s: WaitBudget = DEFAULT_WAIT_S
+
+    def by_question(self) -> dict[str, str | list[str]]:
+        """The answers keyed by question id, as `AsyncMaxClient.answer` takes them."""
+        return {item.question_id: item.answer for item in self.answers}
 
 
 class WaitParams(ConversationParams):

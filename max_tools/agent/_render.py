@@ -79,6 +79,9 @@ class ChatResult(Result):
     suggestions: list[str] | None = None
     charts: list[int] | None = None
     """The reply's charts, as the numbers max_get_chart takes (counted across the conversation)."""
+    elicitation: str | None = None
+    """How the person answered when the host asked them and they did not decide (decline,
+    cancel): the approval or form still waits for them."""
 
 
 class QueueItem(Result):

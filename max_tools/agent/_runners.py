@@ -141,7 +141,7 @@ async def answer(
     Pass on a person's answers to PostHog AI's questions (needs_answer), then follow the run
     like max_chat.
     """
-    follow = partial(client.answer, p.conversation_id, p.answers, wait_s=p.wait_s)
+    follow = partial(client.answer, p.conversation_id, p.by_question(), wait_s=p.wait_s)
     reply = await with_progress(progress, follow)
     return ActionResult(*render_chat(reply, conversation_id=p.conversation_id))
 

@@ -118,3 +118,16 @@ async def test_a_resume_value_of_the_wrong_shape_is_a_tool_error(emulator: Runni
     done = await app.ainvoke(Command(resume="yes please"), config)
 
     assert "Resume the graph with a JSON object" in done["result"]
+
+
+async def test_a_resume_without_answers_leaves_the_form_waiting(emulator: RunningEmulator) -> None:
+    app, config = graph(emulator), {"configurable": {"thread_id": "t4"}}
+    first = await app.ainvoke({"request": "Make me a chart"}, config)
+    card = first["__interrupt__"][0].value
+
+    done = await app.ainvoke(Command(resume={"decision": "approve"}), config)
+
+    assert "Resume with the person's answers" in done["result"]
+    assert "nothing was sent" in done["result"]
+    messages = emulator.conversation(card["conversation_id"]).messages
+    assert not any(m["type"] == "tool" for m in messages)  # the form was not dismissed

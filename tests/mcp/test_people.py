@@ -95,18 +95,53 @@ async def test_the_person_approves_through_elicitation_in_the_same_call(
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("answer", ["decline", "cancel"])
-async def test_a_declined_elicitation_leaves_the_approval_pending(
+async def test_a_declined_elicitation_leaves_the_approval_pending_with_its_card(
     max_client: AsyncMaxClient, mode: str, answer: Literal["decline", "cancel"]
 ) -> None:
     person = Person(action=answer)
     async with Client(build_server(max_client), mode=mode, elicitation_callback=person) as mcp:
         result = await mcp.call_tool("max_chat", {"message": "Delete the onboarding dashboard"})
 
-    assert not result.is_error
-    assert "still waiting" in text(result) and "nothing was decided" in text(result)
-    [conversation] = (await max_client.list_conversations()).results
-    stored = await max_client.get_conversation(conversation.id)
-    assert [a.decision_status for a in stored.pending_approvals] == ["pending"]
+    card = data(result)
+    assert card["status"] == "needs_approval"
+    assert card["elicitation"] == answer
+    assert card["next_step"].startswith("the user was asked and did not decide")
+    [approval] = card["approvals"]
+    assert approval["tool"] == "delete_dashboard"
+    [summary] = (await max_client.list_conversations()).results
+    stored = await max_client.get_conversation(summary.id)
+    assert [(a.proposal_id, a.decision_status) for a in stored.pending_approvals] == [
+        (approval["proposal_id"], "pending")
+    ]
+    shown = text(result)
+    assert "status: needs_approval" in shown and "in_progress" not in shown
+    assert f'proposal_id="{approval["proposal_id"]}"' in shown and "call max_approve" in shown
+    assert "The user was asked and did not decide" in shown
+    assert "nothing was approved or rejected" in shown
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("answer", ["decline", "cancel"])
+async def test_a_declined_elicitation_leaves_the_form_waiting_with_its_questions(
+    max_client: AsyncMaxClient, mode: str, answer: Literal["decline", "cancel"]
+) -> None:
+    person = Person(action=answer)
+    async with Client(build_server(max_client), mode=mode, elicitation_callback=person) as mcp:
+        result = await mcp.call_tool("max_chat", {"message": "Make me a chart"})
+
+    form = data(result)
+    assert form["status"] == "needs_answer"
+    assert form["elicitation"] == answer
+    assert form["next_step"].startswith("the user was asked and did not decide")
+    assert [q["id"] for q in form["questions"]] == ["time_range", "breakdown"]
+    shown = text(result)
+    assert "status: needs_answer" in shown and "in_progress" not in shown
+    assert "call max_answer" in shown
+    assert "The user was asked and did not decide" in shown
+    assert "nothing was answered" in shown
+    [summary] = (await max_client.list_conversations()).results
+    stored = await max_client.get_conversation(summary.id)
+    assert not any(isinstance(m, ToolResultMessage) for m in stored.messages)  # form not answered
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -280,3 +315,101 @@ async def test_a_front_end_tool_call_does_not_hang_the_reply(mcp: Client) -> Non
 
     assert result["status"] == "completed"
     assert result["reply"].startswith("I could not use create_ai_trace_parser here")
+
+
+async def test_max_answer_without_answers_is_refused_and_the_form_keeps_waiting(
+    mcp: Client, max_client: AsyncMaxClient
+) -> None:
+    paused = data(await mcp.call_tool("max_chat", {"message": "Make me a chart"}))
+
+    forgot = await mcp.call_tool("max_answer", {"conversation_id": paused["conversation_id"]})
+    nulled = await mcp.call_tool(
+        "max_answer", {"conversation_id": paused["conversation_id"], "answers": None}
+    )
+
+    for refused in (forgot, nulled):
+        assert refused.is_error
+        assert "Invalid arguments for max_answer: answers is required" in text(refused)
+    stored = await max_client.get_conversation(paused["conversation_id"])
+    assert not any(isinstance(m, ToolResultMessage) for m in stored.messages)
+    waiting = data(await mcp.call_tool("max_wait", {"conversation_id": paused["conversation_id"]}))
+    assert waiting["status"] == "needs_answer"
+
+
+@pytest.mark.parametrize("empty", [[], {}])
+async def test_an_explicitly_empty_answers_dismisses_the_form(
+    mcp: Client, max_client: AsyncMaxClient, empty: Any
+) -> None:
+    paused = data(await mcp.call_tool("max_chat", {"message": "Make me a chart"}))
+
+    done = await mcp.call_tool(
+        "max_answer", {"conversation_id": paused["conversation_id"], "answers": empty}
+    )
+
+    assert data(done)["status"] == "completed"
+    stored = await max_client.get_conversation(paused["conversation_id"])
+    tool = next(m for m in stored.messages if isinstance(m, ToolResultMessage))
+    assert tool.content.startswith("The user dismissed the form")
+
+
+async def test_answers_as_items_and_as_an_object_say_the_same(
+    mcp: Client, max_client: AsyncMaxClient
+) -> None:
+    contents = []
+    for answers in (
+        [{"question_id": "breakdown", "answer": ["Country", "Browser"]}],
+        {"breakdown": ["Country", "Browser"]},
+    ):
+        paused = data(await mcp.call_tool("max_chat", {"message": "Make me a chart"}))
+        cid = paused["conversation_id"]
+        done = await mcp.call_tool("max_answer", {"conversation_id": cid, "answers": answers})
+        assert data(done)["status"] == "completed"
+        stored = await max_client.get_conversation(cid)
+        contents.append(
+            next(m for m in stored.messages if isinstance(m, ToolResultMessage)).content
+        )
+
+    assert contents[0] == contents[1]
+    assert "Country" in contents[0] and "Browser" in contents[0]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            {"tool": "max_approve", "payload": "dashboard 590"},
+            "payload must be a JSON object of the arguments to change, written as text",
+        ),
+        (
+            {"tool": "max_approve", "payload": "[590]"},
+            "payload must be a JSON object of the arguments to change, written as text",
+        ),
+        (
+            {
+                "tool": "max_answer",
+                "answers": [
+                    {"question_id": "breakdown", "answer": "Country"},
+                    {"question_id": "breakdown", "answer": "Browser"},
+                ],
+            },
+            "answers answer question 'breakdown' once, not twice",
+        ),
+        (
+            {"tool": "max_answer", "answers": [{"question_id": "breakdown"}]},
+            "answers.0.answer is required",
+        ),
+    ],
+)
+async def test_bad_payloads_and_answers_are_refused_in_our_words(
+    mcp: Client, arguments: dict[str, Any], message: str
+) -> None:
+    tool = arguments.pop("tool")
+    card = data(await mcp.call_tool("max_chat", {"message": "Delete the onboarding dashboard"}))
+    base: dict[str, Any] = {"conversation_id": card["conversation_id"]}
+    if tool == "max_approve":
+        base |= {"proposal_id": card["approvals"][0]["proposal_id"], "decision": "approve"}
+
+    refused = await mcp.call_tool(tool, {**base, **arguments})
+
+    assert refused.is_error
+    assert message in text(refused)

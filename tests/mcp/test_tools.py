@@ -85,10 +85,12 @@ async def test_tools_list_stays_small(mcp: Client) -> None:
     ]
 
     assert len(dumped) == 15
-    assert len(json.dumps(dumped)) <= 9_500  # every tool's definition is paid for in every turn
+    # Every tool's definition is paid for in every turn. Strict-mode schemas (optional arguments
+    # nullable, answers as items) cost about 250 characters more than before.
+    assert len(json.dumps(dumped)) <= 9_800
     # The 14 tools before max_get_chart keep their own, tighter budget.
     fourteen = [tool for tool in dumped if tool["name"] != "max_get_chart"]
-    assert len(fourteen) == 14 and len(json.dumps(fourteen)) <= 9_000
+    assert len(fourteen) == 14 and len(json.dumps(fourteen)) <= 9_300
 
 
 @pytest.mark.parametrize(
