@@ -34,6 +34,8 @@ __all__ = ["FollowOptions", "OnEvent", "OpenStream", "Turns", "answered"]
 logger = logging.getLogger("max_tools")
 
 _MAX_CLIENT_TOOL_ANSWERS = 3  # front-end tool calls answered in one call, at most
+_ONE_LOOK_S = 5.0
+"""How long attaching may take when the budget is (nearly) spent: `wait(id, wait_s=0)` looks."""
 
 OnEvent = Callable[[StreamEvent], Awaitable[object] | object]
 """Called with each stream event (progress reporting); a coroutine function is awaited."""
@@ -182,9 +184,15 @@ async def _read(
             # The budget bounds the waiting, never the send: a cancelled POST may or may not
             # have reached PostHog, so the message either goes out once here or this raises.
             await replies.open()
-        with anyio.CancelScope(deadline=deadline) as scope:
-            if not replies.sending:
+        if not replies.sending:
+            # Even a spent budget takes one look: a run that is over is read back at once.
+            look = max(deadline, anyio.current_time() + _ONE_LOOK_S)
+            with anyio.CancelScope(deadline=look) as scope:
                 await replies.open()
+            if scope.cancelled_caught:
+                return replies.reply(running=True), True
+        # A run read back from the conversation is over: its messages are all there to take.
+        with anyio.CancelScope(deadline=math.inf if replies.from_history else deadline) as scope:
             async for event in replies:
                 if on_event is not None and inspect.isawaitable(pending := on_event(event)):
                     await pending  # a coroutine function's; a plain function's value is not

@@ -180,6 +180,29 @@ async def test_wait_on_a_finished_conversation_reads_the_last_turn(client: Async
     assert waited.messages[0].type == "human"
 
 
+@pytest.mark.parametrize("wait_s", [0, 0.001])
+async def test_wait_with_no_budget_still_reads_a_finished_reply(
+    client: AsyncMaxClient, wait_s: float
+) -> None:
+    asked = await client.ask("What happened?")
+
+    waited = await client.wait(asked.conversation_id, wait_s=wait_s)
+
+    assert waited.status is ReplyStatus.COMPLETED
+    assert waited.text == asked.text
+
+
+async def test_wait_with_no_budget_on_a_running_reply_says_it_runs(
+    emulator: RunningEmulator, client: AsyncMaxClient
+) -> None:
+    with emulator.held():
+        started = await client.ask("Slow one", wait_s=0)
+
+        waited = await client.wait(started.conversation_id, wait_s=0)
+
+        assert (started.status, waited.status) == (ReplyStatus.IN_PROGRESS,) * 2
+
+
 async def test_wait_with_a_budget_returns_in_progress_and_the_run_goes_on(
     emulator: RunningEmulator, client: AsyncMaxClient
 ) -> None:
