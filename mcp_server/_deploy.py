@@ -1,8 +1,9 @@
 """Running max-mcp over HTTP as a deployment: the modes, one process or uvicorn workers.
 
-The command line is parsed once (`mcp_server.cli`); here it becomes an ASGI app. With
-``--workers N`` uvicorn's supervisor starts N processes that accept on one socket; each builds
-its app with `worker_app`, a factory reading the same command line from the environment.
+`mcp_server.cli` parses the command line once (`mcp_server._options`); here it becomes an ASGI
+app. With ``--workers N`` uvicorn's supervisor starts N processes that accept on one socket;
+each builds its app with `worker_app`, a factory parsing the same command line again from the
+environment. The arrows run one way: cli -> _deploy -> _options, never back to cli.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from max_tools.serving import bind_socket
 from mcp_server._hosted import HostedSettings
 from mcp_server._http import endpoint, http_app
 from mcp_server._ops import let_streams_finish, serve_until_stopped
+from mcp_server._options import parse_args, setup_logging
 from mcp_server._server import build_server
 
 __all__ = ["WORKER_ARGV_ENV", "check_modes", "hosted_settings", "serve", "worker_app"]
@@ -128,8 +130,6 @@ def run_workers(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def worker_app() -> ASGIApp:
     """The ASGI app of one uvicorn worker, built from the command line the parent handed on."""
-    from mcp_server.cli import parse_args, setup_logging
-
     args = parse_args(json.loads(os.environ[WORKER_ARGV_ENV]))
     setup_logging(args)
     let_streams_finish()
