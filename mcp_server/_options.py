@@ -16,8 +16,9 @@ from typing import TypeVar
 
 from mcp_server._ops import ACCESS_LOGGER
 
-__all__ = ["parse_args", "setup_logging"]
+__all__ = ["STATE_SECRET_ENV", "parse_args", "setup_logging"]
 
+STATE_SECRET_ENV = "MAX_MCP_STATE_SECRET"  # noqa: S105 - the name of the variable, not a secret
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -79,6 +80,16 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("MAX_MCP_WORKERS", "1"),
         metavar="N",
         help="HTTP worker processes, handed to uvicorn (env MAX_MCP_WORKERS; default: 1)",
+    )
+    parser.add_argument(
+        "--state-secret",
+        default=os.environ.get(STATE_SECRET_ENV),
+        metavar="NEW[,OLD]",
+        help=(
+            f"HTTP: the secret every process of a deployment seals approval state with (env "
+            f"{STATE_SECRET_ENV}; prefer the env var); at least 32 characters each, "
+            "comma-separated to rotate: the first seals, all open. Replicas need the same one"
+        ),
     )
     parser.add_argument(
         "--grace-s",

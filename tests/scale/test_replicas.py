@@ -7,9 +7,10 @@ import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import httpx2
@@ -18,13 +19,15 @@ from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
 
 from max_tools.emulator import RunningEmulator
 from tests.mcp.results import data
 from tests.scale.round_robin import RoundRobin, round_robin
 
 ALICE = "phx_secret_value_123"
+STATE_SECRET = "the-deployments-state-secret-0123456789abcdef"
+OLD_STATE_SECRET = "the-state-secret-it-had-before-0123456789abc"
 BOB = "phx_unit_key"
 _URL = re.compile(r"serving MCP over streamable HTTP at (http://\S+/mcp)")
 
@@ -47,12 +50,14 @@ class Replica:
 
 
 @asynccontextmanager
-async def replica(emulator: RunningEmulator, *options: str) -> AsyncIterator[Replica]:
+async def replica(
+    emulator: RunningEmulator, *options: str, env: Mapping[str, str] | None = None
+) -> AsyncIterator[Replica]:
     """A `max-mcp --per-request-keys` process on the emulator (holding no key); its stderr is
     drained (and kept) while it runs."""
     # The suite's environment has no PostHog key (an autouse fixture removes it), and keeps
     # coverage's settings, so what the replicas run is measured too.
-    env = {**os.environ, "POSTHOG_HOST": emulator.url}
+    env = {**os.environ, "POSTHOG_HOST": emulator.url, **(env or {})}
     command = [sys.executable, "-m", "mcp_server", "--transport", "http", "--port", "0"]
     process = await anyio.open_process(
         [*command, "--per-request-keys", "--log-level", "DEBUG", *options], env=env
@@ -91,16 +96,18 @@ async def replica(emulator: RunningEmulator, *options: str) -> AsyncIterator[Rep
 
 
 @asynccontextmanager
-async def user(url: str, key: str, mode: str = "2026-07-28") -> AsyncIterator[Client]:
+async def user(
+    url: str, key: str, mode: str = "2026-07-28", **options: Any
+) -> AsyncIterator[Client]:
     """An MCP client for `key`; no keep-alive, so each request is a new connection (a balancer
-    that deals connections out round-robin then deals out requests)."""
+    that deals connections out round-robin then deals out requests). `options` go to `Client`."""
     http = httpx2.AsyncClient(
         headers={"Authorization": f"Bearer {key}"},
         limits=httpx2.Limits(max_keepalive_connections=0),
     )
     async with (
         http,
-        Client(streamable_http_client(url, http_client=http), mode=mode) as mcp,
+        Client(streamable_http_client(url, http_client=http), mode=mode, **options) as mcp,
     ):
         yield mcp
 
@@ -175,6 +182,43 @@ async def test_two_replicas_serve_one_conversation_and_keep_two_users_apart(
     assert "tool=max_cancel" in logs
     assert ALICE not in logs and BOB not in logs
     assert first.process.returncode == 0 and second.process.returncode == 0
+    # Neither was given a state secret: each says so at start-up.
+    assert "these 2 workers only" in "".join(first.stderr)
+    assert "this process only" in "".join(second.stderr)
+
+
+async def test_an_approval_asked_on_one_replica_is_answered_on_the_other(
+    emulator: RunningEmulator,
+) -> None:
+    asked: list[ElicitRequestParams] = []
+
+    async def approve(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params)
+        return ElicitResult(action="accept", content={"decision": "approve"})
+
+    shared = {"MAX_MCP_STATE_SECRET": f"{STATE_SECRET},{OLD_STATE_SECRET}"}
+    async with (
+        replica(emulator, env=shared) as first,
+        replica(emulator, env=shared) as second,
+        round_robin([first.port, second.port]) as balancer,
+    ):
+        url = f"http://127.0.0.1:{balancer.port}/mcp"
+        with anyio.fail_after(60):
+            async with user(url, ALICE, elicitation_callback=approve) as alice:
+                result = await alice.call_tool(
+                    "max_chat", {"message": "Delete the onboarding dashboard"}
+                )
+
+    # 2026-07-28: the call asks (input required), the client calls again with the decision.
+    [asking, answering] = balancer.backends_of(b"mcp-name: max_chat")
+    assert answering == 1 - asking
+    assert len(asked) == 1 and "delete_dashboard" in asked[0].message
+    assert data(result)["status"] == "completed", data(result)
+    assert "carried out" in data(result)["reply"]
+    logs = "".join(first.stderr + second.stderr)
+    assert "requestState rejected" not in logs
+    assert STATE_SECRET not in logs and OLD_STATE_SECRET not in logs
+    assert "No --state-secret" not in logs
 
 
 async def refusing_connections(port: int) -> None:
