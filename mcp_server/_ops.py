@@ -3,22 +3,33 @@
 - `OpsMiddleware` answers ``GET /healthz`` (the process serves) and ``GET /readyz`` (the
   PostHog host answers), writes one access-log line per request, and closes what the app
   holds (the shared connection pool) once the ASGI lifespan ends.
-- `serve_until_stopped` serves an app until SIGTERM or SIGINT: the listening socket closes at
-  once, requests in flight (a `max_chat` streaming its reply) get `grace_s` to finish, then
-  it returns, so the process exits 0.
+- `serve_until_stopped` serves an app until SIGTERM or SIGINT, then stops gracefully within
+  `grace_s` and returns, so the process exits 0.
+
+Stopping keeps the listening socket open until the requests in flight have finished and a
+moment has passed without a new one: the official MCP client, once a tool call's result has
+arrived, asks for the tool list (to check the result against the tool's output schema) before
+it hands the result over, on a new connection where the old one was closed. A server that
+stopped accepting at the signal made that request fail, and the client dropped the result of
+the call it had just received. Meanwhile new tool calls are refused with 503 (a balancer or
+the client sends them elsewhere), /readyz answers 503, and everything else is served: the
+continuation of a call in flight (a 2026-07-28 retry carrying requestState) included.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
 import signal
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
+import anyio
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,6 +45,61 @@ logger = logging.getLogger("mcp_server")
 
 _READY_TIMEOUT = httpx.Timeout(3.0)
 _TOOL_BODY_LIMIT = 64 * 1024  # tool calls are small; bigger bodies are not parsed for the log
+_QUIET_S = 1.0
+"""How long a stopping process goes on accepting after its last request ended: the official
+client's follow-up (the tool list, after a result) comes within milliseconds of the result."""
+_STOPPING = -32000  # JSON-RPC's implementation-defined server error range
+_STOPPING_DETAIL = (
+    "max-mcp is stopping and takes no new tool calls; call again: another instance serves it."
+)
+
+
+class _Stopping:
+    """This process's stop: whether it has begun, and the requests it waits for.
+
+    One per process, like the signal that starts it: the stopping server waits on it, the
+    middleware of every app the process serves counts its requests in it.
+    """
+
+    def __init__(self) -> None:
+        self.begun = False
+        self.abandoned = False  # a second signal: stop waiting
+        self.in_flight = 0
+        self._changed: anyio.Event | None = None
+
+    @contextmanager
+    def serving(self) -> Iterator[None]:
+        """Count a request in flight while the block lasts."""
+        self.in_flight += 1
+        self._signal()
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+            self._signal()
+
+    def abandon(self) -> None:
+        self.abandoned = True
+        self._signal()
+
+    async def settled(self, quiet_s: float) -> None:
+        """Return once no request is in flight and none has begun for `quiet_s` seconds."""
+        while not self.abandoned:
+            self._changed = changed = anyio.Event()
+            if self.in_flight:
+                await changed.wait()
+                continue
+            with anyio.move_on_after(quiet_s) as quiet:
+                await changed.wait()
+            if quiet.cancelled_caught:
+                return
+
+    def _signal(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+
+
+_stopping = _Stopping()
 
 
 class OpsMiddleware:
@@ -86,8 +152,15 @@ class OpsMiddleware:
             route = self._route(scope)
             if route is not None:
                 await route(sending)
-            else:
+            elif scope["method"] != "POST":
                 await self.app(scope, reading, sending)
+            else:
+                with _stopping.serving():
+                    served = (
+                        await _unless_new_work(reading, sending) if _stopping.begun else reading
+                    )
+                    if served is not None:
+                        await self.app(scope, served, sending)
         finally:
             access_log.info(
                 "%s %s %d %.1fms tool=%s",
@@ -111,6 +184,9 @@ class OpsMiddleware:
         await send_json(send, 200, {"status": "ok"})
 
     async def _readyz(self, send: Send) -> None:
+        if _stopping.begun:  # take this instance out of the balancer's rotation
+            await send_json(send, 503, {"status": "stopping"})
+            return
         upstream = str(self._upstream)
         try:
             # Unauthenticated on purpose: readiness is about reaching PostHog, and no key is
@@ -134,6 +210,53 @@ class OpsMiddleware:
             await send(message)
 
         return sending
+
+
+async def _unless_new_work(receive: Receive, send: Send) -> Receive | None:
+    """While stopping: refuse a new tool call (503, None), or hand the body on as it came.
+
+    A tool call that carries requestState continues one in flight (2026-07-28): it is served.
+    """
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        size += len(message.get("body", b""))
+        if (
+            message["type"] != "http.request"
+            or not message.get("more_body")
+            or size > _TOOL_BODY_LIMIT
+        ):
+            break
+    request: Any = None
+    if messages[-1]["type"] == "http.request" and not messages[-1].get("more_body"):
+        try:
+            request = json.loads(b"".join(m.get("body", b"") for m in messages))
+        except ValueError:
+            request = None
+    else:
+        request = {"method": "tools/call"}  # a big body while stopping is new work
+    params = request.get("params") if isinstance(request, dict) else None
+    if (
+        isinstance(request, dict)
+        and request.get("method") == "tools/call"
+        and not (isinstance(params, dict) and params.get("requestState"))
+    ):
+        error = {"code": _STOPPING, "message": _STOPPING_DETAIL}
+        await send_json(
+            send,
+            503,
+            {"jsonrpc": "2.0", "id": request.get("id"), "error": error},
+            [(b"retry-after", b"1"), (b"connection", b"close")],
+        )
+        return None
+    pending = iter(messages)
+
+    async def replaying() -> Message:
+        return next(pending, None) or await receive()
+
+    return replaying
 
 
 def _tool_name(scope: Scope, body: bytes) -> str:
@@ -212,20 +335,37 @@ def _server_class() -> type[Any]:
     import uvicorn
 
     class Server(uvicorn.Server):
-        """uvicorn's server, saying when it starts to stop."""
+        """uvicorn's server, stopping as the module says: accepting until the calls settle."""
 
         def __init__(self, config: uvicorn.Config, grace_s: float) -> None:
             super().__init__(config)
             self.grace_s = grace_s
+            self._loop: asyncio.AbstractEventLoop | None = None
 
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             if not self.should_exit:
+                _stopping.begun = True
                 logger.warning(
-                    "Stopping on %s: no new connections; requests in flight get up to %g s",
+                    "Stopping on %s: new tool calls get 503; requests in flight get up to %g s",
                     signal.Signals(sig).name,
                     self.grace_s,
                 )
+            elif self._loop is not None:  # a second signal: stop waiting for them
+                self._loop.call_soon_threadsafe(_stopping.abandon)
             super().handle_exit(sig, frame)
+
+        async def startup(self, sockets: list[Any] | None = None) -> None:
+            self._loop = asyncio.get_running_loop()
+            await super().startup(sockets)
+
+        async def shutdown(self, sockets: list[Any] | None = None) -> None:
+            # Still accepting: answer what the clients of the calls in flight ask next.
+            started = time.monotonic()
+            with anyio.move_on_after(self.grace_s):
+                await _stopping.settled(_QUIET_S)
+            left = self.grace_s - (time.monotonic() - started)
+            self.config.timeout_graceful_shutdown = max(0, math.ceil(left))
+            await super().shutdown(sockets)
 
     return Server
 

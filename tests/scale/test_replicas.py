@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import httpx
 import httpx2
 import pytest
 from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
 
 from max_tools.emulator import RunningEmulator
@@ -233,7 +235,7 @@ async def refusing_connections(port: int) -> None:
 
 # legacy: 2025-11-25, whose tool call is answered as an event stream (with its progress)
 @pytest.mark.parametrize("mode", ["2026-07-28", "legacy"])
-async def test_sigterm_refuses_new_connections_lets_the_call_in_flight_finish_and_exits_0(
+async def test_a_call_in_flight_at_sigterm_reaches_the_official_client_and_the_server_exits_0(
     emulator: RunningEmulator, mode: str
 ) -> None:
     streaming = anyio.Event()
@@ -248,8 +250,9 @@ async def test_sigterm_refuses_new_connections_lets_the_call_in_flight_finish_an
                 break
 
     async def chat(url: str) -> None:
+        # No tools/list first: once the result is in, the client lists the tools to check it
+        # against the tool's output schema, a request made after the signal.
         async with user(url, ALICE, mode) as alice:
-            await alice.list_tools()  # the client checks results against the listed schema
             result.append(
                 await alice.call_tool(
                     "max_chat", {"message": "Signups?", "wait_s": 20}, progress_callback=on_progress
@@ -264,12 +267,22 @@ async def test_sigterm_refuses_new_connections_lets_the_call_in_flight_finish_an
                     await streaming.wait()
                     server.process.send_signal(signal.SIGTERM)
                     await server.said("Stopping on SIGTERM")
-                    await refusing_connections(server.port)  # while the call is in flight
                     # Two heartbeats later (over a second) the call still streams: a stop signal
                     # does not end event streams in flight.
                     heartbeats.extend([anyio.Event(), anyio.Event()])
                     await heartbeats[-1].wait()
+                    # New work goes elsewhere: the balancer's probe and a new call get 503.
+                    async with httpx.AsyncClient() as probe:
+                        ready = await probe.get(server.url.replace("/mcp", "/readyz"))
+                    async with user(server.url, BOB, mode) as bob:
+                        with pytest.raises(MCPError, match="is stopping") as refused:
+                            await bob.call_tool("max_list_conversations", {})
             await server.process.wait()
+            await refusing_connections(server.port)
 
     assert data(result[0])["status"] == "completed"
     assert server.process.returncode == 0
+    assert ready.status_code == 503 and ready.json() == {"status": "stopping"}
+    assert "another instance serves it" in str(refused.value)
+    logs = "".join(server.stderr)
+    assert "POST /mcp 503" in logs and "POST /mcp 200" in logs
