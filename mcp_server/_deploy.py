@@ -24,9 +24,10 @@ from starlette.types import ASGIApp
 from max_tools import AsyncMaxClient, ConfigurationError
 from max_tools.agent import is_loopback
 from max_tools.serving import bind_socket
+from mcp_server._graceful import GracefulWorkers, let_streams_finish
 from mcp_server._hosted import HostedSettings
 from mcp_server._http import endpoint, http_app
-from mcp_server._ops import let_streams_finish, serve_until_stopped
+from mcp_server._ops import serve_until_stopped
 from mcp_server._options import STATE_SECRET_ENV, parse_args, setup_logging
 from mcp_server._server import build_server
 
@@ -158,7 +159,6 @@ async def serve(
 def run_workers(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Serve with `args.workers` uvicorn worker processes on one socket; returns 0 once stopped."""
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     os.environ[WORKER_ARGV_ENV] = json.dumps(list(argv))
     _warn_unshared_state(args, f"these {args.workers} workers")
@@ -180,7 +180,7 @@ def run_workers(args: argparse.Namespace, argv: Sequence[str]) -> int:
     )
     try:
         with _one_secret_for_the_workers(args):
-            Multiprocess(config, sockets=[sock]).run()
+            GracefulWorkers(config, sockets=[sock]).run()
     finally:
         sock.close()
     return 0

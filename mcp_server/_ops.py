@@ -3,38 +3,30 @@
 - `OpsMiddleware` answers ``GET /healthz`` (the process serves) and ``GET /readyz`` (the
   PostHog host answers), writes one access-log line per request, and closes what the app
   holds (the shared connection pool) once the ASGI lifespan ends.
+  While the process stops (`mcp_server._graceful`) it counts the requests in flight, refuses
+  new tool calls with 503 and answers /readyz with 503.
 - `serve_until_stopped` serves an app until SIGTERM or SIGINT, then stops gracefully within
   `grace_s` and returns, so the process exits 0.
-
-Stopping keeps the listening socket open until the requests in flight have finished and a
-moment has passed without a new one: the official MCP client, once a tool call's result has
-arrived, asks for the tool list (to check the result against the tool's output schema) before
-it hands the result over, on a new connection where the old one was closed. A server that
-stopped accepting at the signal made that request fail, and the client dropped the result of
-the call it had just received. Meanwhile new tool calls are refused with 503 (a balancer or
-the client sends them elsewhere), /readyz answers 503, and everything else is served: the
-continuation of a call in flight (a 2026-07-28 retry carrying requestState) included.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from types import FrameType
 from typing import Any
 
-import anyio
 import httpx
+import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from max_tools.agent import ACTIONS_BY_NAME
 from max_tools.serving import bind_socket
+from mcp_server._graceful import GracefulServer, let_streams_finish, stopping
 from mcp_server._hosted import send_json
 
 __all__ = ["ACCESS_LOGGER", "OpsMiddleware", "serve_until_stopped"]
@@ -45,61 +37,10 @@ logger = logging.getLogger("mcp_server")
 
 _READY_TIMEOUT = httpx.Timeout(3.0)
 _TOOL_BODY_LIMIT = 64 * 1024  # tool calls are small; bigger bodies are not parsed for the log
-_QUIET_S = 1.0
-"""How long a stopping process goes on accepting after its last request ended: the official
-client's follow-up (the tool list, after a result) comes within milliseconds of the result."""
 _STOPPING = -32000  # JSON-RPC's implementation-defined server error range
 _STOPPING_DETAIL = (
     "max-mcp is stopping and takes no new tool calls; call again: another instance serves it."
 )
-
-
-class _Stopping:
-    """This process's stop: whether it has begun, and the requests it waits for.
-
-    One per process, like the signal that starts it: the stopping server waits on it, the
-    middleware of every app the process serves counts its requests in it.
-    """
-
-    def __init__(self) -> None:
-        self.begun = False
-        self.abandoned = False  # a second signal: stop waiting
-        self.in_flight = 0
-        self._changed: anyio.Event | None = None
-
-    @contextmanager
-    def serving(self) -> Iterator[None]:
-        """Count a request in flight while the block lasts."""
-        self.in_flight += 1
-        self._signal()
-        try:
-            yield
-        finally:
-            self.in_flight -= 1
-            self._signal()
-
-    def abandon(self) -> None:
-        self.abandoned = True
-        self._signal()
-
-    async def settled(self, quiet_s: float) -> None:
-        """Return once no request is in flight and none has begun for `quiet_s` seconds."""
-        while not self.abandoned:
-            self._changed = changed = anyio.Event()
-            if self.in_flight:
-                await changed.wait()
-                continue
-            with anyio.move_on_after(quiet_s) as quiet:
-                await changed.wait()
-            if quiet.cancelled_caught:
-                return
-
-    def _signal(self) -> None:
-        if self._changed is not None:
-            self._changed.set()
-
-
-_stopping = _Stopping()
 
 
 class OpsMiddleware:
@@ -155,10 +96,8 @@ class OpsMiddleware:
             elif scope["method"] != "POST":
                 await self.app(scope, reading, sending)
             else:
-                with _stopping.serving():
-                    served = (
-                        await _unless_new_work(reading, sending) if _stopping.begun else reading
-                    )
+                with stopping.serving():
+                    served = await _unless_new_work(reading, sending) if stopping.begun else reading
                     if served is not None:
                         await self.app(scope, served, sending)
         finally:
@@ -184,7 +123,7 @@ class OpsMiddleware:
         await send_json(send, 200, {"status": "ok"})
 
     async def _readyz(self, send: Send) -> None:
-        if _stopping.begun:  # take this instance out of the balancer's rotation
+        if stopping.begun:  # take this instance out of the balancer's rotation
             await send_json(send, 503, {"status": "stopping"})
             return
         upstream = str(self._upstream)
@@ -296,8 +235,6 @@ async def serve_until_stopped(
         grace_s: how long requests in flight may take to finish once a signal came.
         announce: called with the bound port once the socket listens.
     """
-    import uvicorn
-
     let_streams_finish()
     sock = bind_socket(host, port)
     config = uvicorn.Config(
@@ -307,7 +244,7 @@ async def serve_until_stopped(
         access_log=False,  # ours names the tool and leaves the query string out
         timeout_graceful_shutdown=math.ceil(grace_s),  # uvicorn takes whole seconds
     )
-    server = _server_class()(config, grace_s)
+    server = GracefulServer(config, grace_s)
     # uvicorn stops on the signal, then raises it again for the handler it found: make that
     # one a no-op, so the process ends with status 0 instead of dying of the signal.
     previous = signal.signal(signal.SIGTERM, _stopped)
@@ -317,57 +254,6 @@ async def serve_until_stopped(
     finally:
         signal.signal(signal.SIGTERM, previous)
         sock.close()
-
-
-def let_streams_finish() -> None:
-    """Keep sse-starlette from ending event streams when a stop signal comes.
-
-    A tool call answered as an event stream (the 2025-11-25 transport, and progress) would
-    otherwise be cut the moment SIGTERM arrives; uvicorn's graceful shutdown already waits for
-    the requests in flight, up to the grace period, and then cancels what is left.
-    """
-    from sse_starlette.sse import AppStatus
-
-    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]  # untyped in sse-starlette
-
-
-def _server_class() -> type[Any]:
-    import uvicorn
-
-    class Server(uvicorn.Server):
-        """uvicorn's server, stopping as the module says: accepting until the calls settle."""
-
-        def __init__(self, config: uvicorn.Config, grace_s: float) -> None:
-            super().__init__(config)
-            self.grace_s = grace_s
-            self._loop: asyncio.AbstractEventLoop | None = None
-
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            if not self.should_exit:
-                _stopping.begun = True
-                logger.warning(
-                    "Stopping on %s: new tool calls get 503; requests in flight get up to %g s",
-                    signal.Signals(sig).name,
-                    self.grace_s,
-                )
-            elif self._loop is not None:  # a second signal: stop waiting for them
-                self._loop.call_soon_threadsafe(_stopping.abandon)
-            super().handle_exit(sig, frame)
-
-        async def startup(self, sockets: list[Any] | None = None) -> None:
-            self._loop = asyncio.get_running_loop()
-            await super().startup(sockets)
-
-        async def shutdown(self, sockets: list[Any] | None = None) -> None:
-            # Still accepting: answer what the clients of the calls in flight ask next.
-            started = time.monotonic()
-            with anyio.move_on_after(self.grace_s):
-                await _stopping.settled(_QUIET_S)
-            left = self.grace_s - (time.monotonic() - started)
-            self.config.timeout_graceful_shutdown = max(0, math.ceil(left))
-            await super().shutdown(sockets)
-
-    return Server
 
 
 def _stopped(signum: int, frame: FrameType | None) -> None:

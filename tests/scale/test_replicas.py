@@ -234,9 +234,11 @@ async def refusing_connections(port: int) -> None:
 
 
 # legacy: 2025-11-25, whose tool call is answered as an event stream (with its progress)
-@pytest.mark.parametrize("mode", ["2026-07-28", "legacy"])
+@pytest.mark.parametrize(
+    ("mode", "workers"), [("2026-07-28", "1"), ("legacy", "1"), ("2026-07-28", "2")]
+)
 async def test_a_call_in_flight_at_sigterm_reaches_the_official_client_and_the_server_exits_0(
-    emulator: RunningEmulator, mode: str
+    emulator: RunningEmulator, mode: str, workers: str
 ) -> None:
     streaming = anyio.Event()
     heartbeats: list[anyio.Event] = []  # the waiting call's once-a-second progress, after SIGTERM
@@ -259,7 +261,7 @@ async def test_a_call_in_flight_at_sigterm_reaches_the_official_client_and_the_s
                 )
             )
 
-    async with replica(emulator, "--grace-s", "20") as server:
+    async with replica(emulator, "--grace-s", "20", "--workers", workers) as server:
         with anyio.fail_after(40):
             async with anyio.create_task_group() as tg:
                 with emulator.held():
