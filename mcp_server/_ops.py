@@ -152,41 +152,24 @@ class OpsMiddleware:
 
 
 async def _unless_new_work(receive: Receive, send: Send) -> Receive | None:
-    """While stopping: refuse a new tool call (503, None), or hand the body on as it came.
-
-    A tool call that carries requestState continues one in flight (2026-07-28): it is served.
-    """
+    """While stopping: refuse a new tool call (503, None), or hand the request on as it came."""
     messages: list[Message] = []
     size = 0
-    while True:
+    while True:  # the body, up to the size of a tool call
         message = await receive()
         messages.append(message)
+        if message["type"] != "http.request":
+            break  # the client left: the app hears it
         size += len(message.get("body", b""))
-        if (
-            message["type"] != "http.request"
-            or not message.get("more_body")
-            or size > _TOOL_BODY_LIMIT
-        ):
+        if not message.get("more_body") or size > _TOOL_BODY_LIMIT:
             break
-    request: Any = None
-    if messages[-1]["type"] == "http.request" and not messages[-1].get("more_body"):
-        try:
-            request = json.loads(b"".join(m.get("body", b"") for m in messages))
-        except ValueError:
-            request = None
-    else:
-        request = {"method": "tools/call"}  # a big body while stopping is new work
-    params = request.get("params") if isinstance(request, dict) else None
-    if (
-        isinstance(request, dict)
-        and request.get("method") == "tools/call"
-        and not (isinstance(params, dict) and params.get("requestState"))
-    ):
+    new_call, request_id = _new_tool_call(messages)
+    if new_call:
         error = {"code": _STOPPING, "message": _STOPPING_DETAIL}
         await send_json(
             send,
             503,
-            {"jsonrpc": "2.0", "id": request.get("id"), "error": error},
+            {"jsonrpc": "2.0", "id": request_id, "error": error},
             [(b"retry-after", b"1"), (b"connection", b"close")],
         )
         return None
@@ -196,6 +179,28 @@ async def _unless_new_work(receive: Receive, send: Send) -> Receive | None:
         return next(pending, None) or await receive()
 
     return replaying
+
+
+def _new_tool_call(messages: Sequence[Message]) -> tuple[bool, Any]:
+    """Whether these first messages of a request start a tool call, and the request's id.
+
+    A tool call carrying requestState continues one in flight (2026-07-28); a body bigger than
+    a tool call's, sent while stopping, is taken for new work.
+    """
+    last = messages[-1]
+    if last["type"] != "http.request":
+        return False, None
+    if last.get("more_body"):
+        return True, None
+    try:
+        request = json.loads(b"".join(message.get("body", b"") for message in messages))
+    except ValueError:
+        return False, None  # the app answers what is not JSON
+    if not isinstance(request, dict) or request.get("method") != "tools/call":
+        return False, None
+    params = request.get("params")
+    continues = isinstance(params, dict) and params.get("requestState") is not None
+    return not continues, request.get("id")
 
 
 def _tool_name(scope: Scope, body: bytes) -> str:

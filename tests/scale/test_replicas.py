@@ -288,3 +288,28 @@ async def test_a_call_in_flight_at_sigterm_reaches_the_official_client_and_the_s
     assert "another instance serves it" in str(refused.value)
     logs = "".join(server.stderr)
     assert "POST /mcp 503" in logs and "POST /mcp 200" in logs
+
+
+async def test_the_answer_to_an_approval_that_arrives_while_stopping_is_still_served(
+    emulator: RunningEmulator,
+) -> None:
+    async with replica(emulator, "--grace-s", "20") as server:
+
+        async def approve_once_stopping(context: Any, params: ElicitRequestParams) -> ElicitResult:
+            # The person decides after SIGTERM: the client's call again (2026-07-28, with the
+            # sealed requestState) continues a call, it is no new work.
+            server.process.send_signal(signal.SIGTERM)
+            await server.said("Stopping on SIGTERM")
+            return ElicitResult(action="accept", content={"decision": "approve"})
+
+        with anyio.fail_after(40):
+            async with user(server.url, ALICE, elicitation_callback=approve_once_stopping) as alice:
+                result = await alice.call_tool(
+                    "max_chat", {"message": "Delete the onboarding dashboard"}
+                )
+            await server.process.wait()
+
+    assert data(result)["status"] == "completed", data(result)
+    assert "carried out" in data(result)["reply"]
+    assert server.process.returncode == 0
+    assert "POST /mcp 503" not in "".join(server.stderr)
