@@ -94,9 +94,9 @@ def state_security(args: argparse.Namespace) -> RequestStateSecurity | None:
     Raises:
         ConfigurationError: a key shorter than 32 bytes, or one given twice (never the key).
     """
-    if not args.state_secret:
+    keys = [key.strip() for key in (args.state_secret or "").split(",") if key.strip()]
+    if not keys:
         return None
-    keys = [key.strip() for key in args.state_secret.split(",") if key.strip()]
     where = f"--state-secret ({STATE_SECRET_ENV})"
     for number, key in enumerate(keys, start=1):
         if len(key.encode()) < _MIN_SECRET_BYTES:
@@ -112,7 +112,7 @@ def state_security(args: argparse.Namespace) -> RequestStateSecurity | None:
 
 def _warn_unshared_state(args: argparse.Namespace, processes: str) -> None:
     """Tell a deployment whose replicas could not open each other's approval state."""
-    if args.state_secret or (is_loopback(args.host) and not args.per_request_keys):
+    if state_security(args) is not None or (is_loopback(args.host) and not args.per_request_keys):
         return  # shared already, or one person's server on this machine
     logger.warning(
         "No --state-secret (%s): approvals asked over the 2026-07-28 protocol are sealed with a "
@@ -193,7 +193,7 @@ def _one_secret_for_the_workers(args: argparse.Namespace) -> Iterator[None]:
     Each worker would otherwise seal with its own key, and the answer to an approval that
     reaches another worker of the same socket would be refused.
     """
-    if args.state_secret:
+    if state_security(args) is not None:
         yield
         return
     os.environ[STATE_SECRET_ENV] = secrets.token_hex(32)
