@@ -1,33 +1,51 @@
 """Running max-mcp over HTTP as a deployment: the modes, one process or uvicorn workers.
 
-The command line is parsed once (`mcp_server.cli`); here it becomes an ASGI app. With
-``--workers N`` uvicorn's supervisor starts N processes that accept on one socket; each builds
-its app with `worker_app`, a factory reading the same command line from the environment.
+`mcp_server.cli` parses the command line once (`mcp_server._options`); here it becomes an ASGI
+app. With ``--workers N`` uvicorn's supervisor starts N processes that accept on one socket;
+each builds its app with `worker_app`, a factory parsing the same command line again from the
+environment. The arrows run one way: cli -> _deploy -> _options, never back to cli.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
+import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
+from mcp.server.mcpserver import RequestStateSecurity
 from starlette.types import ASGIApp
 
 from max_tools import AsyncMaxClient, ConfigurationError
+from max_tools.agent import is_loopback
 from max_tools.serving import bind_socket
+from mcp_server._graceful import GracefulWorkers, let_streams_finish
 from mcp_server._hosted import HostedSettings
 from mcp_server._http import endpoint, http_app
-from mcp_server._ops import let_streams_finish, serve_until_stopped
+from mcp_server._ops import serve_until_stopped
+from mcp_server._options import STATE_SECRET_ENV, parse_args, setup_logging
 from mcp_server._server import build_server
 
-__all__ = ["WORKER_ARGV_ENV", "check_modes", "hosted_settings", "serve", "worker_app"]
+__all__ = [
+    "WORKER_ARGV_ENV",
+    "check_modes",
+    "hosted_settings",
+    "serve",
+    "state_security",
+    "worker_app",
+]
+
+logger = logging.getLogger("mcp_server")
 
 WORKER_ARGV_ENV = "MAX_MCP_WORKER_ARGV"
 """The command line, as JSON, that the parent hands its uvicorn workers."""
 KEY_ENV_VARS = ("POSTHOG_PERSONAL_API_KEY", "POSTHOG_API_KEY")
+_MIN_SECRET_BYTES = 32  # the SDK derives its AES-256-GCM key from at least 32 bytes of secret
 
 
 def check_modes(args: argparse.Namespace) -> None:
@@ -56,6 +74,7 @@ def check_modes(args: argparse.Namespace) -> None:
         raise ConfigurationError(
             "--allow-project-header and --allowed-hosts only apply with --per-request-keys."
         )
+    state_security(args)  # a bad secret is refused before anything starts
     if args.workers != 1:
         if args.transport != "http":
             raise ConfigurationError("--workers needs --transport http.")
@@ -64,6 +83,45 @@ def check_modes(args: argparse.Namespace) -> None:
                 "--workers would give each worker its own in-process emulator. Run "
                 "`max-tools emulator` and point POSTHOG_HOST at it instead."
             )
+
+
+def state_security(args: argparse.Namespace) -> RequestStateSecurity | None:
+    """The keys that seal approval state (2026-07-28 `requestState`), from --state-secret.
+
+    The first key seals, every key opens: rotate with ``NEW,OLD``, then ``NEW`` once the old
+    state has expired (10 minutes). None: the SDK seals with a key of this process only.
+
+    Raises:
+        ConfigurationError: a key shorter than 32 bytes, or one given twice (never the key).
+    """
+    keys = [key.strip() for key in (args.state_secret or "").split(",") if key.strip()]
+    if not keys:
+        return None
+    where = f"--state-secret ({STATE_SECRET_ENV})"
+    for number, key in enumerate(keys, start=1):
+        if len(key.encode()) < _MIN_SECRET_BYTES:
+            raise ConfigurationError(
+                f"{where}: key {number} is {len(key.encode())} bytes; each needs at least "
+                f"{_MIN_SECRET_BYTES}. Make one with: python -c 'import secrets; "
+                "print(secrets.token_hex(32))'"
+            )
+    if len(set(keys)) != len(keys):
+        raise ConfigurationError(f"{where} names the same key twice; list each key once.")
+    return RequestStateSecurity(keys=keys)
+
+
+def _warn_unshared_state(args: argparse.Namespace, processes: str) -> None:
+    """Tell a deployment whose replicas could not open each other's approval state."""
+    if state_security(args) is not None or (is_loopback(args.host) and not args.per_request_keys):
+        return  # shared already, or one person's server on this machine
+    logger.warning(
+        "No --state-secret (%s): approvals asked over the 2026-07-28 protocol are sealed with a "
+        "key of %s only. If this deployment runs several replicas, give them all the same "
+        "secret, or an answer that reaches another replica fails with 'Invalid or expired "
+        "requestState'.",
+        STATE_SECRET_ENV,
+        processes,
+    )
 
 
 def hosted_settings(args: argparse.Namespace, *, emulator_url: str | None) -> HostedSettings:
@@ -84,6 +142,7 @@ async def serve(
 ) -> int:
     """Serve over HTTP in this process until SIGTERM/SIGINT (graceful within --grace-s); 0."""
     app = _app(args, client=client, hosted=hosted)
+    _warn_unshared_state(args, "this process")
 
     def announce(port: int) -> None:
         url = endpoint(args.host, port)
@@ -100,9 +159,9 @@ async def serve(
 def run_workers(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Serve with `args.workers` uvicorn worker processes on one socket; returns 0 once stopped."""
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     os.environ[WORKER_ARGV_ENV] = json.dumps(list(argv))
+    _warn_unshared_state(args, f"these {args.workers} workers")
     sock = bind_socket(args.host, args.port)
     config = uvicorn.Config(
         "mcp_server._deploy:worker_app",
@@ -120,16 +179,32 @@ def run_workers(args: argparse.Namespace, argv: Sequence[str]) -> int:
         flush=True,
     )
     try:
-        Multiprocess(config, sockets=[sock]).run()
+        with _one_secret_for_the_workers(args):
+            GracefulWorkers(config, sockets=[sock]).run()
     finally:
         sock.close()
     return 0
 
 
+@contextmanager
+def _one_secret_for_the_workers(args: argparse.Namespace) -> Iterator[None]:
+    """Without --state-secret, a secret made here for this run's workers, which inherit it.
+
+    Each worker would otherwise seal with its own key, and the answer to an approval that
+    reaches another worker of the same socket would be refused.
+    """
+    if state_security(args) is not None:
+        yield
+        return
+    os.environ[STATE_SECRET_ENV] = secrets.token_hex(32)
+    try:
+        yield
+    finally:
+        del os.environ[STATE_SECRET_ENV]
+
+
 def worker_app() -> ASGIApp:
     """The ASGI app of one uvicorn worker, built from the command line the parent handed on."""
-    from mcp_server.cli import parse_args, setup_logging
-
     args = parse_args(json.loads(os.environ[WORKER_ARGV_ENV]))
     setup_logging(args)
     let_streams_finish()
@@ -153,6 +228,7 @@ def _app(
         tools=args.tools.split(",") if args.tools else None,
         wait_s=args.wait_s,
         approvals=args.approvals,
+        request_state_security=state_security(args),
     )
     return http_app(
         server,

@@ -334,7 +334,7 @@ async def refuse(send: Send, status: int, detail: str) -> None:
 async def send_json(
     send: Send,
     status: int,
-    payload: Mapping[str, str],
+    payload: Mapping[str, object],
     headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
     """Answer a request with `status` and `payload` as JSON (the probes and the refusals)."""

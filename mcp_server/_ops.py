@@ -3,9 +3,10 @@
 - `OpsMiddleware` answers ``GET /healthz`` (the process serves) and ``GET /readyz`` (the
   PostHog host answers), writes one access-log line per request, and closes what the app
   holds (the shared connection pool) once the ASGI lifespan ends.
-- `serve_until_stopped` serves an app until SIGTERM or SIGINT: the listening socket closes at
-  once, requests in flight (a `max_chat` streaming its reply) get `grace_s` to finish, then
-  it returns, so the process exits 0.
+  While the process stops (`mcp_server._graceful`) it counts the requests in flight, refuses
+  new tool calls with 503 and answers /readyz with 503.
+- `serve_until_stopped` serves an app until SIGTERM or SIGINT, then stops gracefully within
+  `grace_s` and returns, so the process exits 0.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from types import FrameType
 from typing import Any
 
 import httpx
+import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from max_tools.agent import ACTIONS_BY_NAME
 from max_tools.serving import bind_socket
+from mcp_server._graceful import GracefulServer, let_streams_finish, stopping
 from mcp_server._hosted import send_json
 
 __all__ = ["ACCESS_LOGGER", "OpsMiddleware", "serve_until_stopped"]
@@ -34,6 +37,10 @@ logger = logging.getLogger("mcp_server")
 
 _READY_TIMEOUT = httpx.Timeout(3.0)
 _TOOL_BODY_LIMIT = 64 * 1024  # tool calls are small; bigger bodies are not parsed for the log
+_STOPPING = -32000  # JSON-RPC's implementation-defined server error range
+_STOPPING_DETAIL = (
+    "max-mcp is stopping and takes no new tool calls; call again: another instance serves it."
+)
 
 
 class OpsMiddleware:
@@ -86,8 +93,13 @@ class OpsMiddleware:
             route = self._route(scope)
             if route is not None:
                 await route(sending)
-            else:
+            elif scope["method"] != "POST":
                 await self.app(scope, reading, sending)
+            else:
+                with stopping.serving():
+                    served = await _unless_new_work(reading, sending) if stopping.begun else reading
+                    if served is not None:
+                        await self.app(scope, served, sending)
         finally:
             access_log.info(
                 "%s %s %d %.1fms tool=%s",
@@ -111,6 +123,9 @@ class OpsMiddleware:
         await send_json(send, 200, {"status": "ok"})
 
     async def _readyz(self, send: Send) -> None:
+        if stopping.begun:  # take this instance out of the balancer's rotation
+            await send_json(send, 503, {"status": "stopping"})
+            return
         upstream = str(self._upstream)
         try:
             # Unauthenticated on purpose: readiness is about reaching PostHog, and no key is
@@ -134,6 +149,58 @@ class OpsMiddleware:
             await send(message)
 
         return sending
+
+
+async def _unless_new_work(receive: Receive, send: Send) -> Receive | None:
+    """While stopping: refuse a new tool call (503, None), or hand the request on as it came."""
+    messages: list[Message] = []
+    size = 0
+    while True:  # the body, up to the size of a tool call
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break  # the client left: the app hears it
+        size += len(message.get("body", b""))
+        if not message.get("more_body") or size > _TOOL_BODY_LIMIT:
+            break
+    new_call, request_id = _new_tool_call(messages)
+    if new_call:
+        error = {"code": _STOPPING, "message": _STOPPING_DETAIL}
+        await send_json(
+            send,
+            503,
+            {"jsonrpc": "2.0", "id": request_id, "error": error},
+            [(b"retry-after", b"1"), (b"connection", b"close")],
+        )
+        return None
+    pending = iter(messages)
+
+    async def replaying() -> Message:
+        return next(pending, None) or await receive()
+
+    return replaying
+
+
+def _new_tool_call(messages: Sequence[Message]) -> tuple[bool, Any]:
+    """Whether these first messages of a request start a tool call, and the request's id.
+
+    A tool call carrying requestState continues one in flight (2026-07-28); a body bigger than
+    a tool call's, sent while stopping, is taken for new work.
+    """
+    last = messages[-1]
+    if last["type"] != "http.request":
+        return False, None
+    if last.get("more_body"):
+        return True, None
+    try:
+        request = json.loads(b"".join(message.get("body", b"") for message in messages))
+    except ValueError:
+        return False, None  # the app answers what is not JSON
+    if not isinstance(request, dict) or request.get("method") != "tools/call":
+        return False, None
+    params = request.get("params")
+    continues = isinstance(params, dict) and params.get("requestState") is not None
+    return not continues, request.get("id")
 
 
 def _tool_name(scope: Scope, body: bytes) -> str:
@@ -173,8 +240,6 @@ async def serve_until_stopped(
         grace_s: how long requests in flight may take to finish once a signal came.
         announce: called with the bound port once the socket listens.
     """
-    import uvicorn
-
     let_streams_finish()
     sock = bind_socket(host, port)
     config = uvicorn.Config(
@@ -184,7 +249,7 @@ async def serve_until_stopped(
         access_log=False,  # ours names the tool and leaves the query string out
         timeout_graceful_shutdown=math.ceil(grace_s),  # uvicorn takes whole seconds
     )
-    server = _server_class()(config, grace_s)
+    server = GracefulServer(config, grace_s)
     # uvicorn stops on the signal, then raises it again for the handler it found: make that
     # one a no-op, so the process ends with status 0 instead of dying of the signal.
     previous = signal.signal(signal.SIGTERM, _stopped)
@@ -194,40 +259,6 @@ async def serve_until_stopped(
     finally:
         signal.signal(signal.SIGTERM, previous)
         sock.close()
-
-
-def let_streams_finish() -> None:
-    """Keep sse-starlette from ending event streams when a stop signal comes.
-
-    A tool call answered as an event stream (the 2025-11-25 transport, and progress) would
-    otherwise be cut the moment SIGTERM arrives; uvicorn's graceful shutdown already waits for
-    the requests in flight, up to the grace period, and then cancels what is left.
-    """
-    from sse_starlette.sse import AppStatus
-
-    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]  # untyped in sse-starlette
-
-
-def _server_class() -> type[Any]:
-    import uvicorn
-
-    class Server(uvicorn.Server):
-        """uvicorn's server, saying when it starts to stop."""
-
-        def __init__(self, config: uvicorn.Config, grace_s: float) -> None:
-            super().__init__(config)
-            self.grace_s = grace_s
-
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            if not self.should_exit:
-                logger.warning(
-                    "Stopping on %s: no new connections; requests in flight get up to %g s",
-                    signal.Signals(sig).name,
-                    self.grace_s,
-                )
-            super().handle_exit(sig, frame)
-
-    return Server
 
 
 def _stopped(signum: int, frame: FrameType | None) -> None:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, cast
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context, MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
@@ -27,9 +27,12 @@ from mcp_server._chart_app import CHART_TOOL, chart_view, tool_meta, with_svg
 from mcp_server._hosted import current_scope
 from mcp_server._people import APPROVAL_POLICIES, Person, left_waiting
 
-__all__ = ["INSTRUCTIONS", "TRANSCRIPT_URI", "build_server"]
+__all__ = ["INSTRUCTIONS", "SERVER_NAME", "TRANSCRIPT_URI", "build_server"]
 
 logger = logging.getLogger("mcp_server")
+SERVER_NAME = "max-tools"
+"""The server's name, and the audience its sealed request state is for: fixed, so that every
+process of a deployment (and every version of it) opens what another sealed."""
 
 TRANSCRIPT_URI = "posthog-max://conversations/{conversation_id}"
 _WITH_OUTPUT_SCHEMA = frozenset({"max_chat", "max_wait"})
@@ -49,6 +52,7 @@ def build_server(
     tools: Sequence[str] | None = None,
     wait_s: float | None = None,
     approvals: str = "ask",
+    request_state_security: RequestStateSecurity | None = None,
 ) -> MCPServer[Any]:
     """An MCP server exposing PostHog AI through `client`.
 
@@ -64,6 +68,10 @@ def build_server(
         approvals: who decides when PostHog AI asks a person: ``ask`` (the user, through
             elicitation where the host supports it; else the agent), ``agent``, or ``deny``
             (every approval is rejected, and max_approve is not listed).
+        request_state_security: how the state of an approval asked over the 2026-07-28
+            protocol is sealed; None seals with a key of this process only. Every process of
+            one deployment needs the same keys (`RequestStateSecurity(keys=[...])`); the
+            server's name, "max-tools", is the audience they seal for.
 
     Raises:
         ConfigurationError: an unknown tool name.
@@ -83,7 +91,7 @@ def build_server(
             f"not {wait_s:g}."
         )
     server = _MaxServer(
-        "max-tools",
+        SERVER_NAME,
         title="PostHog AI (Max)",
         instructions=INSTRUCTIONS,
         version=__version__,
@@ -91,6 +99,7 @@ def build_server(
         log_level="WARNING",
         tools=[_tool(action, client, wait_s, person) for action in actions],
         extensions=[chart_view()] if any(a.name == CHART_TOOL for a in actions) else [],
+        request_state_security=request_state_security,
     )
     _add_transcript_resource(server, client)
     _add_prompt(server, read_only=read_only)

@@ -346,6 +346,8 @@ async def test_mixing_the_key_modes_is_refused_at_start_up(
         (["--workers", "0"], "--workers: expected a positive number, not 0"),
         (["--allowed-hosts", "https://eu.posthog.com:99999"], "is not a web address"),
         (["--port", "99999"], "--port: expected a port from 0 to 65535, not 99999"),
+        (["--state-secret", "short-secret"], "key 1 is 12 bytes; each needs at least 32"),
+        (["--state-secret", f"{'k' * 32},{'k' * 32}"], "names the same key twice"),
     ],
 )
 def test_bad_deployment_settings_are_one_sentence_and_exit_2(
@@ -360,6 +362,7 @@ def test_bad_deployment_settings_are_one_sentence_and_exit_2(
     assert code == 2
     errors = capsys.readouterr().err
     assert says in errors and "Traceback" not in errors
+    assert "short-secret" not in errors and "k" * 32 not in errors
 
 
 async def test_a_users_requests_share_what_a_client_remembers_about_conversations(
