@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_workers(args, argv)
         return anyio.run(_run, args, tools)
     except ConfigurationError as exc:
-        print(f"max-mcp: {exc}", file=sys.stderr)
+        print(f"max-mcp: {exc.advice_for('cli')}", file=sys.stderr)
         return 2
     except OSError as exc:  # the address: taken, or not this machine's
         print(

@@ -135,6 +135,7 @@ async def test_max_mcp_without_a_key_exits_2_with_one_clear_line(tmp_path: Path)
     stderr = result.stderr.decode()
     assert result.returncode == 2
     assert "POSTHOG_PERSONAL_API_KEY" in stderr and "Traceback" not in stderr
+    assert "--api-key" in stderr and "api_key=" not in stderr  # its own flag, not Python's
     assert result.stdout == b""
 
 
