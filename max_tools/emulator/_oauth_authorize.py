@@ -144,7 +144,10 @@ async def _show(server: OAuthServer, request: Request) -> Response:
     if switch.on:
         user = switch.user or server.users()[0]
         project = switch.project if switch.project is not None else server.current_project_id
-        teams, organizations = _scoping(server, "all" if project == "all" else "team", project)
+        try:
+            teams, organizations = _scoping(server, "all" if project == "all" else "team", project)
+        except _Refusal as refusal:
+            return refusal.response
         return _consented(server, asked, user, asked.scopes, teams, organizations, as_json=False)
     required = [scope for scope in asked.app.scopes if scope in asked.scopes]
     team_id = request.query_params.get("team_id", "")

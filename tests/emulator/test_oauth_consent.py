@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -13,6 +15,9 @@ from starlette.responses import JSONResponse
 from max_tools.emulator import RunningEmulator
 from max_tools.serving import serve_asgi
 from tests.emulator.oauth import authorize_params, pkce, query, register
+from tests.mcp.test_chart_view import chromium, screenshot
+
+__all__ = ["chromium"]  # the fixture, shared with the chart view's browser test
 
 pytestmark = pytest.mark.anyio
 
@@ -225,3 +230,21 @@ async def test_an_http_client_id_is_not_a_metadata_document_by_default(
     params = authorize_params("http://127.0.0.1:9/client.json", challenge)
     response = await http.get("/oauth/authorize/", params=params)
     assert response.json()["error_description"] == "Invalid client_id parameter value."
+
+
+ALLOW_BLUE = (0x1D, 0x4A, 0xFF)
+
+
+async def test_the_consent_page_renders_in_headless_chromium(
+    http: httpx.AsyncClient, emulator: RunningEmulator, chromium: str, tmp_path: Path
+) -> None:
+    client = await register(http, client_name="Acme Agent")
+    _, challenge = pkce()
+    url = f"{emulator.url}/oauth/authorize/?{urlencode(authorize_params(client['client_id'], challenge))}"
+    out = tmp_path / "consent.png"
+    image = await screenshot(chromium, url, out)
+    colours = image.getcolors(maxcolors=1 << 20) or []
+    blue = sum(count for count, colour in colours if colour == ALLOW_BLUE)
+    white = sum(count for count, colour in colours if colour == (255, 255, 255))
+    assert blue > 1500, "the Allow button is not drawn"
+    assert white > image.width * image.height // 4, "the consent card is not drawn"

@@ -375,3 +375,98 @@ async def test_userinfo_gives_the_oidc_claims_of_the_signed_in_user(
     assert claims["email_verified"] is True
     assert "given_name" not in claims  # profile was not granted
     assert claims["sub"]
+
+
+@pytest.mark.usefixtures("auto_consent")
+async def test_a_code_expires_after_five_minutes(
+    http: httpx.AsyncClient, emulator: RunningEmulator
+) -> None:
+    client = await register(http)
+    verifier, challenge = pkce()
+    params = authorize_params(client["client_id"], challenge)
+    location = (await http.get("/oauth/authorize/", params=params)).headers["location"]
+    emulator.set_oauth(advance_clock_s=301)
+    response = await http.post(
+        "/oauth/token/",
+        data={
+            "grant_type": "authorization_code",
+            "code": query(location)["code"],
+            "redirect_uri": params["redirect_uri"],
+            "client_id": client["client_id"],
+            "code_verifier": verifier,
+        },
+    )
+    assert (response.status_code, response.json()) == (400, {"error": "invalid_grant"})
+
+
+@pytest.mark.usefixtures("auto_consent")
+async def test_a_confidential_client_must_send_its_secret(http: httpx.AsyncClient) -> None:
+    client = await register(http, token_endpoint_auth_method="client_secret_post")
+    verifier, challenge = pkce()
+    params = authorize_params(client["client_id"], challenge)
+    location = (await http.get("/oauth/authorize/", params=params)).headers["location"]
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": query(location)["code"],
+        "redirect_uri": params["redirect_uri"],
+        "client_id": client["client_id"],
+        "code_verifier": verifier,
+    }
+    wrong = await http.post("/oauth/token/", data={**exchange, "client_secret": "nope"})
+    assert (wrong.status_code, wrong.json()) == (401, {"error": "invalid_client"})
+    right = await http.post(
+        "/oauth/token/", data=exchange, auth=(client["client_id"], client["client_secret"])
+    )
+    assert right.status_code == 200
+    token = right.json()["access_token"]
+    seen = await http.post(
+        "/oauth/introspect/",
+        data={"token": token, "client_id": client["client_id"]},
+        auth=(client["client_id"], client["client_secret"]),
+    )
+    assert seen.json()["active"] is True
+
+
+async def test_an_app_registered_by_hand_rotates_its_refresh_token_and_lives_an_hour(
+    http: httpx.AsyncClient, emulator: RunningEmulator
+) -> None:
+    emulator.set_oauth(auto_consent=True)
+    made = await http.post(
+        "/_emulator/oauth/apps", json={"redirect_uris": [REDIRECT], "client_name": "Partner"}
+    )
+    assert made.status_code == 201
+    client_id = made.json()["client_id"]
+    first = await sign_in(http, client_id)
+    assert first["expires_in"] == 3600
+    refresh = {"grant_type": "refresh_token", "client_id": client_id}
+    second = await http.post(
+        "/oauth/token/", data={**refresh, "refresh_token": first["refresh_token"]}
+    )
+    assert second.json()["refresh_token"] != first["refresh_token"]
+    reused = await http.post(
+        "/oauth/token/", data={**refresh, "refresh_token": first["refresh_token"]}
+    )
+    assert (reused.status_code, reused.json()) == (400, {"error": "invalid_grant"})
+
+
+async def test_the_control_api_reads_and_steers_sign_ins(
+    http: httpx.AsyncClient, emulator: RunningEmulator
+) -> None:
+    refused = await http.post("/_emulator/oauth", json={"auto_consent": "yes"})
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == "'auto_consent' must be true or false."
+    unknown = await http.post("/_emulator/oauth", json={"project": 7})
+    assert unknown.status_code == 400
+    state = (
+        await http.post("/_emulator/oauth", json={"auto_consent": True, "access_token_ttl_s": 5})
+    ).json()
+    assert state["auto_consent"] is True
+    assert state["access_token_ttl_s"] == 5
+    client = await register(http)
+    assert (await sign_in(http, client["client_id"]))["expires_in"] == 5
+    state = (await http.get("/_emulator/oauth")).json()
+    assert (state["apps"], state["access_tokens"], state["refresh_tokens"]) == (1, 1, 1)
+    reset = (await http.delete("/_emulator/oauth")).json()
+    assert (reset["auto_consent"], reset["access_token_ttl_s"]) == (False, None)
+    with pytest.raises(ValueError, match="Unknown OAuth switches"):
+        emulator.set_oauth(nonsense=True)
