@@ -335,12 +335,17 @@ async def _serve_emulator(args: argparse.Namespace, terminal: Terminal) -> int:
             scoped_keys=args.scoped_key,
             queue_drain=args.queue_drain,
             state_file=args.state,
+            region=None if args.region == "none" else args.region,
         )
     except RulesError as exc:
         raise ConfigurationError(str(exc)) from None
     try:
         async with serve(app, host=args.bind, port=args.port) as running:
             terminal.line(f"PostHog AI emulator serving on {running.url}  (Ctrl-C stops it)")
+            if args.oauth_auto_consent:
+                running.set_oauth(auto_consent=True)
+            consent = "consents by itself" if args.oauth_auto_consent else "shows a consent page"
+            terminal.line(f"Sign in with PostHog: issuer {running.url} ({consent})")
             terminal.line("Point a client at it with:")
             for name, value in running.env(args.key or DEFAULT_KEY).items():
                 terminal.line(f"  export {name}={value}")

@@ -266,6 +266,17 @@ def _parser() -> argparse.ArgumentParser:
         "--state", type=Path, metavar="FILE", help="keep conversations in this JSON file"
     )
     emulator.add_argument("--key", help="accept only this key (default: any phx_ key)")
+    emulator.add_argument(
+        "--region",
+        choices=("us", "eu", "none"),
+        default="us",
+        help="the region its OAuth server names; none: self-hosted (default: %(default)s)",
+    )
+    emulator.add_argument(
+        "--oauth-auto-consent",
+        action="store_true",
+        help="sign in with PostHog without the consent page (as the first user, this project)",
+    )
 
     commands.add_parser("demo", help="walk through every tool with max-mcp on the emulator")
     commands.add_parser("mcp", help="run the MCP server (the same as max-mcp; see max-mcp --help)")

@@ -25,6 +25,13 @@ The same is served over HTTP, for an emulator in another process (``max-tools em
 ``GET /_emulator/health``, ``GET /_emulator/stats``, ``GET|POST|DELETE /_emulator/faults``
 (``{"hold": true}`` holds runs), ``GET /_emulator/conversations/<id>`` and
 ``POST /_emulator/conversations/<id>/messages`` with ``{"content": "..."}``.
+
+Sign in with PostHog
+--------------------
+The emulator plays PostHog's OAuth 2.1 authorization server too (``/.well-known/`` and
+``/oauth/``): DCR, client ID metadata documents, a consent page, PKCE S256 codes, ``pha_`` /
+``phr_`` tokens that its API checks as PostHog does. ``set_oauth(auto_consent=True, ...)`` (or
+``POST /_emulator/oauth``) makes it consent by itself; ``oauth_state()`` counts what it issued.
 """
 
 from max_tools.emulator._agent import DEFAULT_RULE, Rule, RulesError, load_rules

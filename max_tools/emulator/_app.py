@@ -25,6 +25,9 @@ from max_tools.emulator._control import conversation_state as _conversation_stat
 from max_tools.emulator._control import stats as _stats
 from max_tools.emulator._engine import Engine, human_message
 from max_tools.emulator._faults import Faults
+from max_tools.emulator._oauth import OAuthServer, is_oauth_path
+from max_tools.emulator._oauth_api import token_permission
+from max_tools.emulator._oauth_routes import handle as oauth_endpoint
 from max_tools.emulator._query import AsyncQueries, run_query
 from max_tools.emulator._responses import fault_response, json_response, not_found
 from max_tools.emulator._routes import API, QUERY, SCOPED_ACTIONS, authenticate, route, team
@@ -69,6 +72,9 @@ class EmulatorApp:
         delay_s: seconds between streamed steps for every rule (default: each rule's
             ``delay_s``); tests use 0.
         clock: monotonic seconds, for the throttles (tests pass a fake one).
+        region: the region the authorization server names (``us``, ``eu``, or None for
+            self-hosted); see `OAuthServer`.
+        cimd_http_loopback: accept ``http://`` loopback client ids as metadata document URLs.
 
     The switches (`throttle`, `quota_exceeded`, `scoped_keys`, `trim_on_disconnect`) and every
     fault live in `faults`. Call the testing methods (`conversation`, `stats`,
@@ -92,6 +98,8 @@ class EmulatorApp:
         state_file: str | Path | None = None,
         delay_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        region: str | None = "us",
+        cimd_http_loopback: bool = False,
     ) -> None:
         self.faults = Faults(
             scoped_keys=scoped_keys,
@@ -107,6 +115,15 @@ class EmulatorApp:
         self.keys = frozenset(keys) if keys is not None else None
         self.project_ids = frozenset(project_ids) if project_ids is not None else None
         self.current_project_id = current_project_id
+        self.oauth = OAuthServer(
+            self.store,
+            projects=sorted(project_ids) if project_ids is not None else [current_project_id],
+            current_project_id=current_project_id,
+            region=region,
+            cimd_http_loopback=cimd_http_loopback,
+            default_user_key=sorted(keys)[0] if keys else "phx_emulator_key",
+        )
+        """PostHog's OAuth authorization server (``/oauth/``, ``/.well-known/``)."""
         self.keepalive_s = keepalive_s
         self.throttles = Throttles(clock)
         self.queries = AsyncQueries()
@@ -175,6 +192,8 @@ class EmulatorApp:
         path = request.url.path
         if path.startswith("/_emulator/"):
             return await control(self, request)
+        if is_oauth_path(path):
+            return await oauth_endpoint(self.oauth, request)
         asked = QUERY.fullmatch(path)
         matched = asked or API.fullmatch(path)
         if matched is None:
@@ -182,7 +201,7 @@ class EmulatorApp:
         pending = self.faults.take_status()
         if pending is not None:
             return fault_response(*pending)
-        user = authenticate(request, self.keys, self.store)
+        user = authenticate(request, self.keys, self.store, self.oauth)
         if isinstance(user, Response):
             return user
         team_id = team(matched["project"], self.current_project_id, self.project_ids)
@@ -191,6 +210,8 @@ class EmulatorApp:
             return json_response(404, body)
         method = request.method
         if asked is not None:
+            if denied := token_permission(self.oauth, request, "query", team_id):
+                return denied
             return await _query_endpoint(self, request, asked["kind"], team_id)
         parts = [part for part in (matched["rest"] or "").split("/") if part]
         action, allowed = route(parts, method)
@@ -199,6 +220,8 @@ class EmulatorApp:
         if method not in allowed:
             detail = f'Method "{method}" not allowed.'
             return json_response(405, drf_error("invalid_request", "method_not_allowed", detail))
+        if denied := token_permission(self.oauth, request, action, team_id):
+            return denied
         if self.faults.scoped_keys and action in SCOPED_ACTIONS:
             detail = "This action does not support Personal API Key access"
             body = drf_error("authentication_error", "permission_denied", detail)

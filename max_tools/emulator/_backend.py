@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from max_tools.emulator._engine import Engine
     from max_tools.emulator._faults import Faults
+    from max_tools.emulator._oauth import OAuthServer
     from max_tools.emulator._store import Store
     from max_tools.emulator._throttle import Throttles
 
@@ -26,6 +27,7 @@ class Backend(Protocol):
     engine: Engine
     throttles: Throttles
     keepalive_s: float
+    oauth: OAuthServer
     connections_seen: set[tuple[str, int]]
     peak_requests_in_flight: int
 

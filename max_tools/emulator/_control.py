@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from max_tools.emulator import _validation as v
+from max_tools.emulator._oauth_control import oauth_control
 from max_tools.emulator._responses import canonical, json_response, read_body
 
 if TYPE_CHECKING:
@@ -171,6 +172,8 @@ async def control(app: Backend, request: Request) -> Response:
         return json_response(200, stats(app).to_json())
     if path == "/_emulator/faults":
         return await _faults(app, request)
+    if path == "/_emulator/oauth" or path.startswith("/_emulator/oauth/"):
+        return await oauth_control(app.oauth, request)
     if path.startswith(_CONVERSATIONS):
         return await _conversation(app, request, path[len(_CONVERSATIONS) :].split("/"))
     return json_response(404, {"detail": "Not found."})

@@ -8,6 +8,8 @@ from collections.abc import Set
 from starlette.requests import Request
 from starlette.responses import Response
 
+from max_tools.emulator._oauth import OAuthServer
+from max_tools.emulator._oauth_api import TOKEN_PREFIX, token_user
 from max_tools.emulator._responses import json_response
 from max_tools.emulator._store import Store, User
 from max_tools.emulator._wire import drf_error
@@ -48,11 +50,15 @@ def route(parts: list[str], method: str) -> tuple[str | None, tuple[str, ...]]:
     return None, ()
 
 
-def authenticate(request: Request, keys: Set[str] | None, store: Store) -> User | Response:
-    """The user behind the request's personal API key, or PostHog's 401."""
+def authenticate(
+    request: Request, keys: Set[str] | None, store: Store, oauth: OAuthServer | None = None
+) -> User | Response:
+    """The user behind the request's personal API key or OAuth access token, or PostHog's 401."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     key = token.strip() if scheme.lower() == "bearer" else ""
+    if oauth is not None and key.startswith(TOKEN_PREFIX):  # OAuth tokens: the header only
+        return token_user(oauth, key)
     key = key or request.query_params.get("personal_api_key", "")
     if not key:
         detail = "Authentication credentials were not provided."

@@ -11,6 +11,8 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from max_tools.emulator._app import EmulatorApp
 from max_tools.emulator._control import ConversationState, EmulatorStats, move_to_sandbox
+from max_tools.emulator._oauth_control import apply as apply_oauth
+from max_tools.emulator._oauth_control import oauth_state
 from max_tools.serving import serve_asgi
 
 __all__ = ["DEFAULT_KEY", "RunningEmulator", "serve", "serve_in_thread"]
@@ -91,6 +93,21 @@ class RunningEmulator:
     def fault_state(self) -> dict[str, Any]:
         """Every fault switch and its value (GET ``/_emulator/faults``)."""
         return self._call(self.app.faults.state)
+
+    # Sign in with PostHog
+
+    def set_oauth(self, **switches: Any) -> dict[str, Any]:
+        """Set the OAuth switches, as a POST to ``/_emulator/oauth`` does; returns the state.
+
+        For example ``set_oauth(auto_consent=True, user_key="phx_other", project=2)`` or
+        ``set_oauth(advance_clock_s=3600)``. Raises ValueError naming what is wrong.
+        """
+        self._call(apply_oauth, self.app.oauth, switches)
+        return self.oauth_state()
+
+    def oauth_state(self) -> dict[str, Any]:
+        """The OAuth switches and how many apps, codes and tokens exist."""
+        return self._call(oauth_state, self.app.oauth)
 
     # What the emulator holds
 

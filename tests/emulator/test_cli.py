@@ -63,3 +63,24 @@ async def test_bad_emulator_arguments_exit_2_with_one_clear_line(
     assert result.returncode == 2
     assert says in result.stderr.decode()
     assert "Traceback" not in result.stderr.decode()
+
+
+async def test_the_emulator_command_plays_an_eu_authorization_server_that_consents_itself() -> None:
+    process = await anyio.open_process(
+        [*COMMAND, "--port", "0", "--region", "eu", "--oauth-auto-consent"]
+    )
+    try:
+        printed = await read_until(process.stdout, "Sign in with PostHog")
+        host = printed.split("serving on ", 1)[1].split()[0]
+        async with httpx.AsyncClient(base_url=host, timeout=10) as client:
+            document = (await client.get("/.well-known/oauth-authorization-server")).json()
+            state = (await client.get("/_emulator/oauth")).json()
+    finally:
+        process.send_signal(signal.SIGINT)
+        with anyio.fail_after(10):
+            await process.wait()
+        await process.aclose()
+
+    assert document["issuer"] == host
+    assert document["posthog_region"] == "eu"
+    assert state["auto_consent"] is True
