@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 import pytest
 
 from max_tools.emulator import RunningEmulator
+from tests.emulator.conftest import project_client
+from tests.emulator.wire import messages, send_body
 
 TRENDS = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}]}
 
@@ -332,3 +335,56 @@ async def test_the_kind_in_the_path_is_checked_before_the_body(
     )
     assert no_query.json()["detail"].endswith('does not match body kind "None".')
     assert not_a_kind.status_code == 405 and read_a_kind.status_code == 405
+
+
+# The chat's numbers are the chart's numbers
+
+
+async def chart_and_text(
+    emulator: RunningEmulator, query_api: httpx.AsyncClient, question: str
+) -> tuple[dict[str, Any], str]:
+    """Ask `question`; the query endpoint's answer for its chart, and the answer's text."""
+    async with project_client(emulator, "conversations/") as api:
+        response = await api.post("", json=send_body(question))
+    sent = messages(response.content)
+    [viz] = [m for m in sent if m["type"] == "ai/viz"]
+    text = [m for m in sent if m["type"] == "ai" and "id" in m][-1]["content"]
+    data = await query_api.post("query/", json={"query": viz["answer"]})
+    assert data.status_code == 200
+    return data.json(), text
+
+
+async def test_the_total_the_chat_states_is_the_series_count_of_its_chart(
+    emulator: RunningEmulator, query_api: httpx.AsyncClient
+) -> None:
+    data, text = await chart_and_text(emulator, query_api, "Show me a trend of signups")
+
+    [series] = data["results"]
+    stated = re.search(
+        r"(\d+) \$pageview events from (\S+) to (\S+), peaking at (\d+) on (\S+)\.", text
+    )
+    assert stated is not None, text
+    assert float(stated[1]) == series["count"]
+    assert (stated[2], stated[3]) == (series["days"][0], series["days"][-1])
+    assert int(stated[4]) == max(series["data"])
+    assert series["data"][series["days"].index(stated[5])] == max(series["data"])
+
+
+async def test_a_breakdowns_text_quotes_each_values_count_and_their_sum(
+    emulator: RunningEmulator, query_api: httpx.AsyncClient
+) -> None:
+    data, text = await chart_and_text(emulator, query_api, "Plot pageviews by browser")
+
+    series = data["results"]
+    parts = ", ".join(f"{s['label']} {s['count']:.0f}" for s in series)
+    assert f"{sum(s['count'] for s in series):.0f} events from " in text
+    assert text.endswith(f": {parts}.")
+
+
+async def test_a_sql_answers_text_quotes_the_first_row_of_its_table(
+    emulator: RunningEmulator, query_api: httpx.AsyncClient
+) -> None:
+    data, text = await chart_and_text(emulator, query_api, "Top events in SQL please")
+
+    first = ", ".join(f"{c} {v}" for c, v in zip(data["columns"], data["results"][0], strict=True))
+    assert text.endswith(f"{len(data['results'])} rows; the first is {first}.")
