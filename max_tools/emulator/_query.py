@@ -27,6 +27,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from max_tools.emulator._formatted import formatted_results
 from max_tools.emulator._hogql import HogQLError, Select, read_select
 from max_tools.emulator._query_request import PATH_KIND, kind_mismatch, parse_error
 from max_tools.emulator._responses import json_response, read_body
@@ -66,8 +67,11 @@ async def run_query(
     query: dict[str, Any] = body["query"]
     status, answer = answer_query(query)
     if body.get("refresh") in _ASYNC_REFRESH or body.get("async") is True:
-        started = queries.start(team_id, polls, status, answer)
+        query_id = body.get("client_query_id") or uuid.uuid4().hex  # PostHog's choice too
+        started = queries.start(team_id, polls, status, answer, query_id)
         return json_response(202, {"cache_key": _cache_key(query), "query_status": started})
+    if status == 200 and request.headers.get("x-posthog-client") == "mcp":
+        answer = {**answer, "formatted_results": formatted_results(query, answer)}
     return json_response(status, answer)
 
 
@@ -102,10 +106,9 @@ class AsyncQueries:
     jobs: dict[str, _Job] = field(default_factory=dict)
 
     def start(
-        self, team_id: int, polls: int, status: int, answer: dict[str, Any]
+        self, team_id: int, polls: int, status: int, answer: dict[str, Any], query_id: str
     ) -> dict[str, Any]:
         """Start one that ends as `status` and `answer`, after `polls` reads; its first status."""
-        query_id = uuid.uuid4().hex
         first = {
             "complete": False,
             "end_time": None,

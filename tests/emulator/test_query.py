@@ -388,3 +388,28 @@ async def test_a_sql_answers_text_quotes_the_first_row_of_its_table(
 
     first = ", ".join(f"{c} {v}" for c, v in zip(data["columns"], data["results"][0], strict=True))
     assert text.endswith(f"{len(data['results'])} rows; the first is {first}.")
+
+
+async def test_an_mcp_client_gets_formatted_results_holding_the_same_numbers(
+    query_api: httpx.AsyncClient,
+) -> None:
+    plain = await query_api.post("query/", json={"query": PAGEVIEWS})
+    mcp = await query_api.post(
+        "query/", json={"query": PAGEVIEWS}, headers={"X-POSTHOG-CLIENT": "mcp"}
+    )
+
+    assert "formatted_results" not in plain.json()
+    [series] = mcp.json()["results"]
+    lines = mcp.json()["formatted_results"].split("\n")
+    assert lines[0] == "Date|$pageview"
+    assert lines[1:] == [f"{d}|{v}" for d, v in zip(series["days"], series["data"], strict=True)]
+
+
+async def test_a_client_query_id_names_the_async_query(query_api: httpx.AsyncClient) -> None:
+    body = {"query": TRENDS, "refresh": "force_async", "client_query_id": "my-query-1"}
+
+    started = await query_api.post("query/", json=body)
+    read = await query_api.get("query/my-query-1/")
+
+    assert started.json()["query_status"]["id"] == "my-query-1"
+    assert read.status_code == 202 and read.json()["query_status"]["id"] == "my-query-1"
