@@ -18,6 +18,7 @@ __all__ = ["SQL_WORDS", "chart_answer", "chart_query", "visualization"]
 
 SQL_WORDS = re.compile(r"\b(sql|hogql|top events)\b", re.I)
 """Questions answered with a HogQL table rather than a trends chart."""
+_COMPARE = re.compile(r"\b(compared?|comparing|previous period|period before)\b", re.I)
 TOP_EVENTS = "select event, count() as total from events group by event order by total desc"
 _BREAKDOWNS = (
     ("countr", "$geoip_country_name"),
@@ -40,6 +41,8 @@ def chart_query(message: str) -> dict[str, Any]:
         if word in message.lower():
             query["breakdownFilter"] = {"breakdown": prop, "breakdown_type": "event"}
             break
+    if _COMPARE.search(message):
+        query["compareFilter"] = {"compare": True}
     return query
 
 
@@ -81,21 +84,34 @@ def _number(value: float) -> str:
 def _trends_words(series: list[dict[str, Any]]) -> str:
     if not series:
         return "no events in that period."
-    days = series[0]["days"]
-    period = f"from {days[0]} to {days[-1]}" if days else "in that period"
+    if any(item.get("compare_label") for item in series):  # each period its own dates
+        return (
+            "; ".join(f"{_name(item)} {_number(item['count'])} {_span(item)}" for item in series)
+            + "."
+        )
+    period = _span(series[0])
     if len(series) == 1:
         [only] = series
-        data = only["data"]
-        peak = max(range(len(data)), key=data.__getitem__) if data else None
+        data, days = only["data"], only["days"]
         total = f"{_number(only['count'])} {only['label']} events {period}"
-        return (
-            f"{total}, peaking at {_number(data[peak])} on {days[peak]}."
-            if peak is not None
-            else total
-        )
+        if not data:
+            return f"{total}."
+        peak = max(range(len(data)), key=data.__getitem__)
+        return f"{total}, peaking at {_number(data[peak])} on {days[peak]}."
     total = sum(item["count"] for item in series)
-    parts = ", ".join(f"{item['label']} {_number(item['count'])}" for item in series)
+    parts = ", ".join(f"{_name(item)} {_number(item['count'])}" for item in series)
     return f"{_number(total)} events {period}: {parts}."
+
+
+def _span(item: dict[str, Any]) -> str:
+    days = item["days"]
+    return f"from {days[0]} to {days[-1]}" if days else "in that period"
+
+
+def _name(item: dict[str, Any]) -> str:
+    """The series' label, and its period when the chart compares two."""
+    period = item.get("compare_label")
+    return f"{item['label']} ({period} period)" if period else str(item["label"])
 
 
 def _table_words(result: dict[str, Any]) -> str:

@@ -121,8 +121,10 @@ def trends_results(query: dict[str, Any], now: datetime) -> list[dict[str, Any]]
     points = _points(query, now)
     start, end = resolved_range(query, now)
     fine = interval in ("hour", "minute")
-    days = [p.strftime("%Y-%m-%d %H:%M:%S" if fine else "%Y-%m-%d") for p in points]
+    day_format = "%Y-%m-%d %H:%M:%S" if fine else "%Y-%m-%d"
     labels = [_label(p, interval) for p in points]
+    # The previous period's series hold its own dates: the range moved back by its length.
+    back = (points[-1] - points[0]) + (points[1] - points[0] if len(points) > 1 else _STEP["day"])
     all_values = [iso(p) for p in points]
     legacy = _legacy_filter(query, start, end)
     breakdown = _table(query, "breakdownFilter").get("breakdown")
@@ -133,6 +135,8 @@ def trends_results(query: dict[str, Any], now: datetime) -> list[dict[str, Any]]
     series_list = [s for s in query["series"] if isinstance(s, dict)]
     results = []
     for period in periods:
+        shift = back if period == "previous" else timedelta(0)
+        days = [(p - shift).strftime(day_format) for p in points]
         for order, series in enumerate(series_list):
             event = (
                 series.get("event") if series.get("kind", "EventsNode") == "EventsNode" else None

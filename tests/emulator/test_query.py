@@ -177,6 +177,7 @@ async def test_trends_variants_add_their_keys(
     if "compare" in keys:
         assert [i["compare_label"] for i in items] == ["current", "previous"]
         assert items[0]["labels"][:2] == ["day 0", "day 1"]
+        assert items[1]["days"][-1] < items[0]["days"][0]  # the period before, its own dates
     if "aggregated_value" in keys:
         assert (items[0]["data"], items[0]["days"], items[0]["count"]) == ([], [], 0)
     if "breakdown_value" in keys:
@@ -413,3 +414,19 @@ async def test_a_client_query_id_names_the_async_query(query_api: httpx.AsyncCli
 
     assert started.json()["query_status"]["id"] == "my-query-1"
     assert read.status_code == 202 and read.json()["query_status"]["id"] == "my-query-1"
+
+
+async def test_a_compared_charts_text_quotes_each_periods_count_and_dates(
+    emulator: RunningEmulator, query_api: httpx.AsyncClient
+) -> None:
+    data, text = await chart_and_text(
+        emulator, query_api, "Plot pageviews compared to the previous period"
+    )
+
+    current, previous = data["results"]
+    assert (current["compare_label"], previous["compare_label"]) == ("current", "previous")
+    assert text.endswith(
+        f"$pageview (current period) {current['count']:.0f} from {current['days'][0]} to "
+        f"{current['days'][-1]}; $pageview (previous period) {previous['count']:.0f} from "
+        f"{previous['days'][0]} to {previous['days'][-1]}."
+    )
