@@ -64,6 +64,14 @@ class Series(_Model):
     breakdown_value: Any = None
     aggregated_value: float | None = None
     """For total-value displays (a number, a pie, a table), instead of `data`."""
+    compare_label: str | None = None
+    """``current`` or ``previous`` when the query compares with the period before."""
+
+    @property
+    def name(self) -> str:
+        """What to call the series in a table or a legend: compared periods keep apart."""
+        name = str(self.label or self.breakdown_value or "series")
+        return f"{name} ({self.compare_label})" if self.compare_label else name
 
 
 class QueryResult(_Model):

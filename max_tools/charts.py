@@ -64,7 +64,7 @@ def _trends(chart: Chart, result: QueryResult) -> dict[str, Any]:
     if display in _TOTAL_DISPLAYS or (
         series and all(s.aggregated_value is not None for s in series)
     ):
-        values = [{"series": s.label, "value": s.aggregated_value or s.count or 0} for s in series]
+        values = [{"series": s.name, "value": s.aggregated_value or s.count or 0} for s in series]
         return {
             "data": {"values": values},
             "mark": "bar",
@@ -75,7 +75,7 @@ def _trends(chart: Chart, result: QueryResult) -> dict[str, Any]:
             },
         }
     values = [
-        {"day": day, "value": point, "series": s.label}
+        {"day": day, "value": point, "series": s.name}
         for s in series
         for day, point in zip(s.days, s.data, strict=False)
     ]

@@ -15,7 +15,7 @@ from max_tools._messages import (
     MultiVisualizationMessage,
     VisualizationMessage,
 )
-from max_tools._query import Chart, QueryResult
+from max_tools._query import Chart, QueryResult, Series
 from max_tools.agent._results import Result, one_line
 
 __all__ = ["ChartResult", "render_chart", "visualization_summary"]
@@ -54,7 +54,15 @@ def render_chart(
     if result.series is not None:
         data.series = [
             s.model_dump(
-                include={"label", "breakdown_value", "days", "data", "count", "aggregated_value"},
+                include={
+                    "label",
+                    "breakdown_value",
+                    "compare_label",
+                    "days",
+                    "data",
+                    "count",
+                    "aggregated_value",
+                },
                 exclude_none=True,
             )
             for s in result.series
@@ -96,8 +104,8 @@ def _trends_table(result: QueryResult) -> tuple[list[str], list[list[Any]]]:
     return header, rows
 
 
-def _label(series: Any) -> str:
-    return str(series.label or series.breakdown_value or "series")
+def _label(series: Series) -> str:
+    return series.name
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> tuple[str, int, int]:

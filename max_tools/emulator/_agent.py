@@ -9,7 +9,8 @@ default answers everything else. Keys of a rule:
 ``chunks``         how many partial chunks stream before the final answer (default 12)
 ``delay_s``        seconds between chunks (default 0.08), so ``chunks * delay_s`` is the length
 ``title``          the conversation title set on its first run
-``visualization``  true: add an ``ai/viz`` trends visualization
+``visualization``  true: add an ``ai/viz`` visualization (a trends chart; a HogQL table when the
+                   message asks for SQL); the default answer then quotes its numbers
 ``fail``           true: end the run with an ``ai/failure`` message instead of an answer
 ``approval``       ``{tool_name, preview, payload}``: the run stops at a call of ``tool_name``
                    with ``payload`` as its arguments, waiting for a person's approval; ``reply``
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from max_tools.emulator._charts import SQL_WORDS, chart_answer
 from max_tools.emulator._interrupts import Pause, default_pause, pause_from_rule
 from max_tools.emulator._texts import default_answer
 
@@ -80,17 +82,19 @@ class Rule:
             return default_pause(message)
         return scripted
 
-    def answer(self, message: str) -> str:
-        """The answer text for `message`."""
+    def answer(self, message: str, chart: dict[str, Any] | None = None) -> str:
+        """The answer text for `message`; about `chart`'s numbers when the run drew one."""
         if self.reply is not None:
             return self.reply.replace("{message}", message)
+        if chart is not None:
+            return chart_answer(message, chart)
         return default_answer(message)
 
     def wants_visualization(self, message: str) -> bool:
         """Whether the run shows a trends visualization."""
         if self.visualization is not None:
             return self.visualization
-        return bool(_CHART_WORDS.search(message))
+        return bool(_CHART_WORDS.search(message) or SQL_WORDS.search(message))
 
     def title_for(self, message: str) -> str:
         """The title given to a new conversation."""

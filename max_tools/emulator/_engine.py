@@ -24,6 +24,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from max_tools.emulator._agent import DEFAULT_RULE, Rule, pick_rule
+from max_tools.emulator._charts import chart_query, visualization
 from max_tools.emulator._faults import Faults
 from max_tools.emulator._interrupts import Pause, Resumed, abandon, stop_at
 from max_tools.emulator._store import Row, Store
@@ -322,8 +323,9 @@ class Engine:
             }
             self._store_and_send(row, log, failure)
             return
-        if visual:
-            self._store_and_send(row, log, _visualization(message))
+        chart = chart_query(message) if visual else None
+        if chart is not None:
+            self._store_and_send(row, log, visualization(message, chart))
         result = "Insight created." if visual else "Found matching events."
         tool = {
             "content": result,
@@ -335,7 +337,7 @@ class Engine:
         }
         self._store_and_send(row, log, tool)
         await self.faults.wait_released()
-        answer = rule.answer(message)
+        answer = rule.answer(message, chart)
         if self.faults.take("garble_utf8"):  # a partial chunk whose bytes are not UTF-8
             log.append(partial_chunk("GARBLED").replace(b"GARBLED", b"caf\xe9 \xff\xfe"))
         for text in prefixes(answer, rule.chunks):
@@ -384,37 +386,6 @@ class Engine:
     def _store_and_send(self, row: Row, log: RunLog, message: dict[str, Any]) -> None:
         row.messages.append(message)
         log.append(frame("message", compact_json(message)))
-
-
-def _visualization(message: str) -> dict[str, Any]:
-    return {
-        "answer": {
-            "dateRange": {"date_from": "-7d"},
-            "interval": "day",
-            "kind": "TrendsQuery",
-            "series": [{"event": "$pageview", "kind": "EventsNode", "math": "total"}],
-            **_breakdown(message),
-        },
-        "id": str(uuid.uuid4()),
-        "initiator": None,
-        "parent_tool_call_id": None,
-        "plan": f"Trends of matching events per day over the last 7 days, for: {message}",
-        "query": message,
-        "short_id": None,
-        "type": "ai/viz",
-    }
-
-
-def _breakdown(message: str) -> dict[str, Any]:
-    """A breakdown when the question asks for one ("by country", "per browser", ...)."""
-    for word, prop in (
-        ("countr", "$geoip_country_name"),
-        ("browser", "$browser"),
-        ("device", "$device_type"),
-    ):
-        if word in message.lower():
-            return {"breakdownFilter": {"breakdown": prop, "breakdown_type": "event"}}
-    return {}
 
 
 async def _pause(seconds: float) -> None:

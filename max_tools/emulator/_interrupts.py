@@ -127,22 +127,42 @@ def default_pause(message: str) -> Pause | None:
     """The built-in agent asks before deleting or changing things, and asks about vague charts."""
     number = 1 + zlib.crc32(message.encode()) % 900
     if _DELETE.search(message):
-        return Pause(
-            "approval",
-            "delete_dashboard",
-            {"dashboard_id": number},
-            f"Delete dashboard 'Weekly metrics' (id {number})",
-        )
+        return _approval("delete_dashboard", {"dashboard_id": number})
     if _CHANGE_FLAG.search(message):
-        return Pause(
-            "approval",
-            "update_feature_flag",
-            {"feature_flag_id": number, "active": False},
-            f"Disable feature flag 'new-onboarding' (id {number}) for all users",
-        )
+        return _approval("update_feature_flag", {"feature_flag_id": number, "active": False})
     if _VAGUE_CHART.search(message) and not _SUBJECT.search(message):
         return Pause("form", FORM_TOOL, {"questions": CHART_QUESTIONS})
     return None
+
+
+def _approval(tool_name: str, args: dict[str, Any]) -> Pause:
+    return Pause("approval", tool_name, args, str(_preview(tool_name, args)))
+
+
+def _preview(tool_name: str, args: dict[str, Any]) -> str | None:
+    """The built-in tools' previews, from their arguments (None for other tools)."""
+    if tool_name == "delete_dashboard" and "dashboard_id" in args:
+        return f"Delete dashboard 'Weekly metrics' (id {args['dashboard_id']})"
+    if tool_name == "update_feature_flag" and "feature_flag_id" in args:
+        verb = "Enable" if args.get("active") else "Disable"
+        return f"{verb} feature flag 'new-onboarding' (id {args['feature_flag_id']}) for all users"
+    return None
+
+
+def _what_ran(
+    tool_name: str, preview: str, proposed: dict[str, Any], used: dict[str, Any]
+) -> tuple[str, str]:
+    """What the tool did with the arguments it ran with, and the person's edits in words.
+
+    An edited payload changes what runs (12.5), so the description follows the arguments used,
+    not the preview written for the proposed ones.
+    """
+    changed = {key: value for key, value in used.items() if proposed.get(key, ...) != value}
+    if not changed:
+        return preview, ""
+    edits = ", ".join(f"{key} {json.dumps(value)}" for key, value in changed.items())
+    derived = _preview(tool_name, used) if _preview(tool_name, proposed) == preview else None
+    return derived or f"{preview}, with {edits}", f" I used your changes: {edits}."
 
 
 def stop_at(row: Row, pause: Pause, tool_call_id: str, message: str, reply: str | None) -> None:
@@ -250,8 +270,9 @@ def _decide(row: Row, payload: dict[str, Any], action: str) -> Resumed | None:
     decision["decision_status"] = "approved"
     edited = payload.get("payload")
     args = {**interrupt["args"], **(edited if isinstance(edited, dict) else {})}
-    text = f"Done: {decision['preview']} (arguments: {json.dumps(args, sort_keys=True)})."
-    answer = reply or f"Done. {decision['preview']}: carried out."
+    ran, edits = _what_ran(name, decision["preview"], interrupt["args"], args)
+    text = f"Done: {ran} (arguments: {json.dumps(args, sort_keys=True)})."
+    answer = reply or f"Done. {ran}: carried out.{edits}"
     return Resumed(name, call, text, {name: {"status": "done", "args": args}}, answer)
 
 

@@ -1,15 +1,17 @@
 """The query endpoint (reference section 15): the data behind PostHog AI's charts.
 
-``POST /api/{environments|projects}/{id}/query/[{Kind}/]`` with ``{"query": <node>}``. Results are
+``POST /api/{environments|projects}/{id}/query/[{Kind}/]`` with ``{"query": <node>}``. Checks
+come in PostHog's order (`_query_request`): the ``{Kind}`` path against the body, then the body
+against ``QueryRequest``, then the query itself as it runs (`_hogql` for HogQL). Results are
 made up, but deterministic for a given query (seeded by its JSON) and shaped by it: a trends
-query gets one series per series and breakdown value, one point per interval in its date range;
-a HogQL query gets its select list as columns; a funnel one count per step.
+query gets PostHog's series items (`_trends`), a HogQL query its select list as columns, a
+funnel one count per step.
 
 Asynchronous queries (``refresh`` ``async``, ``lazy_async``, ``force_async``, or the legacy
 ``"async": true``) answer 202 with a ``query_status``; ``GET …/query/{id}/`` answers 202 while
 the query "runs" (for ``faults.query_polls`` reads, 1 by default), then 200 with the response
-in ``query_status.results``, or 400 with ``error_message`` when it failed (a HogQL syntax
-error, found only when it runs, as at PostHog); ``DELETE`` cancels it.
+in ``query_status.results``, or 400 with ``error_message`` when it failed (a HogQL error,
+found only when it runs, as at PostHog); ``DELETE`` cancels it.
 """
 
 from __future__ import annotations
@@ -25,72 +27,68 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from max_tools.emulator._formatted import formatted_results
+from max_tools.emulator._hogql import HogQLError, Select, read_select
+from max_tools.emulator._query_request import PATH_KIND, kind_mismatch, parse_error
 from max_tools.emulator._responses import json_response, read_body
+from max_tools.emulator._trends import Numbers, iso, resolved_range, trends_results
 from max_tools.emulator._validation import FieldError
 from max_tools.emulator._wire import drf_error, drf_time
 
-__all__ = ["AsyncQueries", "run_query"]
+__all__ = ["AsyncQueries", "answer_query", "run_query"]
 
-_BODY_KEYS = {
-    "query",
-    "refresh",
-    "client_query_id",
-    "name",
-    "async",
-    "filters_override",
-    "variables_override",
-    "limit_context",
-}
-_TOTAL_DISPLAYS = {"BoldNumber", "ActionsPie", "ActionsBarValue", "ActionsTable", "WorldMap"}
-_STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
-_RANGE = re.compile(r"^-(\d+)([hdwmy])$")
-_BREAKDOWN_VALUES = {
-    "$geoip_country_name": ["United States", "Germany", "United Kingdom"],
-    "$browser": ["Chrome", "Safari", "Firefox"],
-    "$device_type": ["Desktop", "Mobile", "Tablet"],
-}
 _EVENTS = ["$pageview", "signed_up", "$autocapture", "purchase", "$pageleave"]
 _HOGQL_LIMIT, _HOGQL_MAX_LIMIT = 100, 50_000
-_REFRESH = {True, False, "blocking", "force_blocking", "async", "lazy_async", "force_async"}
-_REFRESH |= {"async_except_on_cache_miss", "force_cache"}
 _ASYNC_REFRESH = {"async", "lazy_async", "force_async"}
 """The modes that compute in the background (the emulator keeps no cache, so always 202)."""
+
+
+def _method_not_allowed(method: str) -> Response:
+    detail = f'Method "{method}" not allowed.'
+    return json_response(405, drf_error("invalid_request", "method_not_allowed", detail))
 
 
 async def run_query(
     request: Request, path_kind: str | None, *, team_id: int, queries: AsyncQueries, polls: int
 ) -> Response:
     """Answer one query request as PostHog's query viewset does (`polls`: see `AsyncQueries`)."""
+    if path_kind is not None and not PATH_KIND.fullmatch(path_kind):
+        return _method_not_allowed(request.method)  # ``query/{id}/`` reads and cancels only
     try:
         body = await read_body(request)
     except FieldError as error:
         return json_response(400, drf_error("invalid_request", error.code, error.detail))
-    problem = _invalid(body)
+    mismatch = kind_mismatch(body, path_kind)
+    if mismatch is not None:
+        return json_response(400, drf_error("validation_error", "invalid_input", mismatch))
+    problem = parse_error(body)
     if problem is not None:
-        detail = f"JSON parse error - 1 validation error for QueryRequest\n{problem}"
-        return json_response(400, drf_error("invalid_request", "parse_error", detail))
+        return json_response(400, drf_error("invalid_request", "parse_error", problem))
     query: dict[str, Any] = body["query"]
-    kind = query["kind"]
-    if path_kind is not None and path_kind != kind:
-        detail = f'Query kind mismatch: path kind "{path_kind}" does not match body kind "{kind}".'
-        return json_response(400, drf_error("validation_error", "invalid_input", detail))
-    status, answer = _answer(query)
+    status, answer = answer_query(query)
     if body.get("refresh") in _ASYNC_REFRESH or body.get("async") is True:
-        started = queries.start(team_id, polls, status, answer)
+        query_id = body.get("client_query_id") or uuid.uuid4().hex  # PostHog's choice too
+        started = queries.start(team_id, polls, status, answer, query_id)
         return json_response(202, {"cache_key": _cache_key(query), "query_status": started})
+    if status == 200 and request.headers.get("x-posthog-client") == "mcp":
+        answer = {**answer, "formatted_results": formatted_results(query, answer)}
     return json_response(status, answer)
 
 
-def _answer(query: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """The status and body of a blocking run of `query`."""
-    kind = query["kind"]
+def answer_query(query: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """The status and body of a blocking run of a valid `query` (what the charts' text quotes)."""
+    kind, now = query["kind"], datetime.now(UTC)
     if kind == "HogQLQuery":
-        return _hogql(query)
+        try:
+            select = read_select(query["query"])
+        except HogQLError as error:
+            return 400, drf_error("validation_error", error.code, error.message)
+        return 200, _hogql(query, select, now)
     if kind == "TrendsQuery":
-        return 200, _envelope(query, _trends(query))
+        return 200, _envelope(query, trends_results(query, now), now)
     if kind == "FunnelsQuery":
-        return 200, _envelope(query, _funnel(query))
-    return 200, _envelope(query, [])
+        return 200, _envelope(query, _funnel(query), now)
+    return 200, _envelope(query, [], now)
 
 
 @dataclass
@@ -108,10 +106,9 @@ class AsyncQueries:
     jobs: dict[str, _Job] = field(default_factory=dict)
 
     def start(
-        self, team_id: int, polls: int, status: int, answer: dict[str, Any]
+        self, team_id: int, polls: int, status: int, answer: dict[str, Any], query_id: str
     ) -> dict[str, Any]:
         """Start one that ends as `status` and `answer`, after `polls` reads; its first status."""
-        query_id = uuid.uuid4().hex
         first = {
             "complete": False,
             "end_time": None,
@@ -134,6 +131,8 @@ class AsyncQueries:
 
     def read(self, team_id: int, query_id: str) -> Response:
         """``GET …/query/{id}/``: 202 while running, 200 when complete, 400 when it failed."""
+        if PATH_KIND.fullmatch(query_id):  # ``query/{Kind}/`` is PostHog's POST-only route
+            return _method_not_allowed("GET")
         job = self.jobs.get(query_id)
         if job is None or job.status["team_id"] != team_id:
             return json_response(404, drf_error("invalid_request", "not_found", "Query not found."))
@@ -149,61 +148,21 @@ class AsyncQueries:
 
     def cancel(self, team_id: int, query_id: str) -> Response:
         """``DELETE …/query/{id}/``: forget the query (a later read is a 404)."""
+        if PATH_KIND.fullmatch(query_id):
+            return _method_not_allowed("DELETE")
         job = self.jobs.get(query_id)
         if job is not None and job.status["team_id"] == team_id:
             del self.jobs[query_id]
         return json_response(200, {"message": "Query cancelled."})
 
 
-def _invalid(body: Any) -> str | None:
-    """PostHog's pydantic complaint about the body (its first error), or None."""
-    if not isinstance(body, dict):
-        name = type(body).__name__
-        return f"  Input should be a valid dictionary [type=dict_type, input_type={name}]"
-    unknown = sorted(set(body) - _BODY_KEYS)
-    if unknown:
-        return f"{unknown[0]}\n  Extra inputs are not permitted [type=extra_forbidden]"
-    query = body.get("query")
-    if not isinstance(query, dict):
-        return "query\n  Field required [type=missing]"
-    kind = query.get("kind")
-    if not isinstance(kind, str) or not kind.endswith("Query"):
-        return (
-            f"query\n  Input tag {kind!r} found using 'kind' does not match any of the expected "
-            "tags [type=union_tag_invalid]"
-        )
-    if kind == "HogQLQuery" and not isinstance(query.get("query"), str):
-        return "query.HogQLQuery.query\n  Field required [type=missing]"
-    if kind in ("TrendsQuery", "FunnelsQuery") and not isinstance(query.get("series"), list):
-        return f"query.{kind}.series\n  Field required [type=missing]"
-    refresh = body.get("refresh", "blocking")
-    if not isinstance(refresh, bool | str) or refresh not in _REFRESH:
-        return f"refresh\n  Input should be a valid boolean or one of {sorted(map(str, _REFRESH))}"
-    return None
-
-
-class _Numbers:
-    """Made-up numbers that depend only on the query: the same query, the same chart."""
-
-    def __init__(self, query: dict[str, Any]) -> None:
-        self._seed = zlib.crc32(json.dumps(query, sort_keys=True).encode())
-        self._drawn = 0
-
-    def randint(self, low: int, high: int) -> int:
-        self._drawn += 1
-        return low + zlib.crc32(f"{self._seed}:{self._drawn}".encode()) % (high - low + 1)
-
-    def uniform(self, low: float, high: float) -> float:
-        return low + (high - low) * self.randint(0, 10_000) / 10_000
-
-
 def _cache_key(query: dict[str, Any]) -> str:
     return f"cache_{zlib.crc32(json.dumps(query, sort_keys=True).encode()):08x}"
 
 
-def _envelope(query: dict[str, Any], results: Any) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    start, end = _range(query, now)
+def _envelope(query: dict[str, Any], results: Any, now: datetime) -> dict[str, Any]:
+    """``CachedTrendsQueryResponse``'s keys (and other insight kinds'), every one present."""
+    start, end = resolved_range(query, now)
     return {
         "cache_key": _cache_key(query),
         "error": "",
@@ -214,97 +173,15 @@ def _envelope(query: dict[str, Any], results: Any) -> dict[str, Any]:
         "modifiers": {},
         "next_allowed_client_refresh": drf_time(now + timedelta(minutes=3)),
         "query_status": None,
-        "resolved_date_range": {"date_from": drf_time(start), "date_to": drf_time(end)},
+        "resolved_date_range": {"date_from": iso(start), "date_to": iso(end)},
         "results": results,
         "timezone": "UTC",
         "timings": [{"k": "./query", "t": 0.01}],
     }
 
 
-def _table(query: dict[str, Any], key: str) -> dict[str, Any]:
-    value = query.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _range(query: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
-    date_range = _table(query, "dateRange")
-    matched = _RANGE.match(str(date_range.get("date_from") or "-7d"))
-    amount, unit = (int(matched[1]), matched[2]) if matched else (7, "d")
-    span = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}.get(
-        unit, timedelta(days=30 if unit == "m" else 365)
-    )
-    end = now.replace(minute=0, second=0, microsecond=0)
-    return end - span * amount, end
-
-
-def _points(query: dict[str, Any]) -> list[datetime]:
-    interval = str(query.get("interval") or "day")
-    start, end = _range(query, datetime.now(UTC))
-    if interval == "month":
-        months = max(1, round((end - start).days / 30))
-        return [end - timedelta(days=30 * (months - i)) for i in range(months + 1)]
-    step = _STEP.get(interval, _STEP["day"])
-    if interval != "hour":
-        start = start.replace(hour=0)
-        end = end.replace(hour=0)
-    count = min(int((end - start) / step) + 1, 400)
-    return [end - step * (count - 1 - i) for i in range(count)]
-
-
-def _trends(query: dict[str, Any]) -> list[dict[str, Any]]:
-    rng = _Numbers(query)
-    hourly = query.get("interval") == "hour"
-    points = _points(query)
-    days = [p.strftime("%Y-%m-%d %H:%M:%S" if hourly else "%Y-%m-%d") for p in points]
-    labels = [f"{p.day}-{p.strftime('%b-%Y')}" for p in points]
-    breakdown = _table(query, "breakdownFilter").get("breakdown")
-    values: list[Any] = (
-        _BREAKDOWN_VALUES.get(str(breakdown), ["Value A", "Value B", "Value C"])
-        if breakdown
-        else [None]
-    )
-    display = (
-        (query.get("trendsFilter") or {}).get("display")
-        if isinstance(query.get("trendsFilter"), dict)
-        else None
-    )
-    results = []
-    series_list = [s for s in query["series"] if isinstance(s, dict)]
-    for order, series in enumerate(series_list):
-        name = str(
-            series.get("custom_name") or series.get("event") or series.get("name") or "All events"
-        )
-        for value in values:
-            base = rng.randint(40, 400)
-            data = [max(0, base + rng.randint(-base // 3, base // 3)) for _ in points]
-            label = (
-                name
-                if value is None
-                else (f"{name} - {value}" if len(series_list) > 1 else str(value))
-            )
-            item: dict[str, Any] = {
-                "label": label,
-                "count": float(sum(data)),
-                "action": {
-                    "id": name,
-                    "name": name,
-                    "type": "events",
-                    "order": order,
-                    "math": series.get("math", "total"),
-                },
-            }
-            if display in _TOTAL_DISPLAYS:
-                item.update(aggregated_value=float(sum(data)), data=[], days=[])
-            else:
-                item.update(data=data, labels=labels, days=days)
-            if value is not None:
-                item["breakdown_value"] = value
-            results.append(item)
-    return results
-
-
 def _funnel(query: dict[str, Any]) -> list[dict[str, Any]]:
-    rng = _Numbers(query)
+    rng = Numbers(query)
     count = rng.randint(500, 5000)
     steps = []
     for order, series in enumerate(s for s in query["series"] if isinstance(s, dict)):
@@ -323,61 +200,54 @@ def _funnel(query: dict[str, Any]) -> list[dict[str, Any]]:
     return steps
 
 
-def _hogql(query: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    text = query["query"].strip()
-    matched = re.match(
-        r"(?is)^select\s+(.+?)(?:\s+from\s+\w+.*?)?(?:\s+limit\s+(\d+))?\s*;?$", text
-    )
-    if matched is None:
-        word = (text.split() or [""])[0]
-        detail = f"Syntax error at line 1, column 0: mismatched input '{word}' expecting SELECT"
-        return 400, drf_error("validation_error", "invalid_input", detail)
-    columns = [_column(part) for part in _split(matched[1])]
-    limit = min(int(matched[2]), _HOGQL_MAX_LIMIT) if matched[2] else _HOGQL_LIMIT
-    rng = _Numbers(query)
-    rows = [
-        [_value(column, index, rng) for column in columns]
-        for index in range(min(limit, len(_EVENTS)))
-    ]
-    body = _envelope(query, rows)
-    body.pop("resolved_date_range")  # HogQL responses have none
-    body.update(
-        clickhouse="SELECT ...",
-        columns=columns,
-        explain=None,
-        hogql=f"{text}{'' if matched[2] else f' LIMIT {_HOGQL_LIMIT}'}",
-        limit=limit,
-        metadata=None,
-        offset=0,
-        query=text,
-        types=[[column, "UInt64" if _numeric(column) else "String"] for column in columns],
-    )
-    return 200, dict(sorted(body.items()))
-
-
-def _split(select: str) -> list[str]:
-    parts, depth, current = [], 0, ""
-    for char in select:
-        depth += char == "("
-        depth -= char == ")"
-        if char == "," and depth == 0:
-            parts.append(current.strip())
-            current = ""
-        else:
-            current += char
-    return [*parts, current.strip()]
-
-
-def _column(expression: str) -> str:
-    alias = re.search(r"(?i)\s+as\s+(\w+)$", expression)
-    return alias[1] if alias else expression
+def _hogql(query: dict[str, Any], select: Select, now: datetime) -> dict[str, Any]:
+    """``CachedHogQLQueryResponse``: every key present, nulls kept (reference 15.3)."""
+    limit = min(select.limit, _HOGQL_MAX_LIMIT) if select.limit is not None else _HOGQL_LIMIT
+    rng = Numbers(query)
+    count = 1 if select.table is None else min(limit, len(_EVENTS))
+    rows = [[_value(column, index, rng) for column in select.columns] for index in range(count)]
+    text = select.text.rstrip().rstrip(";")
+    body = {
+        "cache_key": _cache_key(query),
+        "clickhouse": "SELECT ...",
+        "columns": select.columns,
+        "error": None,
+        "explain": None,
+        "hasMore": False,
+        "hogql": text if select.limit is not None else f"{text} LIMIT {_HOGQL_LIMIT}",
+        "is_cached": False,
+        "last_refresh": drf_time(now),
+        "limit": limit,
+        "metadata": None,
+        "modifiers": {},
+        "next_allowed_client_refresh": drf_time(now + timedelta(minutes=3)),
+        "offset": 0,
+        "query": query["query"],
+        "query_status": None,
+        "results": rows,
+        "timezone": "UTC",
+        "timings": [{"k": "./query", "t": 0.01}],
+        "types": [[column, _type(column)] for column in select.columns],
+    }
+    return body
 
 
 def _numeric(column: str) -> bool:
     return bool(re.search(r"(?i)(count|sum|avg|uniq|total|number)", column))
 
 
-def _value(column: str, index: int, rng: _Numbers) -> Any:
+def _type(column: str) -> str:
+    if re.fullmatch(r"\d+", column):
+        return "UInt8" if int(column) < 256 else "UInt64"
+    return "UInt64" if _numeric(column) else "String"
+
+
+def _value(column: str, index: int, rng: Numbers) -> Any:
+    if re.fullmatch(r"\d+", column):
+        return int(column)  # a constant selects itself
+    literal = re.fullmatch(r"'(.*)'", column)
+    if literal:
+        return literal[1]
     if _numeric(column):
         return rng.randint(1, 5000)
     if "event" in column.lower():

@@ -196,7 +196,7 @@ def test_on_a_terminal_a_chart_shows_as_sparklines(
     code, out, _ = run(emulator, capsys, "chat", "Plot weekly signups by country")
 
     assert code == 0
-    lines = [line for line in out.splitlines() if "United States" in line]
-    assert lines and any(bar in lines[0] for bar in "▁▂▃▄▅▆▇█")
+    rows = [line for line in out.splitlines() if "United States" in line and "│" in line]
+    assert rows and any(bar in rows[0] for bar in "▁▂▃▄▅▆▇█")  # the table's row, not the text
     assert "latest" in out and "total" in out  # a table: series, trend, latest, total
     assert "(every number: max-tools chart" in out

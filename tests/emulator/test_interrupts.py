@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
+from max_tools.emulator import Rule
 from tests.emulator.wire import events, messages, new_id, send_body
 
 KEYS = [
@@ -80,6 +82,73 @@ async def test_approve_resumes_with_the_tool_message_first_and_empties_the_paylo
     assert sent[0]["ui_payload"]["delete_dashboard"]["args"]["x"] == 1  # merged over the proposal
     [after] = (await conversation(api, cid))["pending_approvals"]
     assert (after["decision_status"], after["payload"]) == ("approved", {})
+
+
+async def test_an_edited_payload_is_what_the_tool_result_and_the_answer_report(
+    api: httpx.AsyncClient,
+) -> None:
+    cid = await paused(api)
+    [item] = (await conversation(api, cid))["pending_approvals"]
+    proposed = item["payload"]["dashboard_id"]
+    edited = proposed + 1
+
+    response = await resume(
+        api,
+        cid,
+        {
+            "action": "approve",
+            "proposal_id": item["proposal_id"],
+            "payload": {"dashboard_id": edited},
+        },
+    )
+
+    sent = messages(response.content)
+    tool, answer = sent[0], [m for m in sent if m["type"] == "ai" and "id" in m][-1]
+    assert tool["content"] == (
+        f"Done: Delete dashboard 'Weekly metrics' (id {edited}) "
+        f'(arguments: {{"dashboard_id": {edited}}}).'
+    )
+    assert answer["content"] == (
+        f"Done. Delete dashboard 'Weekly metrics' (id {edited}): carried out. "
+        f"I used your changes: dashboard_id {edited}."
+    )
+    assert f"id {proposed})" not in tool["content"] + answer["content"]
+
+
+@pytest.mark.parametrize(
+    "emulator_options",
+    [
+        {
+            "rules": [
+                Rule(
+                    match="archive",
+                    approval={
+                        "tool_name": "archive_insight",
+                        "preview": "Archive insight 'Signups' (id 42)",
+                        "payload": {"insight_id": 42},
+                    },
+                )
+            ]
+        }
+    ],
+)
+async def test_an_edited_payload_of_a_scripted_tool_is_named_in_the_answer(
+    api: httpx.AsyncClient,
+) -> None:
+    cid = await paused(api, "Archive the signups insight")
+    [item] = (await conversation(api, cid))["pending_approvals"]
+
+    response = await resume(
+        api,
+        cid,
+        {"action": "approve", "proposal_id": item["proposal_id"], "payload": {"insight_id": 43}},
+    )
+
+    answer = [m for m in messages(response.content) if m["type"] == "ai" and "id" in m][-1]
+    assert answer["content"] == (
+        "Done. Archive insight 'Signups' (id 42), with insight_id 43: carried out. "
+        "I used your changes: insight_id 43."
+    )
 
 
 async def test_reject_uses_posthogs_text_and_a_null_artifact(api: httpx.AsyncClient) -> None:

@@ -65,3 +65,24 @@ async def test_a_follow_ups_charts_are_numbered_as_max_get_chart_counts_them(mcp
     assert data(follow_up)["charts"] == [2] and "chart=2)" in text(follow_up)
     second = await mcp.call_tool("max_get_chart", {"conversation_id": cid, "chart": 2})
     assert 'for "Plot pageviews by browser"' in text(second)  # the follow-up's chart, not the first
+
+
+async def test_a_chart_compared_with_the_period_before_keeps_both_periods_apart(
+    mcp: Client, max_client: AsyncMaxClient
+) -> None:
+    asked = await mcp.call_tool(
+        "max_chat", {"message": "Plot pageviews compared to the previous period"}
+    )
+    cid = data(asked)["conversation_id"]
+
+    table = await mcp.call_tool("max_get_chart", {"conversation_id": cid, "chart": 1})
+
+    _, truth = await max_client.chart_data(cid, 1)
+    current, previous = truth.series or []
+    lines = text(table).splitlines()
+    header = next(line for line in lines if line.startswith("| day"))
+    assert header == "| day | $pageview (current) | $pageview (previous) |"
+    assert lines[-1] == f"| total | {current.count:.0f} | {previous.count:.0f} |"
+    assert [s["compare_label"] for s in data(table)["series"]] == ["current", "previous"]
+    legend = {v["series"] for v in data(table)["vega_lite"]["data"]["values"]}
+    assert legend == {"$pageview (current)", "$pageview (previous)"}
