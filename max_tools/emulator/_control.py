@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import copy
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from max_tools.emulator import _validation as v
+from max_tools.emulator._backend import Backend
 from max_tools.emulator._oauth_control import oauth_control
 from max_tools.emulator._responses import canonical, json_response, read_body
-
-if TYPE_CHECKING:
-    from max_tools.emulator._backend import Backend
 
 __all__ = ["ConversationState", "EmulatorStats", "control", "move_to_sandbox"]
 

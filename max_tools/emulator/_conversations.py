@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from max_tools.emulator import _validation as v
+from max_tools.emulator._backend import Backend
 from max_tools.emulator._engine import OOPS, Turn, ai_message, human_message
 from max_tools.emulator._interrupts import resume
 from max_tools.emulator._responses import (
@@ -25,9 +26,6 @@ from max_tools.emulator._responses import (
 from max_tools.emulator._sse import read_log
 from max_tools.emulator._store import Row, Store, User
 from max_tools.emulator._wire import compact_json, drf_error, frame, python_json
-
-if TYPE_CHECKING:
-    from max_tools.emulator._backend import Backend
 
 __all__ = [
     "SANDBOX_ACTION_DETAIL",

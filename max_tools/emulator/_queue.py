@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from max_tools.emulator import _validation as v
+from max_tools.emulator._backend import Backend
 from max_tools.emulator._responses import canonical, json_response, read_body, validation_error
 from max_tools.emulator._store import MAX_QUEUE_MESSAGES, Row, Store, User
 from max_tools.emulator._wire import drf_error, utcnow
-
-if TYPE_CHECKING:
-    from max_tools.emulator._backend import Backend
 
 __all__ = ["NOT_RUNNING_DETAIL", "clear_queue", "queue", "queue_item"]
 

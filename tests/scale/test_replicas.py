@@ -20,6 +20,7 @@ from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT, MCP_DEFAULT_TIMEOUT
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
 
@@ -106,6 +107,9 @@ async def user(
     http = httpx2.AsyncClient(
         headers={"Authorization": f"Bearer {key}"},
         limits=httpx2.Limits(max_keepalive_connections=0),
+        # The SDK's own timeouts, not httpx's 5 s: a worker still starting on a busy machine
+        # answers a first request late, and that is not what these tests are about.
+        timeout=httpx2.Timeout(MCP_DEFAULT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT),
     )
     async with (
         http,
