@@ -132,6 +132,8 @@ class Select:
     limit: int | None
     table: str | None
     """The table selected from; None for a select without FROM (one row)."""
+    order: tuple[int, bool] | None = None
+    """The column the rows are sorted by (its index, and whether descending), if one is."""
 
 
 def read_select(text: str) -> Select:
@@ -160,19 +162,20 @@ def read_select(text: str) -> Select:
         return _unchecked(clean, comments_out, flat)
     columns = _columns(comments_out, matched)
     limit = int(matched["limit"]) if matched["limit"] else None
+    order = _order(comments_out, matched, columns)
     source = matched["from"]
     if source is None:
         _check_fields(matched, None, set(), masked)
-        return Select(clean, columns, limit, None)
+        return Select(clean, columns, limit, None, order)
     found = _FROM.match(source.strip())
     if found is None:  # a joined source is beyond this reader: not checked
-        return Select(clean, columns, limit, source.strip())
+        return Select(clean, columns, limit, source.strip(), order)
     table = found["table"]
     if table not in TABLES:
         raise HogQLError("hogql_query_error", f"Unknown table `{table}`.")
     names = {table} | ({found["alias"]} if found["alias"] else set())
     _check_fields(matched, TABLES[table], names, masked)
-    return Select(clean, columns, limit, table)
+    return Select(clean, columns, limit, table, order)
 
 
 def _unchecked(clean: str, comments_out: str, flat: str) -> Select:
@@ -183,6 +186,28 @@ def _unchecked(clean: str, comments_out: str, flat: str) -> Select:
     limit = re.search(r"(?i)\blimit\s+(\d+)\s*(?:offset\s+\d+\s*)?;?\s*$", flat)
     columns = _columns(comments_out, listed)
     return Select(clean, columns, int(limit[1]) if limit else None, listed["from"])
+
+
+def _order(text: str, clauses: re.Match[str], columns: list[str]) -> tuple[int, bool] | None:
+    """The selected column the ORDER BY's first key names (by alias or as written), if any."""
+    if clauses["order"] is None:
+        return None
+    start = clauses.start("order")
+    a, b = _split(clauses["order"])[0]
+    key = re.fullmatch(
+        r"(?is)\s*(?P<expr>.+?)(?:\s+(?P<dir>asc|desc))?(?:\s+nulls\s+(?:first|last))?\s*",
+        text[start + a : start + b],
+    )
+    if key is None:
+        return None
+    named = _unquoted(key["expr"].strip())
+    select = clauses.start("select")
+    for index, (x, y) in enumerate(_split(clauses["select"])):
+        written = text[select + x : select + y].strip()
+        unaliased = re.sub(r"""(?i)\s+(?:as\s+)?(?:[\w$]+|"[^"]*"|`[^`]*`)$""", "", written)
+        if named in (columns[index], written) or (written != columns[index] and named == unaliased):
+            return index, (key["dir"] or "").lower() == "desc"
+    return None
 
 
 def _blank(found: str, *, keep_literal: bool) -> str:

@@ -366,6 +366,25 @@ async def test_hogql_that_posthog_runs_is_not_refused(
     assert response.json()["columns"] == columns
 
 
+@pytest.mark.parametrize(
+    ("hogql", "column", "descending"),
+    [
+        ("select event, count() as total from events group by event order by total desc", 1, True),
+        ("SELECT event, count() FROM events GROUP BY event ORDER BY count() DESC", 1, True),
+        ("SELECT event, count() c FROM events GROUP BY event ORDER BY event", 0, False),
+    ],
+)
+async def test_hogql_rows_come_in_the_order_the_query_asks_for(
+    query_api: httpx.AsyncClient, hogql: str, column: int, descending: bool
+) -> None:
+    response = await query_api.post(
+        "query/", json={"query": {"kind": "HogQLQuery", "query": hogql}}
+    )
+
+    keys = [row[column] for row in response.json()["results"]]
+    assert len(keys) > 1 and keys == sorted(keys, reverse=descending)
+
+
 async def test_the_kind_in_the_path_is_checked_before_the_body(
     query_api: httpx.AsyncClient,
 ) -> None:
