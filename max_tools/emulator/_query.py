@@ -206,6 +206,9 @@ def _hogql(query: dict[str, Any], select: Select, now: datetime) -> dict[str, An
     rng = Numbers(query)
     count = 1 if select.table is None else min(limit, len(_EVENTS))
     rows = [[_value(column, index, rng) for column in select.columns] for index in range(count)]
+    if select.order is not None:  # ORDER BY a selected column: the rows come sorted by it
+        column, descending = select.order
+        rows.sort(key=lambda row: row[column], reverse=descending)
     text = select.text.rstrip().rstrip(";")
     body = {
         "cache_key": _cache_key(query),

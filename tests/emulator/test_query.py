@@ -314,6 +314,77 @@ async def test_hogql_naming_existing_fields_answers_every_key_of_the_cached_resp
     assert body["hogql"] == f"{hogql} LIMIT 100"
 
 
+@pytest.mark.parametrize(
+    ("hogql", "columns"),
+    [
+        (
+            "SELECT event, count() FROM events WHERE timestamp > now() - INTERVAL 7 DAY "
+            "GROUP BY event ORDER BY count() DESC LIMIT 10 -- the top events",
+            ["event", "count()"],
+        ),
+        (
+            "WITH signups AS (SELECT person_id, min(timestamp) AS first_seen FROM events "
+            "WHERE event = 'signed_up' GROUP BY person_id) "
+            "SELECT toStartOfWeek(first_seen) AS week, count() FROM signups GROUP BY week",
+            ["week", "count()"],
+        ),
+        (
+            "SELECT event, count() c FROM events GROUP BY event ORDER BY c DESC",
+            ["event", "c"],
+        ),
+        (
+            'SELECT event, count() AS "Total" FROM events GROUP BY event ORDER BY "Total" DESC',
+            ["event", "Total"],
+        ),
+        ("SELECT count() AS total FROM events WHERE {filters}", ["total"]),
+        (
+            "SELECT event, count() FROM events GROUP BY event "
+            "UNION ALL SELECT 'all', count() FROM events",
+            ["event", "count()"],
+        ),
+        (
+            "SELECT event, row_number() OVER (PARTITION BY event ORDER BY timestamp) AS rn "
+            "FROM events LIMIT 5",
+            ["event", "rn"],
+        ),
+        ("SELECT arrayMap(x -> x * 2, [1, 2]) AS doubled", ["doubled"]),
+        (
+            "SELECT distinct_id FROM events WHERE person_id IN "
+            "(SELECT id FROM persons WHERE properties.email ILIKE '%@example.com')",
+            ["distinct_id"],
+        ),
+    ],
+)
+async def test_hogql_that_posthog_runs_is_not_refused(
+    query_api: httpx.AsyncClient, hogql: str, columns: list[str]
+) -> None:
+    response = await query_api.post(
+        "query/", json={"query": {"kind": "HogQLQuery", "query": hogql}}
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["columns"] == columns
+
+
+@pytest.mark.parametrize(
+    ("hogql", "column", "descending"),
+    [
+        ("select event, count() as total from events group by event order by total desc", 1, True),
+        ("SELECT event, count() FROM events GROUP BY event ORDER BY count() DESC", 1, True),
+        ("SELECT event, count() c FROM events GROUP BY event ORDER BY event", 0, False),
+    ],
+)
+async def test_hogql_rows_come_in_the_order_the_query_asks_for(
+    query_api: httpx.AsyncClient, hogql: str, column: int, descending: bool
+) -> None:
+    response = await query_api.post(
+        "query/", json={"query": {"kind": "HogQLQuery", "query": hogql}}
+    )
+
+    keys = [row[column] for row in response.json()["results"]]
+    assert len(keys) > 1 and keys == sorted(keys, reverse=descending)
+
+
 async def test_the_kind_in_the_path_is_checked_before_the_body(
     query_api: httpx.AsyncClient,
 ) -> None:
