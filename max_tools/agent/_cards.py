@@ -55,8 +55,8 @@ def interrupt_step(reply: Reply, conversation_id: str) -> str | None:
         )
     if reply.status is ReplyStatus.NEEDS_ANSWER:
         return (
-            "call max_answer with this conversation_id and answers, one {question_id, answer} "
-            "per question ([] dismisses)"
+            "ask your user, then call max_answer with this conversation_id and answers, one "
+            "{question_id, answer} per question ([] dismisses)"
         )
     return None
 

@@ -133,6 +133,7 @@ async def test_a_declined_elicitation_leaves_the_form_waiting_with_its_questions
     assert form["status"] == "needs_answer"
     assert form["elicitation"] == answer
     assert form["next_step"].startswith("the user was asked and did not decide")
+    assert "ask your user, then call max_answer" in form["next_step"]  # as for an approval
     assert [q["id"] for q in form["questions"]] == ["time_range", "breakdown"]
     shown = text(result)
     assert "status: needs_answer" in shown and "in_progress" not in shown
