@@ -321,7 +321,8 @@ async def test_both_modes_take_a_personal_key_and_a_sign_in_side_by_side(
 async def test_an_expired_token_is_refreshed_by_the_client_and_no_longer_served(
     emulator: RunningEmulator,
 ) -> None:
-    emulator.set_oauth(auto_consent=True, user_key=ALICE, project=1, access_token_ttl_s=600)
+    # Tokens that live 2 minutes: less than max-mcp's cache window, which must not outlive them.
+    emulator.set_oauth(auto_consent=True, user_key=ALICE, project=1, access_token_ttl_s=120)
     async with signed_in_server(emulator) as server:
         host = Host(server.url)
         with anyio.fail_after(30):
@@ -329,10 +330,10 @@ async def test_an_expired_token_is_refreshed_by_the_client_and_no_longer_served(
                 await mcp.call_tool("max_list_conversations", {})
                 first = host.token
                 refresh = host.storage.tokens.refresh_token if host.storage.tokens else None
-                # An hour passes, for PostHog, for max-mcp and for the host.
-                emulator.set_oauth(advance_clock_s=3600)
+                # 200 seconds pass, for PostHog, for max-mcp and for the host.
+                emulator.set_oauth(advance_clock_s=200)
                 server.recorder.sent.clear()
-                server.clock.offset += 3600
+                server.clock.offset += 200
                 host.provider.context.token_expiry_time = time.time() - 1
                 after = await mcp.call_tool("max_list_conversations", {})
             expired = await post(server.url, first)
