@@ -1,16 +1,17 @@
 """Per-request credentials and tool filters for hosted max-mcp (one deployment, many users).
 
-Over HTTP every MCP request runs inside a `RequestScope`: which tools the request may see and
-call (read-only, `?tools=`) and, in the per-request-key mode, the `AsyncMaxClient` made for that
-request's own key. An ASGI middleware sets it in a context variable for the one request it
-serves (the SDK runs the request's handlers in tasks started from that request, so they see it,
-and no other request does); the tools read it there. Nothing about a key outlives its request:
-the client holding it is made per request, over one shared connection pool that keeps no
-cookies and no default headers. What a client remembers about conversations between calls (a
-cancel, an approval it saw, a decision being sent) is kept per user, under a digest of the
-host, project and key, and handed to each of that user's request clients, so that a
-`max_cancel` holds for the `max_chat` another request runs. It holds no key; replicas do not
-share it.
+Over HTTP every MCP request runs inside a `RequestScope` (`mcp_server._scope`): which tools the
+request may see and call (read-only, `?tools=`, and with a PostHog sign-in its granted scopes)
+and, in the hosted modes, the `AsyncMaxClient` made for that request's own key or sign-in token
+(checked by `mcp_server._signin`). An ASGI middleware sets it in a context variable for the one
+request it serves (the SDK runs the request's handlers in tasks started from that request, so
+they see it, and no other request does); the tools read it there. Nothing about a key outlives
+its request: the client holding it is made per request, over one shared connection pool that
+keeps no cookies and no default headers. What a client remembers about conversations between
+calls (a cancel, an approval it saw, a decision being sent) is kept per user, under a digest of
+the host, project and key (for a sign-in, its token), and handed to each of that user's request
+clients, so that a `max_cancel` holds for the `max_chat` another request runs. It holds no key;
+replicas do not share it.
 """
 
 from __future__ import annotations
@@ -21,24 +22,23 @@ import json
 import re
 import urllib.request
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from max_tools import AsyncMaxClient, AuthenticationError, ClientState, ConfigurationError
+from max_tools import AsyncMaxClient, ClientState, ConfigurationError
 from max_tools.agent import ACTIONS_BY_NAME, normalize_host
 from mcp_server._oauth import (
     PRM_PATH,
     TOKEN_PREFIX,
     OAuthSettings,
     challenge,
-    missing_scope,
     protected_resource_metadata,
 )
+from mcp_server._scope import SCOPE, RequestScope, current_scope
 from mcp_server._signin import Refused, SignIns
 
 __all__ = [
@@ -58,76 +58,6 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 _USERS_REMEMBERED = 10_000  # conversation memories kept, one per recent user
 # A personal API key as PostHog mints it: `phx_` and URL-safe characters (about 40 of them).
 _PERSONAL_KEY = re.compile(r"phx_[A-Za-z0-9_-]{1,200}")
-
-
-@dataclass(frozen=True, slots=True)
-class RequestScope:
-    """What one MCP request may use: its tools and, with per-request keys, its own client."""
-
-    client: AsyncMaxClient | None = None
-    read_only: bool = False
-    tools: frozenset[str] | None = None
-    per_request_key: bool = field(default=False)
-    granted: frozenset[str] | None = None
-    """The scopes a PostHog sign-in granted (None: not signed in with OAuth)."""
-    forget_token: Callable[[], None] | None = field(default=None, compare=False)
-    """Drops the cached check of this request's sign-in token (PostHog refused it)."""
-
-    def allows(self, tool: str) -> bool:
-        """Whether this request may list and call `tool`."""
-        if self.tools is not None and tool not in self.tools:
-            return False
-        if self.granted is not None and missing_scope(tool, self.granted) is not None:
-            return False
-        if self.read_only:
-            action = ACTIONS_BY_NAME.get(tool)
-            return action is not None and action.read_only
-        return True
-
-    def refusal(self, tool: str) -> str:
-        """Why `tool` is refused on this request, in one sentence the model can act on."""
-        if self.tools is not None and tool not in self.tools:
-            kept = ", ".join(sorted(self.tools)) or "none"
-            return (
-                f"{tool} is not available on this connection: its ?tools= filter keeps only "
-                f"{kept}. Use one of those, or ask the user to change the filter."
-            )
-        lacking = missing_scope(tool, self.granted) if self.granted is not None else None
-        if lacking is not None:
-            return (
-                f"{tool} needs the {lacking} scope, which the user's PostHog sign-in did not "
-                f"grant. Ask the user to sign in again (reconnect this server) and allow {lacking}."
-            )
-        return (
-            f"{tool} is not available on this connection: it is read-only "
-            "(x-posthog-read-only), so only tools that change nothing can be called."
-        )
-
-    def explain(self, exc: BaseException) -> str | None:
-        """A message for errors that mean something else when the key came with the request."""
-        if self.granted is not None and isinstance(exc, AuthenticationError):
-            if self.forget_token is not None:
-                self.forget_token()  # the next request is checked again, and answered 401
-            return (
-                "PostHog no longer accepts the user's sign-in (it expired or was revoked). "
-                "Call again: the server will ask the MCP host to sign the user in again."
-            )
-        if self.per_request_key and isinstance(exc, AuthenticationError):
-            host = self.client.settings.host if self.client is not None else "PostHog"
-            return (
-                f"PostHog ({host}) rejected the personal API key this request sent "
-                "(Authorization: Bearer): it is unknown, revoked, or from another region. "
-                "Ask the user to send a valid personal API key (phx_...) for this PostHog host."
-            )
-        return None
-
-
-_SCOPE: ContextVar[RequestScope | None] = ContextVar("max_mcp_request_scope", default=None)
-
-
-def current_scope() -> RequestScope | None:
-    """The scope of the MCP request being served over HTTP; None outside one (stdio, memory)."""
-    return _SCOPE.get()
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,11 +193,11 @@ class RequestScopeMiddleware:
                 www = challenge(where, error=refused.error, description=refused.detail)
             await refuse(send, refused.status, refused.detail, www_authenticate=www)
             return
-        token = _SCOPE.set(request_scope)
+        token = SCOPE.set(request_scope)
         try:
             await self.app(scope, receive, send)
         finally:
-            _SCOPE.reset(token)
+            SCOPE.reset(token)
 
     def _resource(self, oauth: OAuthSettings, scope: Scope, headers: Mapping[bytes, bytes]) -> str:
         host = headers.get(b"host", b"").decode("latin-1") or None
@@ -400,6 +330,13 @@ def _bearer_key(value: bytes | None) -> str:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Refused(401, "Use Authorization: Bearer phx_... with your personal API key.")
+    if token.startswith(TOKEN_PREFIX):
+        raise Refused(
+            401,
+            "This server takes personal API keys (phx_...); it does not accept PostHog sign-in "
+            "tokens (pha_...) unless it runs with --oauth.",
+            error="invalid_token",
+        )
     if token.startswith("phc_"):
         raise Refused(
             401,

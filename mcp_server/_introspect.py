@@ -115,7 +115,9 @@ class TokenChecker:
                 continue
             if isinstance(body, dict) and body.get("active") is True:
                 return _facts(body, digest, host, self._settings.api_hosts)
-        if unreachable == len(self._settings.api_hosts):
+        # Inactive only when every region could say so: a region that could not be asked may
+        # be this user's, and a 401 would send them through sign-in again for nothing.
+        if unreachable:
             raise IntrospectionError(
                 f"PostHog ({', '.join(self._settings.api_hosts)}) could not be asked whether "
                 "the sign-in token is valid; try again shortly."

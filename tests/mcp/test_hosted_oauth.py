@@ -10,6 +10,7 @@ sends PostHog is recorded at its connection pool's transport (the HTTP edge).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator
@@ -102,12 +103,18 @@ class Deployment:
 
 @asynccontextmanager
 async def signed_in_server(
-    emulator: RunningEmulator, *, personal_keys: bool = False, **options: Any
+    emulator: RunningEmulator,
+    *,
+    personal_keys: bool = False,
+    regions: tuple[str, ...] | None = None,
+    **options: Any,
 ) -> AsyncIterator[Deployment]:
     clock, recorder = Clock(), Recorder()
     project = options.pop("project_id", None)
     allow_header = options.pop("allow_project_header", False)
     oauth = OAuthSettings.create(host=emulator.url, clock=clock, **options)
+    if regions is not None:  # where tokens are checked, as for PostHog Cloud's two regions
+        oauth = dataclasses.replace(oauth, api_hosts=regions)
     rules = HostedSettings.create(
         host=emulator.url,
         project_id=project,
@@ -298,6 +305,39 @@ async def test_a_token_posthog_does_not_know_gets_401_invalid_token_and_no_api_c
     )
     assert server.recorder.api() == []
     assert len(server.recorder.introspections()) == 1  # the inactive answer stands a while
+
+
+async def test_a_token_is_checked_at_each_region_until_one_knows_it(
+    emulator: RunningEmulator,
+) -> None:
+    emulator.set_oauth(auto_consent=True, user_key=ALICE, project=1)
+    other_region = "http://127.0.0.1:9"  # the discard port: a region that cannot be reached
+    async with signed_in_server(emulator, regions=(emulator.url,)) as server:
+        host = Host(server.url)
+        with anyio.fail_after(30):
+            async with host.connect() as mcp:
+                await mcp.list_tools()
+    async with signed_in_server(emulator, regions=(other_region, emulator.url)) as server:
+        with anyio.fail_after(30):
+            async with with_token(server.url, host.token) as mcp:
+                listed = await mcp.call_tool("max_list_conversations", {})
+        unknown = await post(server.url, "pha_" + "y" * 44)
+
+    assert not listed.is_error
+    assert {sent.path for sent in server.recorder.api()} == {"/api/environments/1/conversations/"}
+    # A region that cannot be asked may be the user's: 503, not a 401 that signs them in again.
+    assert unknown.status_code == 503 and "could not be asked" in unknown.json()["detail"]
+
+
+async def test_a_deployment_of_personal_keys_only_refuses_a_sign_in_token_with_a_sentence(
+    emulator: RunningEmulator,
+) -> None:
+    rules = HostedSettings.create(host=emulator.url)
+    async with serve_http(build_server(None), port=0, hosted=rules) as url:
+        answer = await post(url, "pha_" + "z" * 44)
+
+    assert answer.status_code == 401
+    assert "does not accept PostHog sign-in tokens (pha_...)" in answer.json()["detail"]
 
 
 async def test_both_modes_take_a_personal_key_and_a_sign_in_side_by_side(
