@@ -10,6 +10,10 @@ request per call, the way the official client sends them), so the load generator
 - Throughput: `max_list_conversations` calls/s with 50 concurrent clients, max-mcp against the
   bare app's tool calling `list_conversations` (target >= 0.8).
 - p50 / p95 of `max_chat` with 1 and 2 max-mcp replicas (clients dealt out round-robin).
+- What a sign-in costs per call: one max-mcp process with `--oauth --per-request-keys`, 50
+  users calling `max_list_conversations` with their PostHog sign-in token (``pha_``, checked
+  once by introspection, then cached) and with their personal key, interleaved; ratio of the
+  server CPU per call and of the calls/s (target: a call with a token costs at most 1.1x).
 
 Run: uv run python -m bench.hosted [--chats N] [--calls N]
 """
@@ -17,10 +21,14 @@ Run: uv run python -m bench.hosted [--chats N] [--calls N]
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import itertools
 import json
+import math
 import os
 import re
+import secrets
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -234,6 +242,59 @@ async def calls_per_s(
     return clients * calls / elapsed
 
 
+async def sign_in(http: httpx.AsyncClient, emulator_url: str, users: Sequence[str]) -> list[str]:
+    """PostHog sign-in tokens for these users (their personal keys), through the emulator.
+
+    One client registers (DCR); each user then consents (the emulator's auto-consent, as that
+    user) and the code is exchanged with PKCE, as an MCP host would.
+    """
+    redirect = "http://127.0.0.1/callback"
+    registered = await http.post(
+        f"{emulator_url}/oauth/register/",
+        json={
+            "redirect_uris": [redirect],
+            "client_name": "bench host",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "token_endpoint_auth_method": "none",
+        },
+    )
+    client_id = registered.json()["client_id"]
+    tokens = []
+    for user in users:
+        await http.post(
+            f"{emulator_url}/_emulator/oauth",
+            json={"auto_consent": True, "user_key": user, "project": 1},
+        )
+        verifier = secrets.token_urlsafe(64)
+        digest = hashlib.sha256(verifier.encode()).digest()
+        challenge = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+        answer = await http.get(
+            f"{emulator_url}/oauth/authorize/",
+            params={
+                "response_type": "code",
+                "client_id": client_id,
+                "redirect_uri": redirect,
+                "scope": "conversation:read conversation:write query:read",
+                "state": "bench",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            },
+        )
+        code = httpx.URL(answer.headers["location"]).params["code"]
+        token = await http.post(
+            f"{emulator_url}/oauth/token/",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect,
+                "client_id": client_id,
+                "code_verifier": verifier,
+            },
+        )
+        tokens.append(token.json()["access_token"])
+    return tokens
+
+
 def p(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -258,6 +319,7 @@ async def run(chats: int, calls: int) -> dict[str, float]:
         )
         first = await stack.enter_async_context(process(hosted, env))
         second = await stack.enter_async_context(process(hosted, env))
+        both = await stack.enter_async_context(process([*hosted, "--oauth"], env))
 
         # warm up every server and the emulator
         await chat_latencies([bare], [BENCH_KEY], "chat", 4, 2)
@@ -316,6 +378,20 @@ async def run(chats: int, calls: int) -> dict[str, float]:
             if rate > figures.get(f"{side}_calls_s", 0):
                 figures[f"{side}_calls_s"] = rate
                 figures[f"{side}_list_cpu_ms"] = (server.cpu_s() - before) / (50 * calls) * 1000
+
+        # Sign-ins against personal keys, on one process serving both: the token check alone.
+        signers = [f"phx_bench_signin_{n}" for n in range(50)]
+        async with httpx.AsyncClient(timeout=30) as http:
+            tokens = await sign_in(http, upstream, signers)
+        await calls_per_s(both, tokens, "max_list_conversations", 50, 2)  # each checked once
+        await calls_per_s(both, signers, "max_list_conversations", 50, 2)
+        for side, users in (("keys", signers), ("oauth", tokens)) * 3:  # best of three each
+            before = both.cpu_s()
+            rate = await calls_per_s(both, users, "max_list_conversations", 50, calls)
+            cpu_ms = (both.cpu_s() - before) / (50 * calls) * 1000
+            if rate > figures.get(f"{side}_calls_s", 0):
+                figures[f"{side}_calls_s"] = rate
+            figures[f"{side}_cpu_ms"] = min(figures.get(f"{side}_cpu_ms", math.inf), cpu_ms)
     return figures
 
 
@@ -362,6 +438,22 @@ def main() -> None:
     print(
         f"  server CPU per call: bare {f['bare_list_cpu_ms']:.1f} ms, "
         f"max-mcp {f['ours_list_cpu_ms']:.1f} ms"
+    )
+    print(
+        f"a sign-in's cost per call: max_list_conversations, 50 users x {args.calls} calls, "
+        "one process with --oauth --per-request-keys (best of 3)"
+    )
+    print(
+        f"  personal keys (phx_)      : {f['keys_calls_s']:7.0f} calls/s, "
+        f"server CPU {f['keys_cpu_ms']:.2f} ms per call"
+    )
+    print(
+        f"  sign-in tokens (pha_)     : {f['oauth_calls_s']:7.0f} calls/s, "
+        f"server CPU {f['oauth_cpu_ms']:.2f} ms per call"
+    )
+    print(
+        f"  cost ratio, tokens / keys : CPU {f['oauth_cpu_ms'] / f['keys_cpu_ms']:.2f}, time per "
+        f"call {f['keys_calls_s'] / f['oauth_calls_s']:.2f} (target <= 1.1)"
     )
     print("max_chat with progress, p50 / p95 by replicas (20 clients)")
     print(f"  1 replica  : {f['progress_p50']:7.1f} / {f['progress_p95']:7.1f} ms")

@@ -22,11 +22,12 @@ from mcp.server.mcpserver import RequestStateSecurity
 from starlette.types import ASGIApp
 
 from max_tools import AsyncMaxClient, ConfigurationError
-from max_tools.agent import is_loopback
+from max_tools.agent import is_loopback, normalize_host
 from max_tools.serving import bind_socket
 from mcp_server._graceful import GracefulWorkers, let_streams_finish
 from mcp_server._hosted import HostedSettings
 from mcp_server._http import endpoint, http_app
+from mcp_server._oauth import OAuthSettings
 from mcp_server._ops import serve_until_stopped
 from mcp_server._options import STATE_SECRET_ENV, parse_args, setup_logging
 from mcp_server._server import build_server
@@ -54,26 +55,33 @@ def check_modes(args: argparse.Namespace) -> None:
     Raises:
         ConfigurationError: naming the options and what to do.
     """
-    if args.per_request_keys:
+    if args.per_request_keys or args.oauth:
+        mode = "--per-request-keys" if args.per_request_keys else "--oauth"
         if args.transport != "http":
-            raise ConfigurationError("--per-request-keys needs --transport http.")
+            raise ConfigurationError(f"{mode} needs --transport http.")
         if args.auth_token:
             raise ConfigurationError(
-                "--auth-token (MAX_MCP_AUTH_TOKEN) and --per-request-keys do not mix: with "
-                "per-request keys each request authenticates with its user's PostHog key. "
-                "Choose one."
+                f"--auth-token (MAX_MCP_AUTH_TOKEN) and {mode} do not mix: with {mode} each "
+                "request authenticates with its user's own PostHog credentials. Choose one."
             )
         held = [name for name in KEY_ENV_VARS if os.environ.get(name, "").strip()]
         if args.api_key or held:
             where = "--api-key" if args.api_key else " and ".join(held)
             raise ConfigurationError(
-                f"--per-request-keys serves with no PostHog key of its own, but {where} sets "
-                "one. Unset it, or leave out --per-request-keys to serve with that key."
+                f"{mode} serves with no PostHog key of its own, but {where} sets "
+                f"one. Unset it, or leave out {mode} to serve with that key."
             )
     elif args.allow_project_header or args.allowed_hosts:
         raise ConfigurationError(
-            "--allow-project-header and --allowed-hosts only apply with --per-request-keys."
+            "--allow-project-header and --allowed-hosts only apply with --per-request-keys "
+            "or --oauth."
         )
+    if not args.oauth and (args.public_url or args.oauth_issuer or args.oauth_client_ids):
+        raise ConfigurationError(
+            "--public-url, --oauth-issuer and --oauth-client-ids only apply with --oauth."
+        )
+    if args.oauth:
+        hosted_settings(args, emulator_url=None)  # a bad URL is refused before anything starts
     state_security(args)  # a bad secret is refused before anything starts
     if args.workers != 1:
         if args.transport != "http":
@@ -112,7 +120,8 @@ def state_security(args: argparse.Namespace) -> RequestStateSecurity | None:
 
 def _warn_unshared_state(args: argparse.Namespace, processes: str) -> None:
     """Tell a deployment whose replicas could not open each other's approval state."""
-    if state_security(args) is not None or (is_loopback(args.host) and not args.per_request_keys):
+    hosted = args.per_request_keys or args.oauth
+    if state_security(args) is not None or (is_loopback(args.host) and not hosted):
         return  # shared already, or one person's server on this machine
     logger.warning(
         "No --state-secret (%s): approvals asked over the 2026-07-28 protocol are sealed with a "
@@ -125,12 +134,32 @@ def _warn_unshared_state(args: argparse.Namespace, processes: str) -> None:
 
 
 def hosted_settings(args: argparse.Namespace, *, emulator_url: str | None) -> HostedSettings:
-    """The per-request-key rules from the command line and the environment."""
+    """The hosted rules (per-request keys, sign-ins) from the command line and the environment.
+
+    Raises:
+        ConfigurationError: a host, URL or project id that is not valid.
+    """
+    host = normalize_host(
+        emulator_url or args.posthog_host or os.environ.get("POSTHOG_HOST") or "us"
+    )
+    oauth = (
+        OAuthSettings.create(
+            host=host,
+            issuer=args.oauth_issuer,
+            public_url=args.public_url,
+            client_ids=args.oauth_client_ids.split(",") if args.oauth_client_ids else (),
+            bind=args.host,
+        )
+        if args.oauth
+        else None
+    )
     return HostedSettings.create(
-        host=emulator_url or args.posthog_host or os.environ.get("POSTHOG_HOST"),
+        host=host,
         project_id=args.project_id or os.environ.get("POSTHOG_PROJECT_ID"),
         allow_project_header=args.allow_project_header,
         allowed_hosts=args.allowed_hosts.split(",") if args.allowed_hosts else (),
+        personal_keys=args.per_request_keys,
+        oauth=oauth,
     )
 
 
@@ -146,7 +175,15 @@ async def serve(
 
     def announce(port: int) -> None:
         url = endpoint(args.host, port)
-        mode = " (per-request keys)" if hosted is not None else ""
+        modes = [
+            name
+            for name, on in (
+                ("per-request keys", hosted is not None and hosted.personal_keys),
+                ("sign-in with PostHog", hosted is not None and hosted.oauth is not None),
+            )
+            if on
+        ]
+        mode = f" ({', '.join(modes)})" if modes else ""
         print(f"max-mcp: serving MCP over streamable HTTP at {url}{mode}", file=sys.stderr)
         sys.stderr.flush()
 
@@ -208,7 +245,9 @@ def worker_app() -> ASGIApp:
     args = parse_args(json.loads(os.environ[WORKER_ARGV_ENV]))
     setup_logging(args)
     let_streams_finish()
-    hosted = hosted_settings(args, emulator_url=None) if args.per_request_keys else None
+    hosted = (
+        hosted_settings(args, emulator_url=None) if args.per_request_keys or args.oauth else None
+    )
     client = (
         None
         if hosted is not None

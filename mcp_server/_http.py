@@ -1,6 +1,7 @@
 """Streamable HTTP for the MCP server: stateless, loopback by default, guarded off loopback.
 
-Off loopback every request must send the bearer token, or (per-request keys) its PostHog key.
+Off loopback every request must send the bearer token, or (hosted) its user's PostHog key or
+sign-in token.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -62,6 +64,7 @@ def http_app(
     upstream: str | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> ASGIApp:
     """The ASGI app serving `server` at /mcp, with /healthz and /readyz beside it.
 
@@ -73,10 +76,11 @@ def http_app(
         server: the MCP server (`build_server(None)` with per-request keys).
         host: the address it will be served on.
         auth_token: the bearer token every request must send (single-key mode).
-        hosted: per-request keys: the host and project rules of the deployment.
+        hosted: per-request keys and/or sign-ins with PostHog: the deployment's rules.
         upstream: the PostHog host /readyz checks (the hosted host by default).
         max_body_bytes: bigger request bodies are refused with 413.
         on_shutdown: closers awaited when the app's lifespan ends (after its own pool's).
+        transport: what the shared pool sends PostHog requests through (tests record them).
 
     Raises:
         ConfigurationError: a non-loopback host without a token, or a token with per-request
@@ -93,7 +97,7 @@ def http_app(
         raise ConfigurationError(
             f"Refusing to serve on {host} without a token: anyone who can reach it could use "
             "your PostHog key. Set --auth-token (or MAX_MCP_AUTH_TOKEN), use "
-            "--per-request-keys, or bind to 127.0.0.1."
+            "--per-request-keys or --oauth, or bind to 127.0.0.1."
         )
     # On loopback, DNS-rebinding protection: Host and Origin must name this machine (the SDK
     # turns it on by itself only for 127.0.0.1, localhost and ::1, not for 127.0.0.2 or
@@ -110,8 +114,8 @@ def http_app(
         max_request_body_size=max_body_bytes,
         host=host if loopback else "0.0.0.0",  # noqa: S104 - the caller chose the address
     )
-    http_client = shared_http_client()
-    app = RequestScopeMiddleware(app, hosted=hosted, http_client=http_client)
+    http_client = shared_http_client(transport)
+    app = RequestScopeMiddleware(app, hosted=hosted, http_client=http_client, mcp_path=MCP_PATH)
     if auth_token:
         app = BearerTokenMiddleware(app, auth_token)
     return OpsMiddleware(
@@ -145,6 +149,7 @@ async def serve_http(
     hosted: HostedSettings | None = None,
     upstream: str | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[str]:
     """Serve `server` over streamable HTTP while the block lasts; yields the endpoint URL."""
     app = http_app(
@@ -154,6 +159,7 @@ async def serve_http(
         hosted=hosted,
         upstream=upstream,
         max_body_bytes=max_body_bytes,
+        transport=transport,
     )
     async with serve_asgi(app, host=host, port=port) as bound:
         yield endpoint(host, bound)

@@ -57,11 +57,49 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
+        "--oauth",
+        action="store_true",
+        default=_env_flag("MAX_MCP_OAUTH"),
+        help=(
+            "HTTP only: users sign in with PostHog (OAuth) from their MCP host; each request "
+            "sends its user's token, Authorization: Bearer pha_... (env MAX_MCP_OAUTH=1). "
+            "Combine with --per-request-keys to take personal API keys as well"
+        ),
+    )
+    parser.add_argument(
+        "--public-url",
+        default=os.environ.get("MAX_MCP_PUBLIC_URL"),
+        metavar="URL",
+        help=(
+            "with --oauth: the MCP endpoint's URL as hosts reach it, e.g. "
+            "https://max-mcp.example.com/mcp (env MAX_MCP_PUBLIC_URL); required off loopback"
+        ),
+    )
+    parser.add_argument(
+        "--oauth-issuer",
+        default=os.environ.get("MAX_MCP_OAUTH_ISSUER"),
+        metavar="URL",
+        help=(
+            "with --oauth: PostHog's authorization server (env MAX_MCP_OAUTH_ISSUER); default "
+            "https://oauth.posthog.com for us/eu Cloud (both regions), else the PostHog host"
+        ),
+    )
+    parser.add_argument(
+        "--oauth-client-ids",
+        default=os.environ.get("MAX_MCP_OAUTH_CLIENT_IDS"),
+        metavar="A,B",
+        help=(
+            "with --oauth: accept only tokens issued to these OAuth client ids (env "
+            "MAX_MCP_OAUTH_CLIENT_IDS); default: any client's"
+        ),
+    )
+    parser.add_argument(
         "--allow-project-header",
         action="store_true",
         default=_env_flag("MAX_MCP_ALLOW_PROJECT_HEADER"),
         help=(
-            "with --per-request-keys: take the project from a request's x-posthog-project-id "
+            "with --per-request-keys or --oauth: take the project from a request's "
+            "x-posthog-project-id "
             "(env MAX_MCP_ALLOW_PROJECT_HEADER=1); otherwise the deployment's project is used"
         ),
     )

@@ -24,8 +24,8 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 
 from max_tools import AsyncMaxClient, ConfigurationError, MaxError, __version__, agent
 from mcp_server._chart_app import CHART_TOOL, chart_view, tool_meta, with_svg
-from mcp_server._hosted import current_scope
 from mcp_server._people import APPROVAL_POLICIES, Person, left_waiting
+from mcp_server._scope import current_scope
 
 __all__ = ["INSTRUCTIONS", "SERVER_NAME", "TRANSCRIPT_URI", "build_server"]
 

@@ -61,7 +61,7 @@ async def _run(args: argparse.Namespace, tools: list[str] | None) -> int:
             emulator = await stack.enter_async_context(serve())
             emulator_url = emulator.url
             logger.warning("Using the in-process PostHog AI emulator at %s", emulator.url)
-        if args.per_request_keys:
+        if args.per_request_keys or args.oauth:
             hosted = hosted_settings(args, emulator_url=emulator_url)
             return await serve_http(args, client=None, hosted=hosted)
         if emulator_url is not None:
