@@ -34,3 +34,29 @@ def _client_options(emulator: RunningEmulator) -> dict[str, str]:
         "host": env["POSTHOG_HOST"],
         "project_id": env["POSTHOG_PROJECT_ID"],
     }
+
+
+async def test_a_follow_up_in_the_same_context_continues_the_conversation(a2a: Client) -> None:
+    with anyio.fail_after(30):
+        first = await stream(a2a, user_message("How many users signed up last week?"))
+        cid = first.task.context_id
+        second = await stream(a2a, user_message("And the week before?", context_id=cid))
+
+    assert second.task.context_id == cid
+    assert second.task.id == f"{cid}~2"
+    assert second.final_state == TaskState.TASK_STATE_COMPLETED
+    with anyio.fail_after(30):
+        again = await a2a.get_task(GetTaskRequest(id=first.task.id))
+    assert again.status.state == TaskState.TASK_STATE_COMPLETED
+    assert again.artifacts[0].parts[0].text == first.answer()
+
+
+async def test_send_message_without_streaming_returns_the_finished_task(a2a_url: str) -> None:
+    from tests.a2a.conftest import a2a_client
+
+    async with a2a_client(a2a_url, streaming=False) as client:
+        with anyio.fail_after(30):
+            [response] = [e async for e in client.send_message(user_message("How many users?"))]
+    assert response.task.status.state == TaskState.TASK_STATE_COMPLETED
+    assert response.task.artifacts[0].artifact_id == "answer"
+    assert response.task.artifacts[0].parts[0].text
