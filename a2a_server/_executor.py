@@ -38,7 +38,7 @@ Resume = Callable[[AsyncMaxClient, str, OnEvent], Awaitable[Reply]]
 
 def skill_of(message: Message) -> str | None:
     """The skill a message asks for in its metadata (``{"skill": "sql"}``), if any."""
-    skill = message.metadata["skill"] if "skill" in message.metadata else None
+    skill = message.metadata.get("skill")
     return skill if isinstance(skill, str) and skill else None
 
 
@@ -90,7 +90,9 @@ class MaxExecutor(AgentExecutor):
         except MaxError as exc:
             if not relay.started:
                 raise
-            await updater.failed(message=updater.new_agent_message(_text_parts(explain_error(exc))))
+            await updater.failed(
+                message=updater.new_agent_message(_text_parts(explain_error(exc) or str(exc)))
+            )
             return
         await relay.finish(client, reply, charts=self._charts)
 
@@ -172,19 +174,19 @@ def read_decision(current: Task, message: Message) -> Resume | str:
     decision = (data or {}).get("decision")
     if decision not in ("approve", "reject"):
         return (
-            "PostHog AI waits for a decision: send a data part {\"decision\": \"approve\"} or "
-            "{\"decision\": \"reject\", \"feedback\": \"...\"} (or the text approve / reject)."
+            'PostHog AI waits for a decision: send a data part {"decision": "approve"} or '
+            '{"decision": "reject", "feedback": "..."} (or the text approve / reject).'
         )
-    assert data is not None  # for mypy: a decision came from it
+    data = data or {}
     proposal_id = data.get("proposal_id") or (
         approvals[0].get("proposal_id") if approvals and isinstance(approvals[0], dict) else None
     )
     if not isinstance(proposal_id, str) or not proposal_id:
-        return "Name the approval: add \"proposal_id\" to the decision."
+        return 'Name the approval: add "proposal_id" to the decision.'
     if decision == "approve":
         payload = data.get("payload")
         if payload is not None and not isinstance(payload, Mapping):
-            return "\"payload\" must be an object of the arguments to change."
+            return '"payload" must be an object of the arguments to change.'
         return lambda client, cid, on_event: client.approve(
             cid, proposal_id, payload=payload, on_event=on_event
         )

@@ -15,7 +15,6 @@ from collections.abc import AsyncGenerator
 
 import anyio
 import anyio.abc
-
 from a2a.helpers import get_data_parts, get_text_parts
 from a2a.server.agent_execution import RequestContext, SimpleRequestContextBuilder
 from a2a.server.context import ServerCallContext
@@ -25,6 +24,7 @@ from a2a.server.tasks import TaskUpdater
 from a2a.types import (
     AgentCard,
     CancelTaskRequest,
+    Message,
     SendMessageRequest,
     SubscribeToTaskRequest,
     Task,
@@ -36,6 +36,7 @@ from a2a.utils.errors import (
     TaskNotFoundError,
     UnsupportedOperationError,
 )
+
 from a2a_server._clients import Clients
 from a2a_server._executor import MaxExecutor, skill_of
 from a2a_server._relay import Relay
@@ -60,7 +61,7 @@ class _TurnIds(SimpleRequestContextBuilder):
         super().__init__()
         self._clients = clients
 
-    async def build(  # noqa: D102
+    async def build(
         self,
         context: ServerCallContext,
         params: SendMessageRequest | None = None,
@@ -119,13 +120,14 @@ class MaxRequestHandler(DefaultRequestHandler):
             interrupted_task_timeout=_IDLE_RELEASE_S,
         )
 
-    async def on_message_send(  # noqa: D102
+    async def on_message_send(
         self, params: SendMessageRequest, context: ServerCallContext
-    ) -> Task | object:
+    ) -> Task | Message:
         await self._check_message(params, context)
-        return await super().on_message_send(params, context)
+        result: Task | Message = await super().on_message_send(params, context)
+        return result
 
-    async def on_message_send_stream(  # noqa: D102
+    async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event, None]:
         await self._check_message(params, context)
@@ -154,7 +156,8 @@ class MaxRequestHandler(DefaultRequestHandler):
         skill = skill_of(message)
         if skill is not None and skill not in self._skills:
             raise InvalidParamsError(
-                message=f"Skill {skill!r} is not offered here; skills: {', '.join(sorted(self._skills))}."
+                message=f"Skill {skill!r} is not offered here; skills: "
+                f"{', '.join(sorted(self._skills))}."
             )
         if message.task_id:
             stored = await self._store.get(message.task_id, context)
@@ -167,7 +170,7 @@ class MaxRequestHandler(DefaultRequestHandler):
                     "context (without task_id) to continue the conversation."
                 )
 
-    async def on_cancel_task(  # noqa: D102
+    async def on_cancel_task(
         self, params: CancelTaskRequest, context: ServerCallContext
     ) -> Task | None:
         if self._read_only:
@@ -187,7 +190,8 @@ class MaxRequestHandler(DefaultRequestHandler):
             raise TaskNotCancelableError(message=explain_error(exc)) from exc
         if await self._active_task_registry.get(params.id) is not None:
             try:
-                return await super().on_cancel_task(params, context)
+                done: Task | None = await super().on_cancel_task(params, context)
+                return done
             except TaskNotCancelableError:  # the run ended on its own as PostHog stopped it
                 pass
         canceled = Task()
@@ -196,7 +200,7 @@ class MaxRequestHandler(DefaultRequestHandler):
         canceled.status.ClearField("message")
         return canceled
 
-    async def on_subscribe_to_task(  # noqa: D102
+    async def on_subscribe_to_task(
         self, params: SubscribeToTaskRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event, None]:
         key = parse_task_id(params.id)

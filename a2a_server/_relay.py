@@ -94,7 +94,8 @@ class Relay:
         """A status line of this face's own (e.g. why a decision was not sent)."""
         await self.begin()
         await self._updater.update_status(
-            TaskState.TASK_STATE_WORKING, message=self._updater.new_agent_message([new_text_part(text)])
+            TaskState.TASK_STATE_WORKING,
+            message=self._updater.new_agent_message([new_text_part(text)]),
         )
 
     async def _grow(self, text: str) -> None:
@@ -120,7 +121,9 @@ class Relay:
         if spec is not None:
             parts.append(new_data_part(spec, media_type=VEGA_LITE_MEDIA_TYPE))
         if result.png is not None:
-            parts.append(new_raw_part(result.png, media_type="image/png", filename=f"chart-{index}.png"))
+            parts.append(
+                new_raw_part(result.png, media_type="image/png", filename=f"chart-{index}.png")
+            )
         title = data.title if isinstance(data, ChartResult) and data.title else f"chart {index}"
         await self._updater.add_artifact(parts, f"chart-{index}", title, last_chunk=True)
 

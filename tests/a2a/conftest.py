@@ -59,9 +59,7 @@ async def a2a_client(
 ) -> AsyncIterator[Client]:
     """The SDK's own client for the server at `url` (card read from its well-known path)."""
     async with httpx.AsyncClient(timeout=30, headers=headers) as http:
-        client = await create_client(
-            url, ClientConfig(streaming=streaming, httpx_client=http)
-        )
+        client = await create_client(url, ClientConfig(streaming=streaming, httpx_client=http))
         async with client:
             yield client
 
@@ -131,7 +129,8 @@ class Streamed:
         return [
             "".join(get_text_parts(e.artifact_update.artifact.parts))
             for e in self.events
-            if e.HasField("artifact_update") and e.artifact_update.artifact.artifact_id == artifact_id
+            if e.HasField("artifact_update")
+            and e.artifact_update.artifact.artifact_id == artifact_id
         ]
 
     def answer(self) -> str:

@@ -64,7 +64,8 @@ async def test_a_task_named_with_the_wrong_context_is_invalid_params(a2a: Client
     wrong = "0b7a3c2e-1111-4222-8333-944455556666"
     with anyio.fail_after(30), pytest.raises(InvalidParamsError, match="does not match"):
         await stream(
-            a2a, user_message(data={"decision": "approve"}, task_id=paused.task.id, context_id=wrong)
+            a2a,
+            user_message(data={"decision": "approve"}, task_id=paused.task.id, context_id=wrong),
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import anyio
 from a2a.client import Client
 from a2a.types import TaskState
@@ -15,16 +17,14 @@ async def test_an_approval_is_input_required_with_its_card_and_an_approve_resume
     with anyio.fail_after(30):
         paused = await stream(a2a, user_message("Delete the onboarding dashboard"))
     assert paused.final_state == TaskState.TASK_STATE_INPUT_REQUIRED
-    [card] = paused.status_data()["approvals"]  # type: ignore[misc]
+    [card] = cast(list[dict[str, str]], paused.status_data()["approvals"])
     assert card["tool"] == "delete_dashboard"
 
     task = paused.task
     with anyio.fail_after(30):
         done = await stream(
             a2a,
-            user_message(
-                data={"decision": "approve"}, task_id=task.id, context_id=task.context_id
-            ),
+            user_message(data={"decision": "approve"}, task_id=task.id, context_id=task.context_id),
         )
     assert done.final_state == TaskState.TASK_STATE_COMPLETED
     assert done.answer()
@@ -43,7 +43,10 @@ async def test_a_rejection_with_feedback_resumes_and_a_second_decision_is_refuse
     import pytest
     from a2a.utils.errors import UnsupportedOperationError
 
-    with anyio.fail_after(30), pytest.raises(UnsupportedOperationError, match="only a task waiting"):
+    with (
+        anyio.fail_after(30),
+        pytest.raises(UnsupportedOperationError, match="only a task waiting"),
+    ):
         await stream(a2a, user_message(data=decision, task_id=task.id))
 
 
@@ -66,7 +69,7 @@ async def test_a_new_message_in_the_context_skips_the_approval_and_says_so(a2a: 
         cid = paused.task.context_id
         moved_on = await stream(a2a, user_message("How many users?", context_id=cid))
     assert moved_on.final_state == TaskState.TASK_STATE_COMPLETED
-    [card] = paused.status_data()["approvals"]  # type: ignore[misc]
+    [card] = cast(list[dict[str, str]], paused.status_data()["approvals"])
     assert moved_on.status_data()["skipped_approvals"] == [card["proposal_id"]]
 
 
@@ -76,8 +79,8 @@ async def test_a_form_is_input_required_with_its_questions_and_the_answers_resum
     with anyio.fail_after(30):
         asked = await stream(a2a, user_message("Make me a chart"))
     assert asked.final_state == TaskState.TASK_STATE_INPUT_REQUIRED
-    questions = asked.status_data()["questions"]
-    assert [q["id"] for q in questions] == ["time_range", "breakdown"]  # type: ignore[union-attr,index]
+    questions = cast(list[dict[str, str]], asked.status_data()["questions"])
+    assert [q["id"] for q in questions] == ["time_range", "breakdown"]
 
     answers = {"time_range": "Last 30 days", "breakdown": ["Browser"]}
     with anyio.fail_after(30):

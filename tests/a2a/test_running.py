@@ -49,7 +49,9 @@ async def test_a_refused_cancel_is_an_error_that_says_why_and_the_task_runs_on(
     with anyio.fail_after(30):
         async with anyio.create_task_group() as tg:
             with emulator.held():
-                tg.start_soon(_start_held, a2a, "How many users signed up last week?", seen, started)
+                tg.start_soon(
+                    _start_held, a2a, "How many users signed up last week?", seen, started
+                )
                 await started.wait()
                 async with a2a_client(a2a_url) as other:
                     with pytest.raises(TaskNotCancelableError, match="refuses this action"):
@@ -67,7 +69,9 @@ async def test_a_second_client_re_attaches_to_a_running_task_and_sees_it_finish(
     with anyio.fail_after(30):
         async with anyio.create_task_group() as tg:
             with emulator.held():
-                tg.start_soon(_start_held, a2a, "How many users signed up last week?", seen, started)
+                tg.start_soon(
+                    _start_held, a2a, "How many users signed up last week?", seen, started
+                )
                 await started.wait()
                 async with a2a_client(a2a_url) as other:
                     events = other.subscribe(SubscribeToTaskRequest(id=seen.task.id))
@@ -111,7 +115,9 @@ async def test_a_message_to_a_busy_context_is_queued_and_runs_as_the_next_task(
     with anyio.fail_after(30):
         async with anyio.create_task_group() as tg:
             with emulator.held():
-                tg.start_soon(_start_held, a2a, "How many users signed up last week?", seen, started)
+                tg.start_soon(
+                    _start_held, a2a, "How many users signed up last week?", seen, started
+                )
                 await started.wait()
                 queued = await stream(
                     a2a, user_message("And by country?", context_id=seen.task.context_id)
