@@ -38,7 +38,8 @@ Resume = Callable[[AsyncMaxClient, str, OnEvent], Awaitable[Reply]]
 
 def skill_of(message: Message) -> str | None:
     """The skill a message asks for in its metadata (``{"skill": "sql"}``), if any."""
-    skill = message.metadata.get("skill")
+    # A protobuf Struct: `in` and indexing work, `.get` does not.
+    skill = message.metadata["skill"] if "skill" in message.metadata else None  # noqa: SIM401
     return skill if isinstance(skill, str) and skill else None
 
 
