@@ -84,6 +84,12 @@ class _TurnIds(SimpleRequestContextBuilder):
                 context.state[NEW_TASK] = task_id
             params.message.task_id = task_id
             params.message.context_id = context_id
+        elif params is not None and task_id and not context_id:
+            # A message to a task may leave out its context: the task id names it, on any
+            # replica (the SDK would otherwise mint a new one where the task is not running).
+            key = parse_task_id(task_id)
+            if key is not None:
+                context_id = params.message.context_id = key.conversation_id
         return await super().build(context, params, task_id, context_id, task)
 
 

@@ -55,10 +55,18 @@ async def serving_a2a(
 
 @asynccontextmanager
 async def a2a_client(
-    url: str, *, streaming: bool = True, headers: dict[str, str] | None = None
+    url: str,
+    *,
+    streaming: bool = True,
+    headers: dict[str, str] | None = None,
+    new_connections: bool = False,
 ) -> AsyncIterator[Client]:
-    """The SDK's own client for the server at `url` (card read from its well-known path)."""
-    async with httpx.AsyncClient(timeout=30, headers=headers) as http:
+    """The SDK's own client for the server at `url` (card read from its well-known path).
+
+    `new_connections`: one connection per request, so a round-robin balancer spreads them.
+    """
+    limits = httpx.Limits(max_keepalive_connections=0) if new_connections else httpx.Limits()
+    async with httpx.AsyncClient(timeout=30, headers=headers, limits=limits) as http:
         client = await create_client(url, ClientConfig(streaming=streaming, httpx_client=http))
         async with client:
             yield client
