@@ -13,6 +13,7 @@ import os
 import secrets
 import webbrowser
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -82,7 +83,13 @@ async def login(
                 code_challenge=challenge,
                 project_id=project_id,
             )
+            # The listener runs tasks: raising inside it would come out as an exception group.
             callback = await _browse(url, listener.callback, open_browser, show_link, wait_s)
+        if callback is None:
+            raise SignInError(
+                f"The browser did not come back within {wait_s:g} s, so nothing was stored. Run "
+                "max-tools login again (with --no-browser to copy the link yourself)."
+            )
         code = _code_of(callback, state)
         answer = await _oauth.exchange_code(
             http,
@@ -212,8 +219,8 @@ async def _browse(
     open_browser: bool,
     show_link: ShowLink | None,
     wait_s: float,
-) -> Callback:
-    """Open (or show) the link and wait, bounded, for the browser to come back."""
+) -> Callback | None:
+    """Open (or show) the link and wait, bounded, for the browser to come back (None: not)."""
     async with anyio.create_task_group() as tasks:
         if open_browser:
             # A BROWSER command runs until it exits, so it gets a thread of its own.
@@ -223,16 +230,13 @@ async def _browse(
         with anyio.move_on_after(wait_s) as waiting:
             callback = await arrived()
         tasks.cancel_scope.cancel()
-    if waiting.cancelled_caught:
-        raise SignInError(
-            f"The browser did not come back within {wait_s:g} s, so nothing was stored. Run "
-            "max-tools login again (with --no-browser to copy the link yourself)."
-        )
-    return callback
+    return None if waiting.cancelled_caught else callback
 
 
 async def _open_in_browser(url: str) -> None:
-    await anyio.to_thread.run_sync(webbrowser.open, url, abandon_on_cancel=True)
+    # No browser (a server, a container): the link was shown already, and the wait goes on.
+    with suppress(webbrowser.Error, OSError):
+        await anyio.to_thread.run_sync(webbrowser.open, url, abandon_on_cancel=True)
 
 
 def _code_of(callback: Callback, state: str) -> str:

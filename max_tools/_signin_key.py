@@ -83,7 +83,7 @@ class SignedInKey(APIKey):
             SignInError: PostHog could not be reached to refresh it.
         """
         async with self._lock():
-            if self.get_secret_value() != rejected and not self.sign_in.expiring():
+            if self.get_secret_value() != rejected:
                 return self.get_secret_value()  # refreshed meanwhile, by another request
             stored = self.store.find(self.sign_in.host)
             if stored is None or not stored.matches(self.sign_in.host):
@@ -106,7 +106,7 @@ class SignedInKey(APIKey):
 
     def _lock(self) -> anyio.Lock:
         """This event loop's lock (the sync client runs its own loop on a thread)."""
-        loop = anyio.lowlevel.current_token()
+        loop = anyio.lowlevel.current_token().native_token  # the event loop itself
         with self._guard:
             lock = self._locks.get(loop)
             if lock is None:
