@@ -31,7 +31,7 @@ CLI = [sys.executable, "-m", "max_tools.cli"]
 def login(
     emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], *args: str
 ) -> tuple[int, str, str]:
-    code = main(["login", "--host", emulator.url, *args])
+    code = main(["login", "--host", emulator.url, "--wait-s", "30", *args])
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -17,6 +17,7 @@ import anyio
 import httpx
 import pytest
 from mcp import Client, StdioServerParameters
+from pydantic import SecretStr
 
 from langchain_integration import MaxTool, MaxToolkit
 from max_tools import (
@@ -26,6 +27,7 @@ from max_tools import (
     PermissionDeniedError,
     SignIn,
     SignInExpiredError,
+    SignInStore,
     login,
 )
 from max_tools.cli import main
@@ -40,7 +42,7 @@ DAY_S = 86_400
 async def signed_in(emulator: RunningEmulator) -> SignIn:
     emulator.set_oauth(auto_consent=True)
     with anyio.fail_after(30):
-        return await login(host=emulator.url)
+        return await login(host=emulator.url, wait_s=20)
 
 
 def set_stored_expiry(when: datetime) -> None:
@@ -194,7 +196,7 @@ async def test_cancel_with_a_sign_in_says_what_works_instead(
 
 def cli_login(emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]) -> None:
     emulator.set_oauth(auto_consent=True)
-    assert main(["login", "--host", emulator.url]) == 0, capsys.readouterr().err
+    assert main(["login", "--host", emulator.url, "--wait-s", "30"]) == 0, capsys.readouterr().err
     capsys.readouterr()
 
 
@@ -238,3 +240,44 @@ async def test_stdio_max_mcp_uses_the_sign_in_without_any_key(
 
     assert result.structured_content is not None
     assert result.structured_content["status"] == "completed"
+
+
+@pytest.mark.anyio
+async def test_a_token_refused_again_after_a_refresh_is_not_retried_forever() -> None:
+    store = SignInStore()
+    store.save(
+        SignIn(
+            host="https://us.posthog.com",
+            issuer="https://us.posthog.com",
+            client_id="max-tools-client",
+            token_endpoint="https://us.posthog.com/oauth/token/",
+            access_token=SecretStr("pha_first"),
+            refresh_token=SecretStr("phr_refresh"),
+            expires_at=datetime.now(UTC) + timedelta(days=7),
+            posthog_base_url="https://us.posthog.com",
+            signed_in_at=datetime.now(UTC),
+        )
+    )
+    seen: list[tuple[str, str]] = []
+
+    def posthog(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, request.headers.get("authorization", "")))
+        if request.url.path == "/oauth/token/":
+            return httpx.Response(200, json={"access_token": "pha_second", "expires_in": 604800})
+        detail = "User associated with access token is disabled."
+        body = {"type": "authentication_error", "code": "authentication_failed", "detail": detail}
+        return httpx.Response(401, json=body)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(posthog)) as http:
+        client = AsyncMaxClient(http_client=http, max_retries=0)
+        with pytest.raises(SignInExpiredError) as raised:
+            await client.list_conversations()
+
+    conversations = "/api/environments/@current/conversations/"
+    assert seen == [
+        (conversations, "Bearer pha_first"),
+        ("/oauth/token/", ""),
+        (conversations, "Bearer pha_second"),
+    ]
+    assert "run max-tools login in a terminal again" in str(raised.value)
+    assert "pha_" not in str(raised.value)
