@@ -69,7 +69,7 @@ async def login(
     async with _http(http_client) as http:
         metadata = await _oauth.discover(http, base)
         client_id = store.client_id(metadata.issuer)
-        if client_id is None:
+        if client_id is None or not await _oauth.client_known(http, metadata, client_id):
             client_id = await _oauth.register_client(http, metadata)
             store.remember_client(metadata.issuer, client_id)
         verifier, challenge = _oauth.pkce_pair()

@@ -27,6 +27,7 @@ __all__ = [
     "ServerMetadata",
     "TokenResponse",
     "authorize_url",
+    "client_known",
     "discover",
     "exchange_code",
     "pkce_pair",
@@ -136,6 +137,37 @@ async def register_client(http: httpx.AsyncClient, metadata: ServerMetadata) -> 
     if not isinstance(client_id, str) or not client_id:
         raise SignInError(f"Could not {doing}: PostHog's answer had no client_id.")
     return client_id
+
+
+async def client_known(http: httpx.AsyncClient, metadata: ServerMetadata, client_id: str) -> bool:
+    """Whether the issuer still knows a client id max-tools registered there before.
+
+    A deliberately wrong redirect URI makes the authorize endpoint check the client id and stop
+    (400 "Mismatching redirect URI."), so nothing is issued. False only when PostHog says the
+    client id is unknown (a deleted app, an emulator restarted); anything else (a login
+    redirect, no answer) keeps the client id, and the browser shows what went wrong.
+    """
+    probe = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": "http://127.0.0.1:1/max-tools-probe",
+    }
+    try:
+        response = await http.get(metadata.authorization_endpoint, params=probe)
+    except httpx.HTTPError:
+        return True
+    if response.status_code != 400 or not _is_json(response):
+        return True
+    try:
+        body = response.json()
+    except ValueError:
+        return True
+    if not isinstance(body, dict):
+        return True
+    described = str(body.get("error_description") or "")
+    return not (
+        body.get("error") in ("invalid_request", "invalid_client") and "client_id" in described
+    )
 
 
 def authorize_url(

@@ -246,3 +246,21 @@ def test_a_revoked_sign_in_says_to_log_in_again(
         "revoked: run max-tools login again (or use a personal API key in "
         "POSTHOG_PERSONAL_API_KEY).\n"
     )
+
+
+def test_a_client_id_posthog_no_longer_knows_is_registered_again(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], browser: Browser
+) -> None:
+    emulator.set_oauth(auto_consent=True)
+    path = Path(os.environ["MAX_TOOLS_CONFIG_DIR"]) / "sign-in.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    forgotten = {"version": 1, "sign_ins": {}, "clients": {emulator.url: "deleted-app"}}
+    path.write_text(json.dumps(forgotten))  # as after the emulator restarted, or the app went
+
+    code, _, err = login(emulator, capsys)
+
+    assert code == 0, err
+    [client_id] = stored()["clients"].values()
+    assert client_id != "deleted-app" and emulator.oauth_state()["apps"] == 1
+    assert f"client_id={client_id}" in browser.opened()[0]
+    assert emulator.oauth_state()["codes"] == 0  # the check issued no code
