@@ -32,6 +32,7 @@ from max_tools import (
 )
 from max_tools.cli import main
 from max_tools.emulator import DEFAULT_KEY, RunningEmulator
+from mcp_server import build_server
 from tests.signin import Browser, browser, stored, tokens
 
 __all__ = ["browser"]  # the fixture
@@ -281,3 +282,21 @@ async def test_a_token_refused_again_after_a_refresh_is_not_retried_forever() ->
     ]
     assert "run max-tools login in a terminal again" in str(raised.value)
     assert "pha_" not in str(raised.value)
+
+
+@pytest.mark.anyio
+async def test_an_mcp_tool_on_a_revoked_sign_in_tells_the_model_who_must_sign_in_again(
+    emulator: RunningEmulator, browser: Browser
+) -> None:
+    await signed_in(emulator)
+    async with (
+        AsyncMaxClient() as client,
+        Client(build_server(client)) as mcp,
+        httpx.AsyncClient(base_url=emulator.url) as http,
+    ):
+        await http.post("/_emulator/oauth/revoke", json={})
+        result = await mcp.call_tool("max_list_conversations", {})
+
+    assert result.is_error
+    text = result.content[0].text  # type: ignore[union-attr]  # a text block
+    assert "ask the person running this server to run max-tools login in a terminal again" in text
