@@ -230,6 +230,27 @@ def test_whoami_says_which_credential_host_project_and_scopes_are_used(
     assert DEFAULT_KEY not in out
 
 
+def test_a_key_in_the_environment_is_said_to_win_over_the_sign_in(
+    emulator: RunningEmulator,
+    capsys: pytest.CaptureFixture[str],
+    browser: Browser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    emulator.set_oauth(auto_consent=True)
+    monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", DEFAULT_KEY)
+    monkeypatch.setenv("POSTHOG_HOST", emulator.url)
+
+    code, out, err = login(emulator, capsys)
+    assert code == 0, err
+    assert "POSTHOG_PERSONAL_API_KEY is set, and a key wins over the sign-in" in err
+
+    assert main(["whoami"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "credential: personal API key from POSTHOG_PERSONAL_API_KEY"
+    assert f"not used: the PostHog sign-in stored for {emulator.url}" in out
+    assert DEFAULT_KEY not in out + err
+
+
 def test_a_revoked_sign_in_says_to_log_in_again(
     emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], browser: Browser
 ) -> None:
