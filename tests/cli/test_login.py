@@ -128,6 +128,17 @@ def test_a_return_with_another_state_is_refused(
     assert emulator.oauth_state()["access_tokens"] == 0  # the code was never exchanged
 
 
+def test_login_refuses_plain_http_off_loopback_for_the_sign_in_itself(
+    capsys: pytest.CaptureFixture[str], browser: Browser
+) -> None:
+    code = main(["login", "--host", "http://posthog.example.com", "--wait-s", "5"])
+    err = capsys.readouterr().err
+
+    assert code == 2
+    assert "the API key or sign-in would travel unencrypted" in err
+    assert browser.opened() == []
+
+
 def test_login_stops_waiting_for_a_browser_that_does_not_come_back(
     emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], browser: Browser
 ) -> None:
