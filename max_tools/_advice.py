@@ -80,7 +80,8 @@ _ADVICE: dict[str, str] = {
     ),
     "missing_scope": (
         "The key lacks the {scope} scope this needs: add it to the personal API key in "
-        "PostHog's settings (Personal API keys), or use a key that has it."
+        "PostHog's settings (Personal API keys), or use a key that has it; with a PostHog "
+        "sign-in, {login} again and allow {scope}."
     ),
     "forbidden": (
         "The key lacks permission: give it the conversation:read and conversation:write "

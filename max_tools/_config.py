@@ -162,8 +162,9 @@ def normalize_host(raw: str) -> str:
         )
     if scheme == "http" and not is_loopback(hostname):
         raise ConfigurationError(
-            f"Refusing plain http:// for {hostname}: the API key would travel unencrypted. "
-            "Use https:// (plain http is only allowed for loopback hosts such as the emulator)."
+            f"Refusing plain http:// for {hostname}: the API key or sign-in would travel "
+            "unencrypted. Use https:// (plain http is only allowed for loopback hosts such as "
+            "the emulator)."
         )
     if parts.query or parts.fragment:
         raise ConfigurationError(

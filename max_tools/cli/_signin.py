@@ -56,6 +56,13 @@ async def run_login(args: argparse.Namespace, terminal: Terminal) -> int:
     terminal.line(
         "max-tools, max-mcp and the Python client now use this sign-in when no API key is set."
     )
+    if key_env := _env_key_name():
+        # An explicit key wins over a sign-in: without this line the user would believe the
+        # sign-in is now in use while every command still sends the key.
+        terminal.error(
+            f"max-tools: {key_env} is set, and a key wins over the sign-in: unset it to use "
+            "this sign-in."
+        )
     return 0
 
 
@@ -81,10 +88,16 @@ async def run_whoami(args: argparse.Namespace, terminal: Terminal) -> int:
     )
     sign_in = settings.sign_in
     if sign_in is None:
-        source = "--api-key" if args.api_key else _env_key_name()
+        source = "--api-key" if args.api_key else (_env_key_name() or "the env")
         terminal.line(f"credential: personal API key from {source}")
         terminal.line(f"API host: {settings.host}")
         terminal.line(f"project: {settings.project_id}")
+        unused = SignInStore().find(settings.host)
+        if unused is not None:
+            terminal.line(
+                f"not used: the PostHog sign-in stored for {unused.host} (the key from {source} "
+                "wins; without it, the sign-in is used)"
+            )
         return 0
     terminal.line(f"credential: PostHog sign-in (max-tools login) at {sign_in.host}")
     _describe(sign_in, terminal, project=settings.project_id)
@@ -108,5 +121,5 @@ def _describe(sign_in: SignIn, terminal: Terminal, *, project: str | None = None
     terminal.line(f"access token until: {ends} ({state})")
 
 
-def _env_key_name() -> str:
-    return next((name for name in KEY_ENV_VARS if os.environ.get(name, "").strip()), "the env")
+def _env_key_name() -> str | None:
+    return next((name for name in KEY_ENV_VARS if os.environ.get(name, "").strip()), None)

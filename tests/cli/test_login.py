@@ -128,6 +128,17 @@ def test_a_return_with_another_state_is_refused(
     assert emulator.oauth_state()["access_tokens"] == 0  # the code was never exchanged
 
 
+def test_login_refuses_plain_http_off_loopback_for_the_sign_in_itself(
+    capsys: pytest.CaptureFixture[str], browser: Browser
+) -> None:
+    code = main(["login", "--host", "http://posthog.example.com", "--wait-s", "5"])
+    err = capsys.readouterr().err
+
+    assert code == 2
+    assert "the API key or sign-in would travel unencrypted" in err
+    assert browser.opened() == []
+
+
 def test_login_stops_waiting_for_a_browser_that_does_not_come_back(
     emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], browser: Browser
 ) -> None:
@@ -228,6 +239,27 @@ def test_whoami_says_which_credential_host_project_and_scopes_are_used(
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "credential: personal API key from POSTHOG_PERSONAL_API_KEY"
     assert DEFAULT_KEY not in out
+
+
+def test_a_key_in_the_environment_is_said_to_win_over_the_sign_in(
+    emulator: RunningEmulator,
+    capsys: pytest.CaptureFixture[str],
+    browser: Browser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    emulator.set_oauth(auto_consent=True)
+    monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", DEFAULT_KEY)
+    monkeypatch.setenv("POSTHOG_HOST", emulator.url)
+
+    code, out, err = login(emulator, capsys)
+    assert code == 0, err
+    assert "POSTHOG_PERSONAL_API_KEY is set, and a key wins over the sign-in" in err
+
+    assert main(["whoami"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "credential: personal API key from POSTHOG_PERSONAL_API_KEY"
+    assert f"not used: the PostHog sign-in stored for {emulator.url}" in out
+    assert DEFAULT_KEY not in out + err
 
 
 def test_a_revoked_sign_in_says_to_log_in_again(
