@@ -9,6 +9,8 @@ OAuth, PostHog being the authorization server and the face an RFC 9728 protected
 that request alone, and what its sign-in's scopes allow) or into a ready `Answer` that refuses
 it (status, headers, JSON body; 401 with ``WWW-Authenticate`` before any PostHog call, 503 when
 PostHog cannot be asked). `HostedAuth.metadata_answer` serves the protected-resource metadata.
+`ServerKeyAuth` has the same surface for a deployment serving everyone with the server's own
+key (guarded by a shared bearer token off loopback), so a face handles every mode alike.
 Nothing here imports a web framework: headers come in as a mapping, answers go out as data
 (or over raw ASGI with `Answer.send`). Faces import from here, never from its private modules.
 """
@@ -36,6 +38,7 @@ from max_tools.hosting._oauth import (
     metadata_url,
     protected_resource_metadata,
 )
+from max_tools.hosting._own_key import ServerKeyAuth
 from max_tools.hosting._pool import shared_http_client
 from max_tools.hosting._scopes import covers, missing_scope
 from max_tools.hosting._settings import HostedSettings
@@ -59,6 +62,7 @@ __all__ = [
     "IntrospectionError",
     "OAuthSettings",
     "Refused",
+    "ServerKeyAuth",
     "TokenChecker",
     "TokenFacts",
     "bearer_token",

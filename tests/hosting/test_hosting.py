@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 import max_tools.hosting
+from max_tools import AsyncMaxClient, ConfigurationError
 from max_tools.hosting import (
     CACHE_S,
     Answer,
@@ -24,6 +25,7 @@ from max_tools.hosting import (
     HostedAuth,
     HostedSettings,
     OAuthSettings,
+    ServerKeyAuth,
     shared_http_client,
 )
 
@@ -237,3 +239,23 @@ def test_each_user_keeps_one_memory_and_the_least_recent_is_forgotten_first() ->
     assert states.state_of(POSTHOG, "2", "phx_alice") is not alice  # another project
     assert len(states) == 2
     assert states.state_of(POSTHOG, "1", "phx_bob") is not bob  # bob was the least recent
+
+
+async def test_the_servers_own_key_serves_only_requests_with_the_deployments_token() -> None:
+    async with AsyncMaxClient(api_key=KEY, host=POSTHOG) as client:
+        auth = ServerKeyAuth(client, auth_token="team-secret", bind="0.0.0.0", realm="max-a2a")
+        served = await auth.authenticate(bearer("team-secret"))
+        refused = await auth.authenticate(bearer("guess"))
+
+    assert isinstance(served, Caller) and served.client is client
+    assert isinstance(refused, Answer) and refused.status == 401
+    assert headers_of(refused)["www-authenticate"] == 'Bearer realm="max-a2a"'
+
+
+async def test_the_servers_own_key_is_not_served_off_loopback_without_a_token() -> None:
+    async with AsyncMaxClient(api_key=KEY, host=POSTHOG) as client:
+        with pytest.raises(ConfigurationError, match="without a token"):
+            ServerKeyAuth(client, bind="0.0.0.0")
+        loopback = ServerKeyAuth(client)
+
+    assert loopback.metadata_answer(path="/", method="GET", resource=None) is None
