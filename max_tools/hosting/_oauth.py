@@ -133,7 +133,14 @@ def _public_url(raw: str | None, bind: str) -> str | None:
         raise ConfigurationError(
             f"--public-url {url!r} uses http off loopback; MCP hosts sign in only over https."
         )
-    return url
+    # The form hosts compare with the URL they connect to (the MCP SDK compares netloc as it
+    # is): scheme and host in lower case, no default port.
+    scheme, host = parts.scheme.lower(), parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"https": 443, "http": 80}[scheme]
+    port = f":{parts.port}" if parts.port is not None and parts.port != default else ""
+    return f"{scheme}://{host}{port}{parts.path}"
 
 
 def metadata_path(resource: str) -> str:

@@ -26,6 +26,7 @@ from max_tools.hosting import (
     HostedSettings,
     OAuthSettings,
     ServerKeyAuth,
+    protected_resource_metadata,
     shared_http_client,
 )
 
@@ -259,3 +260,27 @@ async def test_the_servers_own_key_is_not_served_off_loopback_without_a_token() 
         loopback = ServerKeyAuth(client)
 
     assert loopback.metadata_answer(path="/", method="GET", resource=None) is None
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "https://mcp.example.com/mcp",
+        "https://mcp.example.com:443/mcp",
+        "HTTPS://MCP.Example.com/mcp/",
+    ],
+)
+def test_the_public_url_is_published_as_hosts_compare_it(given: str) -> None:
+    settings = OAuthSettings.create(host=POSTHOG, public_url=given, bind="0.0.0.0")
+
+    document = protected_resource_metadata(settings, settings.resource("http", "x", "/mcp"))
+
+    assert document["resource"] == "https://mcp.example.com/mcp"
+
+
+def test_a_public_url_with_its_own_port_keeps_it() -> None:
+    settings = OAuthSettings.create(
+        host=POSTHOG, public_url="https://mcp.example.com:8443/mcp", bind="0.0.0.0"
+    )
+
+    assert settings.resource("http", "x", "/mcp") == "https://mcp.example.com:8443/mcp"
