@@ -26,6 +26,8 @@ from max_tools._errors import (
     QueueNotRunningError,
     QuotaExceededError,
     RateLimitError,
+    SignInError,
+    SignInExpiredError,
     StreamError,
     UnprocessableEntityError,
 )
@@ -46,6 +48,7 @@ from max_tools._interrupts import (
     FormQuestion,
     QuickReply,
 )
+from max_tools._login import LogoutResult, login, logout, stored_sign_in
 from max_tools._messages import (
     AIMessage,
     ArtifactMessage,
@@ -76,6 +79,7 @@ from max_tools._models import (
 )
 from max_tools._query import Chart, QueryResult, Series
 from max_tools._reply import Reply, ReplyStatus, Turn
+from max_tools._signin import SignIn, SignInStore, config_dir
 from max_tools._stream import ReplyStream
 from max_tools._sync import MaxClient, SyncReplyStream
 from max_tools._version import __version__
@@ -117,6 +121,7 @@ __all__ = [
     "HumanMessage",
     "InternalServerError",
     "InvalidArgumentsError",
+    "LogoutResult",
     "MaxClient",
     "MaxError",
     "Message",
@@ -141,6 +146,10 @@ __all__ = [
     "ReplyStream",
     "Series",
     "Settings",
+    "SignIn",
+    "SignInError",
+    "SignInExpiredError",
+    "SignInStore",
     "StatusEvent",
     "StreamError",
     "StreamEvent",
@@ -156,6 +165,10 @@ __all__ = [
     "User",
     "VisualizationMessage",
     "__version__",
+    "config_dir",
+    "login",
+    "logout",
+    "stored_sign_in",
 ]
 
 # Public names report the package as their home, as httpx's do, so tracebacks and docs read

@@ -24,6 +24,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "list": "list_conversations()",
         "new": "ask() without a conversation_id",
         "key": "pass api_key=",
+        "login": "run max-tools login in a terminal",
     },
     "tools": {
         "wait": "max_wait",
@@ -33,6 +34,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "list": "max_list_conversations",
         "new": "max_chat without a conversation_id",
         "key": "pass api_key=",
+        "login": "ask the person running this server to run max-tools login in a terminal",
     },
     "cli": {
         "wait": "max-tools wait {cid}",
@@ -42,13 +44,19 @@ _WORDS: dict[str, dict[str, str]] = {
         "list": "max-tools conversations list",
         "new": 'max-tools chat "..." without --conversation',
         "key": "pass --api-key",
+        "login": "run max-tools login",
     },
 }
 
 _ADVICE: dict[str, str] = {
     "no_key": (
-        "Set POSTHOG_PERSONAL_API_KEY (or {key}) to a personal API key created under "
-        "Settings > Personal API keys, with the conversation scopes."
+        "Sign in with PostHog (run max-tools login), or set POSTHOG_PERSONAL_API_KEY (or {key}) "
+        "to a personal API key created under Settings > Personal API keys, with the "
+        "conversation scopes."
+    ),
+    "signin_expired": (
+        "Your PostHog sign-in has expired or was revoked: {login} again (or use a personal API "
+        "key in POSTHOG_PERSONAL_API_KEY)."
     ),
     "bad_request": "Fix the request; repeating it unchanged will fail again.",
     "unauthorized": (
@@ -61,8 +69,10 @@ _ADVICE: dict[str, str] = {
     ),
     "scoped_key": (
         "PostHog refuses this action (append, cancel and the message queue) to personal API "
-        "keys that have scopes, even '*'. Sending messages, reading and deleting conversations "
-        "work with the conversation:read / conversation:write scopes."
+        "keys that have scopes, even '*', and to a PostHog sign-in (max-tools login, an OAuth "
+        "token). Sending messages, reading and deleting conversations work with the "
+        "conversation:read / conversation:write scopes; for this action, set "
+        "POSTHOG_PERSONAL_API_KEY to a personal API key without scopes."
     ),
     "not_yours": (
         "The conversation belongs to another user: only its owner can continue or cancel it, "
@@ -70,7 +80,8 @@ _ADVICE: dict[str, str] = {
     ),
     "missing_scope": (
         "The key lacks the {scope} scope this needs: add it to the personal API key in "
-        "PostHog's settings (Personal API keys), or use a key that has it."
+        "PostHog's settings (Personal API keys), or use a key that has it; with a PostHog "
+        "sign-in, {login} again and allow {scope}."
     ),
     "forbidden": (
         "The key lacks permission: give it the conversation:read and conversation:write "
@@ -95,8 +106,8 @@ _ADVICE: dict[str, str] = {
     # the open endpoint") would point at a step a personal API key cannot take (reference 16.4).
     "moved": (
         "the conversation moved to PostHog AI's newer runtime, which this API cannot continue "
-        "with a personal API key: continue it in PostHog's web app, or start a new conversation "
-        "with {new}."
+        "with a personal API key or a PostHog sign-in: continue it in PostHog's web app, or "
+        "start a new conversation with {new}."
     ),
     "conflict": "Read the conversation's current state and try again.",
     "unprocessable": "PostHog could not carry it out; try again in a moment.",

@@ -1,4 +1,11 @@
-"""Settings: where PostHog is, which project, and the key, resolved from arguments or env."""
+"""Settings: where PostHog is, which project, and the key, resolved from arguments or env.
+
+The key comes from, in this order: the ``api_key`` argument (a flag), the environment
+(``POSTHOG_PERSONAL_API_KEY`` or ``POSTHOG_API_KEY``), then the sign-in ``max-tools login``
+stored for the host (the host given or in ``POSTHOG_HOST``; without one, the only or most
+recent sign-in). A sign-in brings its API host and, when it is limited to one project, that
+project; an explicit or environment project id still wins.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,9 @@ from urllib.parse import urlsplit
 
 from max_tools._advice import advice
 from max_tools._errors import ConfigurationError
+from max_tools._secret import APIKey
+from max_tools._signin import SignIn, SignInStore, config_dir
+from max_tools._signin_key import SignedInKey
 
 __all__ = ["DEFAULT_HOST", "APIKey", "Settings", "resolve_settings"]
 
@@ -22,30 +32,6 @@ PROJECT_ENV_VAR = "POSTHOG_PROJECT_ID"
 CURRENT_PROJECT = "@current"
 
 _PROJECT_ID = re.compile(r"^(?:\d+|@current)$")
-
-
-class APIKey:
-    """A personal API key that never shows itself in a repr, str or format."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get_secret_value(self) -> str:
-        """Return the key itself, for the Authorization header only."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "APIKey('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, APIKey) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +46,11 @@ class Settings:
     def api_base(self) -> str:
         """The conversations collection URL, with its trailing slash."""
         return f"{self.host}/api/environments/{self.project_id}/conversations/"
+
+    @property
+    def sign_in(self) -> SignIn | None:
+        """The stored sign-in in use, when the key is one (not a personal API key)."""
+        return self.api_key.sign_in if isinstance(self.api_key, SignedInKey) else None
 
     @property
     def is_us_cloud(self) -> bool:
@@ -80,11 +71,38 @@ def resolve_settings(
         ConfigurationError: a value is missing or cannot be right.
     """
     env = os.environ if environ is None else environ
+    given_host = host if host is not None else env.get(HOST_ENV_VAR) or None
+    if isinstance(api_key, SignedInKey):  # a sign-in resolved before, handed on (LangChain)
+        return Settings(
+            api_key,
+            api_key.sign_in.posthog_base_url,
+            _resolve_project(project_id, env, default=api_key.sign_in.project_id),
+        )
+    if api_key is None and not any(env.get(name, "").strip() for name in KEY_ENV_VARS):
+        key = _stored_sign_in(given_host, env)
+        return Settings(
+            api_key=key,
+            host=normalize_host(key.sign_in.posthog_base_url),
+            project_id=_resolve_project(project_id, env, default=key.sign_in.project_id),
+        )
     return Settings(
         api_key=_resolve_key(api_key, env),
-        host=normalize_host(host if host is not None else env.get(HOST_ENV_VAR) or DEFAULT_HOST),
+        host=normalize_host(given_host or DEFAULT_HOST),
         project_id=_resolve_project(project_id, env),
     )
+
+
+def _stored_sign_in(host: str | None, env: Mapping[str, str]) -> SignedInKey:
+    """The sign-in stored for `host` (or the only or latest one); the no-key error without."""
+    store = SignInStore(config_dir(env))
+    wanted = normalize_host(host) if host is not None else None
+    sign_in = store.find(wanted)
+    if sign_in is None:
+        head = "No PostHog personal API key" + (
+            f", and no sign-in for {wanted}." if wanted is not None else ", and no sign-in."
+        )
+        raise ConfigurationError(f"{head} {advice('no_key')}", situation="no_key", head=head)
+    return SignedInKey(sign_in, store)
 
 
 def _resolve_key(api_key: str | APIKey | None, env: Mapping[str, str]) -> APIKey:
@@ -144,8 +162,9 @@ def normalize_host(raw: str) -> str:
         )
     if scheme == "http" and not is_loopback(hostname):
         raise ConfigurationError(
-            f"Refusing plain http:// for {hostname}: the API key would travel unencrypted. "
-            "Use https:// (plain http is only allowed for loopback hosts such as the emulator)."
+            f"Refusing plain http:// for {hostname}: the API key or sign-in would travel "
+            "unencrypted. Use https:// (plain http is only allowed for loopback hosts such as "
+            "the emulator)."
         )
     if parts.query or parts.fragment:
         raise ConfigurationError(
@@ -168,9 +187,11 @@ def is_loopback(hostname: str) -> bool:
         return False
 
 
-def _resolve_project(project_id: int | str | None, env: Mapping[str, str]) -> str:
+def _resolve_project(
+    project_id: int | str | None, env: Mapping[str, str], *, default: str | None = None
+) -> str:
     if project_id is None:
-        project_id = env.get(PROJECT_ENV_VAR, "").strip() or CURRENT_PROJECT
+        project_id = env.get(PROJECT_ENV_VAR, "").strip() or default or CURRENT_PROJECT
     if isinstance(project_id, bool):
         raise ConfigurationError("project_id must be a number or '@current', not a bool.")
     value = str(project_id).strip()

@@ -6,11 +6,13 @@
     ├── ConfigurationError            a setting is missing or wrong; nothing was sent
     ├── InvalidArgumentsError         an id, message or number is not valid; nothing was sent
     ├── NotPendingError               the approval or form is no longer waiting; nothing was sent
+    ├── SignInError                   signing in with PostHog (max-tools login) failed
     └── APIError                      talking to PostHog went wrong
         ├── APIStatusError            PostHog answered with an error status (.status_code, .body)
         │   ├── BadRequestError                 400
         │   │   └── ConversationMovedError      it moved to PostHog AI's newer runtime
         │   ├── AuthenticationError             401
+        │   │   └── SignInExpiredError          the stored sign-in expired or was revoked
         │   ├── QuotaExceededError              402
         │   ├── PermissionDeniedError           403
         │   ├── NotFoundError                   404
@@ -57,6 +59,8 @@ __all__ = [
     "QueueNotRunningError",
     "QuotaExceededError",
     "RateLimitError",
+    "SignInError",
+    "SignInExpiredError",
     "StreamError",
     "UnprocessableEntityError",
 ]
@@ -113,6 +117,14 @@ class NotPendingError(MaxError, ValueError):
 
     It was decided already (by someone else, or by a new message that skipped it), it is not
     the conversation's current one, it is unknown, or the conversation is running again.
+    """
+
+
+class SignInError(MaxError):
+    """Signing in with PostHog failed: refused, timed out, or PostHog's OAuth server said no.
+
+    Raised by `login`, `logout` and the OAuth requests behind them; the message says what
+    happened and what to try.
     """
 
 
@@ -178,6 +190,14 @@ class ConversationMovedError(BadRequestError):
 
 class AuthenticationError(APIStatusError):
     """401: the API key was missing, unknown or expired."""
+
+
+class SignInExpiredError(AuthenticationError):
+    """The stored PostHog sign-in no longer works: it expired for good or was revoked.
+
+    PostHog refused to refresh it (``invalid_grant``), or refused a fresh token. Signing in
+    again (``max-tools login``) is the way out; repeating the request fails the same way.
+    """
 
 
 class QuotaExceededError(APIStatusError):

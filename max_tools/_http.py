@@ -19,10 +19,13 @@ from max_tools._errors import (
     APIError,
     APIStatusError,
     APITimeoutError,
+    SignInExpiredError,
     StreamError,
     make_status_error,
 )
+from max_tools._oauth import expired_error
 from max_tools._retry import Attempts, Repeatable
+from max_tools._signin_key import SignedInKey
 from max_tools._sse import SSEDecoder, SSEEvent
 from max_tools._version import __version__
 
@@ -59,11 +62,8 @@ class HTTPCore:
         self.sleep = sleep
         self._client = client
         self._timeout = timeout
-        self._secret = settings.api_key.get_secret_value()
-        self._headers = {
-            "Authorization": f"Bearer {self._secret}",
-            "User-Agent": USER_AGENT,
-        }
+        self._key = settings.api_key
+        self._headers = {"User-Agent": USER_AGENT}
 
     def url(self, path: str) -> str:
         """The absolute URL of `path`, relative to the conversations collection.
@@ -86,9 +86,46 @@ class HTTPCore:
     ) -> httpx.Response:
         """Send one request, once. Raises `APIConnectionError` / `APITimeoutError` on no answer.
 
-        With `stream=True` the body is not read; the caller closes the response.
+        With `stream=True` the body is not read; the caller closes the response. With a
+        sign-in, a token about to end is refreshed first, and a 401 to a token is answered by
+        refreshing it and sending the request once more (PostHog looks tokens up on every
+        request, so a 401 has changed nothing).
+
+        Raises:
+            SignInExpiredError: PostHog refused to refresh the sign-in.
         """
+        key = self._key
+        if not isinstance(key, SignedInKey):
+            return await self._send_once(
+                method, path, key.get_secret_value(), json, params, stream, doing
+            )
+        token = await self._signed_in(key.fresh(self._client), doing)
+        response = await self._send_once(method, path, token, json, params, stream, doing)
+        if response.status_code != 401:
+            return response
+        await response.aclose()
+        token = await self._signed_in(key.refresh(self._client, rejected=token), doing)
+        return await self._send_once(method, path, token, json, params, stream, doing)
+
+    async def _signed_in(self, getting: Awaitable[str], doing: str) -> str:
+        """A sign-in's token; a refresh that failed for good says what the request was."""
+        try:
+            return await getting
+        except SignInExpiredError:
+            raise expired_error(doing) from None
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        json: Any,
+        params: dict[str, int] | None,
+        stream: bool,
+        doing: str,
+    ) -> httpx.Response:
         headers = dict(self._headers)
+        headers["Authorization"] = f"Bearer {token}"
         headers["Accept"] = "text/event-stream" if stream else "application/json"
         request = self._client.build_request(
             method,
@@ -204,6 +241,8 @@ class HTTPCore:
     ) -> APIStatusError:
         """Our error for an error response whose body has been read."""
         text = self._scrub(response.text)
+        if response.status_code == 401 and isinstance(self._key, SignedInKey):
+            return expired_error(doing)  # refreshed and still refused: revoked
         return make_status_error(
             response.status_code,
             text,
@@ -269,7 +308,11 @@ class HTTPCore:
             raise self.connection_error(exc, doing=doing) from exc
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._secret, "[redacted]") if self._secret in text else text
+        key = self._key
+        for secret in key.secrets() if isinstance(key, SignedInKey) else [key.get_secret_value()]:
+            if secret in text:
+                text = text.replace(secret, "[redacted]")
+        return text
 
 
 def _parse_retry_after(response: httpx.Response, text: str) -> float | None:

@@ -23,11 +23,10 @@ from starlette.types import ASGIApp
 
 from max_tools import AsyncMaxClient, ConfigurationError
 from max_tools.agent import is_loopback, normalize_host
+from max_tools.hosting import HostedSettings, OAuthSettings
 from max_tools.serving import bind_socket
 from mcp_server._graceful import GracefulWorkers, let_streams_finish
-from mcp_server._hosted import HostedSettings
 from mcp_server._http import endpoint, http_app
-from mcp_server._oauth import OAuthSettings
 from mcp_server._ops import serve_until_stopped
 from mcp_server._options import STATE_SECRET_ENV, parse_args, setup_logging
 from mcp_server._server import build_server

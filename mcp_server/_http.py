@@ -18,8 +18,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from max_tools import ConfigurationError
 from max_tools.agent import is_loopback
+from max_tools.hosting import HostedSettings, shared_http_client
 from max_tools.serving import serve_asgi
-from mcp_server._hosted import HostedSettings, RequestScopeMiddleware, refuse, shared_http_client
+from mcp_server._hosted import RequestScopeMiddleware, refuse
 from mcp_server._ops import OpsMiddleware
 
 __all__ = [

@@ -170,7 +170,7 @@ async def _unless_new_work(receive: Receive, send: Send) -> Receive | None:
             send,
             503,
             {"jsonrpc": "2.0", "id": request_id, "error": error},
-            [(b"retry-after", b"1"), (b"connection", b"close")],
+            [("retry-after", "1"), ("connection", "close")],
         )
         return None
     pending = iter(messages)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from max_tools import AsyncMaxClient, AuthenticationError
 from max_tools.agent import ACTIONS_BY_NAME
-from mcp_server._oauth import missing_scope
+from max_tools.hosting import missing_scope
 
 __all__ = ["SCOPE", "RequestScope", "current_scope"]
 

@@ -26,8 +26,11 @@ def posthog() -> FakePostHog:
 
 
 @pytest.fixture(autouse=True)
-def _no_posthog_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never pick up a developer's real PostHog settings."""
+def _no_posthog_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Tests never pick up a developer's real PostHog settings, nor their stored sign-in."""
+    monkeypatch.setenv("MAX_TOOLS_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
     for name in (
         "POSTHOG_PERSONAL_API_KEY",
         "POSTHOG_API_KEY",

@@ -7,8 +7,11 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import anyio
+import httpx
+import pytest
 
 from max_tools.emulator import RunningEmulator
 from tests.processes import run_python
@@ -157,3 +160,23 @@ def test_the_rules_example_in_the_readme_loads(tmp_path: Path) -> None:
     assert rules[0].visualization is True and rules[1].fail is True
     assert rules[2].approval is not None and rules[2].approval["payload"] == {"dashboard_id": 42}
     assert rules[3].form is not None and rules[3].form["questions"][0]["id"] == "period"
+
+
+async def test_the_hosting_example_serves_each_user_with_their_key_and_refuses_the_rest(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTHOG_HOST", emulator.url)
+    example = next(block for block in python_blocks() if "max_tools.hosting" in block)
+    namespace: dict[str, Any] = {}
+    exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    face = httpx.AsyncClient(transport=httpx.ASGITransport(namespace["app"]), base_url="http://a")
+
+    with anyio.fail_after(30):
+        async with namespace["pool"], face:
+            refused = await face.get("/")
+            served = await face.get("/", headers={"Authorization": "Bearer phx_secret_value_123"})
+
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == 'Bearer realm="my-face"'
+    assert served.status_code == 200, served.text
+    assert served.json()["read_only"] is False and isinstance(served.json()["titles"], list)

@@ -38,6 +38,15 @@ async def run(args: argparse.Namespace, terminal: Terminal) -> int:
     """Run the parsed command."""
     if args.command == "emulator":
         return await _serve_emulator(args, terminal)
+    if args.command in ("login", "logout", "whoami"):
+        from max_tools.cli import _signin
+
+        runner = {
+            "login": _signin.run_login,
+            "logout": _signin.run_logout,
+            "whoami": _signin.run_whoami,
+        }[args.command]
+        return await runner(args, terminal)
     if args.command == "demo":
         from max_tools.cli._demo import demo
 

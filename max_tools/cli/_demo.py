@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from max_tools.cli._terminal import Terminal
@@ -72,11 +73,52 @@ async def demo(terminal: Terminal) -> int:
             async with Client(server, elicitation_callback=person) as mcp:
                 await _walk_through(mcp, step)
                 await _ask_a_person(mcp, step, person)
+            await _sign_in(emulator, step)
     except DemoFailed as exc:
         terminal.error(f"\nDEMO FAILED at step {step.number}: {exc}")
         return 1
     terminal.line(f"\nAll {step.number} steps passed in {time.monotonic() - started:.1f} s.")
     return 0
+
+
+async def _sign_in(emulator: Any, step: _Steps) -> None:
+    """`max-tools login` on the emulator (it consents by itself), then max-mcp with no key."""
+    import tempfile
+
+    import anyio
+    import httpx
+    from mcp import Client, StdioServerParameters
+
+    from max_tools import SignInStore, login
+
+    step("Sign in with PostHog (max-tools login), then max-mcp with no key at all")
+    emulator.set_oauth(auto_consent=True)
+    links, link = anyio.create_memory_object_stream[str](1)
+    with tempfile.TemporaryDirectory(prefix="max-tools-demo-") as folder:
+        store = SignInStore(Path(folder))  # not your own sign-in: the demo's, thrown away after
+        async with anyio.create_task_group() as tasks, links, link:
+
+            async def browser() -> None:  # stands in for yours: follows the link to the end
+                async with httpx.AsyncClient(follow_redirects=True, timeout=10) as http:
+                    await http.get(await link.receive())
+
+            tasks.start_soon(browser)
+            sign_in = await login(
+                host=emulator.url,
+                open_browser=False,
+                show_link=lambda url, _opened: links.send_nowait(url),
+                wait_s=30,
+                store=store,
+            )
+        step.show(f"signed in as {sign_in.email}, project {sign_in.project_id}")
+        step.show(f"scopes: {' '.join(sign_in.scopes)}; stored in {store.path} (mode 0600)")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("POSTHOG_")}
+        env["MAX_TOOLS_CONFIG_DIR"] = folder
+        server = StdioServerParameters(command=sys.executable, args=["-m", "mcp_server"], env=env)
+        async with Client(server) as mcp:
+            result = await mcp.call_tool("max_chat", {"message": "How many users signed up?"})
+        step.show(_text(result))
+        check(_data(result).get("status") == "completed", "max-mcp should answer on the sign-in")
 
 
 class _Steps:

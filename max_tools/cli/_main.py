@@ -154,7 +154,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="max-tools",
         description="Talk to PostHog AI (Max) from the shell, or serve its offline emulator.",
         epilog="PostHog settings come from POSTHOG_PERSONAL_API_KEY, POSTHOG_HOST and "
-        "POSTHOG_PROJECT_ID unless given as flags. Exit status: 0 answered (or still running), "
+        "POSTHOG_PROJECT_ID unless given as flags; without a key, from the sign-in of "
+        "max-tools login. Exit status: 0 answered (or still running), "
         "1 failed, 2 bad usage or settings, 3 waits for a person (approve, reject or answer), "
         "130 interrupted (143 on SIGTERM).",
     )
@@ -277,6 +278,28 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="sign in with PostHog without the consent page (as the first user, this project)",
     )
+
+    login = _command(commands, "login", "sign in with PostHog in the browser (no key needed)")
+    login.add_argument(
+        "--no-browser", action="store_true", help="print the link instead of opening a browser"
+    )
+    login.add_argument(
+        "--wait-s",
+        type=_seconds,
+        default=300.0,
+        metavar="S",
+        help="how long to wait for the browser (default: %(default)g)",
+    )
+    logout = _command(commands, "logout", "revoke and forget the stored PostHog sign-in")
+    whoami = _command(commands, "whoami", "which host, project, scopes and credential are used")
+    for command in (login, logout, whoami):
+        command.add_argument(
+            "--host", dest="command_host", help="PostHog host: us, eu or a URL (POSTHOG_HOST)"
+        )
+    for command in (login, whoami):
+        command.add_argument(
+            "--project-id", dest="command_project_id", help="project id (POSTHOG_PROJECT_ID)"
+        )
 
     commands.add_parser("demo", help="walk through every tool with max-mcp on the emulator")
     commands.add_parser("mcp", help="run the MCP server (the same as max-mcp; see max-mcp --help)")

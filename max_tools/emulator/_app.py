@@ -28,6 +28,7 @@ from max_tools.emulator._faults import Faults
 from max_tools.emulator._oauth import OAuthServer, is_oauth_path
 from max_tools.emulator._oauth_api import token_permission
 from max_tools.emulator._oauth_routes import handle as oauth_endpoint
+from max_tools.emulator._oauth_scopes import NO_REQUIRED_SCOPES
 from max_tools.emulator._query import AsyncQueries, run_query
 from max_tools.emulator._responses import fault_response, json_response, not_found
 from max_tools.emulator._routes import API, QUERY, SCOPED_ACTIONS, authenticate, route, team
@@ -223,8 +224,7 @@ class EmulatorApp:
         if denied := token_permission(self.oauth, request, action, team_id):
             return denied
         if self.faults.scoped_keys and action in SCOPED_ACTIONS:
-            detail = "This action does not support Personal API Key access"
-            body = drf_error("authentication_error", "permission_denied", detail)
+            body = drf_error("authentication_error", "permission_denied", NO_REQUIRED_SCOPES)
             return json_response(403, body)
         return await _HANDLERS[action](self, request, user, team_id, *parts)
 

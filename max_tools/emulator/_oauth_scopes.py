@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "ALWAYS_ALLOWED_SCOPES",
+    "NO_REQUIRED_SCOPES",
     "OIDC_SCOPES",
     "SCOPES_SUPPORTED",
     "UNPRIVILEGED_SCOPES",
@@ -155,6 +156,9 @@ _HIDDEN = frozenset({"wizard_session", "query_performance", "batch_import_suppor
 """Grantable to personal API keys, never advertised or granted through OAuth."""
 _PRIVILEGED = frozenset({"llm_gateway:read", "llm_gateway:write"})
 
+NO_REQUIRED_SCOPES = "This action does not support personal API key access"
+"""`APIScopePermission`'s 403 for an action that declares no scope, to scoped personal keys and
+OAuth tokens alike (posthog-oauth.md section 5; older PostHog capitalised "Personal API Key")."""
 OIDC_SCOPES = ("openid", "profile", "email")
 ALWAYS_ALLOWED_SCOPES = frozenset({*OIDC_SCOPES, "introspection"})
 """Accepted at /authorize whatever the app's ceiling (`ALWAYS_ALLOWED_SCOPES`)."""
@@ -219,8 +223,7 @@ def missing_scope(granted: Sequence[str], required: str | None) -> str | None:
     if not granted:
         return "OAuth token has no scopes and cannot access this resource"
     if required is None:
-        # The emulator's existing text for scoped personal keys; newer PostHog lowercases it.
-        return "This action does not support Personal API Key access"
+        return NO_REQUIRED_SCOPES
     if "*" in granted:
         return None
     accepted = {required}

@@ -283,7 +283,7 @@ async def test_the_demo_walks_through_every_step_and_exits_0() -> None:
 
     out = result.stdout.decode()
     assert result.returncode == 0, out + result.stderr.decode()
-    assert "All 9 steps passed" in out
+    assert "All 10 steps passed" in out
     assert "| 2026-" in out and "+ 1 PNG image" in out  # the chart's numbers, and its picture
     for step in (
         "tools/list",

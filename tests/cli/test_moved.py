@@ -26,7 +26,8 @@ def test_chat_to_a_moved_conversation_is_one_line_and_exit_1(
     assert code == 1 and out == ""
     assert err == (
         f"max-tools: Could not send a message to conversation {cid}: the conversation moved to "
-        "PostHog AI's newer runtime, which this API cannot continue with a personal API key: "
+        "PostHog AI's newer runtime, which this API cannot continue with a personal API key or a "
+        "PostHog sign-in: "
         "continue it in PostHog's web app, or start a new conversation with "
         'max-tools chat "..." without --conversation.\n'
     )

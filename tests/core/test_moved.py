@@ -20,7 +20,7 @@ from max_tools.emulator import DEFAULT_KEY, RunningEmulator
 
 MOVED = (
     "the conversation moved to PostHog AI's newer runtime, which this API cannot continue with a "
-    "personal API key: continue it in PostHog's web app, or start a new conversation with ask() "
+    "personal API key or a PostHog sign-in: continue it in PostHog's web app, or start a new conversation with ask() "
     "without a conversation_id."
 )
 

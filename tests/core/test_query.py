@@ -100,6 +100,8 @@ async def test_a_key_without_query_read_is_told_which_scope_is_missing(
         await client.query({"kind": "HogQLQuery", "query": "select 1"})
 
     assert "The key lacks the query:read scope" in str(caught.value)
+    # a sign-in's token meets the same 403: the advice says how to grant the scope there too
+    assert "run max-tools login in a terminal again and allow query:read" in str(caught.value)
 
 
 # Queries PostHog computes in the background (reference section 15.3): 202, then status reads

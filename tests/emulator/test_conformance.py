@@ -272,7 +272,7 @@ async def test_scoped_keys_are_refused_the_custom_actions(api: httpx.AsyncClient
     refused = drf(
         "authentication_error",
         "permission_denied",
-        "This action does not support Personal API Key access",
+        "This action does not support personal API key access",
     )
 
     for method, path in [

@@ -122,7 +122,7 @@ async def test_custom_actions_refuse_oauth_tokens_as_posthog_does(
             await client.cancel(reply.conversation_id)
         with pytest.raises(PermissionDeniedError):
             await client.get_queue(reply.conversation_id)
-    assert refused.value.detail == "This action does not support Personal API Key access"
+    assert refused.value.detail == "This action does not support personal API key access"
 
 
 async def test_a_read_only_token_reads_but_cannot_write_or_query(

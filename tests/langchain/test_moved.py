@@ -23,7 +23,8 @@ async def test_max_chat_to_a_moved_conversation_is_an_error_tool_message_saying_
     assert isinstance(message, ToolMessage) and message.status == "error"
     assert message.content == (
         f"Could not send a message to conversation {cid}: the conversation moved to PostHog AI's "
-        "newer runtime, which this API cannot continue with a personal API key: continue it in "
+        "newer runtime, which this API cannot continue with a personal API key or a PostHog "
+        "sign-in: continue it in "
         "PostHog's web app, or start a new conversation with max_chat without a conversation_id."
     )
     assert emulator.conversation(cid).queue == []

@@ -23,8 +23,8 @@ from mcp_types import CallToolResult
 
 from max_tools import AsyncMaxClient, ConfigurationError
 from max_tools.emulator import RunningEmulator
+from max_tools.hosting import HostedSettings, shared_http_client
 from mcp_server import build_server
-from mcp_server._hosted import HostedSettings, shared_http_client
 from mcp_server._http import http_app, serve_http
 from mcp_server.cli import main
 from tests.mcp.results import data, text

@@ -33,11 +33,9 @@ from pydantic import AnyUrl
 
 from max_tools import AsyncMaxClient
 from max_tools.emulator import RunningEmulator
+from max_tools.hosting import CACHE_S, HostedSettings, OAuthSettings
 from mcp_server import build_server
-from mcp_server._hosted import HostedSettings
 from mcp_server._http import serve_http
-from mcp_server._introspect import CACHE_S
-from mcp_server._oauth import OAuthSettings
 from mcp_server.cli import main
 from tests.mcp.results import data, text
 

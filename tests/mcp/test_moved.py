@@ -11,7 +11,7 @@ from tests.mcp.results import data, text
 
 SENTENCE = (
     "the conversation moved to PostHog AI's newer runtime, which this API cannot continue with a "
-    "personal API key: continue it in PostHog's web app, or start a new conversation with "
+    "personal API key or a PostHog sign-in: continue it in PostHog's web app, or start a new conversation with "
     "max_chat without a conversation_id."
 )
 

@@ -1,10 +1,11 @@
-"""Hosted max-mcp as an OAuth-protected resource whose authorization server is PostHog.
+"""A hosted face as an OAuth-protected resource whose authorization server is PostHog.
 
-PostHog issues the tokens (``pha_...``) and max-mcp only checks them (reference
+PostHog issues the tokens (``pha_...``) and the face only checks them (reference
 posthog-oauth.md section 6, the design PostHog's own MCP server uses): it publishes RFC 9728
 protected-resource metadata naming PostHog's issuer, answers a request without a usable token
-with 401 and ``WWW-Authenticate: Bearer resource_metadata="..."`` so that the MCP host starts the
-sign-in by itself, and lets the scopes the user granted decide which tools a request may use.
+with 401 and ``WWW-Authenticate: Bearer resource_metadata="..."`` so that the client (an MCP
+host, an A2A client) starts the sign-in by itself, and lets the scopes the user granted decide
+what a request may do.
 
 Which issuer, and where tokens are checked:
 
@@ -20,12 +21,12 @@ Which issuer, and where tokens are checked:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from max_tools import ConfigurationError
-from max_tools.agent import ACTIONS_BY_NAME, is_loopback, normalize_host
+from max_tools.agent import is_loopback, normalize_host
 
 __all__ = [
     "CROSS_REGION_ISSUER",
@@ -36,7 +37,6 @@ __all__ = [
     "challenge",
     "metadata_path",
     "metadata_url",
-    "missing_scope",
     "protected_resource_metadata",
 ]
 
@@ -45,9 +45,8 @@ CROSS_REGION_ISSUER = "https://oauth.posthog.com"
 """PostHog's Cloud authorization server for both regions (reference section 1, Hosts)."""
 _CLOUD = ("https://us.posthog.com", "https://eu.posthog.com")
 OAUTH_SCOPES = ("conversation:read", "conversation:write", "query:read")
-"""Exactly the scopes the tools need: what the metadata asks the user to grant."""
+"""Exactly the scopes the actions need: what the metadata asks the user to grant."""
 PRM_PATH = "/.well-known/oauth-protected-resource"
-_CHART_TOOL = "max_get_chart"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +57,7 @@ class OAuthSettings:
         issuer: PostHog's authorization server, named in the protected-resource metadata.
         api_hosts: where a token is introspected, in order; the first that answers active is
             the host its API calls go to.
-        public_url: the MCP endpoint's URL as clients reach it (the metadata's ``resource``);
+        public_url: the endpoint's URL as clients reach it (the metadata's ``resource``);
             None takes it from each request's Host (loopback only: a proxy changes it).
         client_ids: the OAuth client ids whose tokens are accepted; empty accepts any.
         clock: seconds since the epoch, on PostHog's clock (tests move it).
@@ -101,11 +100,17 @@ class OAuthSettings:
         ids = frozenset(name.strip() for name in client_ids if name.strip())
         return cls(issuer=chosen, api_hosts=api_hosts, public_url=url, client_ids=ids, clock=clock)
 
-    def resource(self, scheme: str, host_header: str | None, mcp_path: str) -> str:
-        """The metadata's ``resource``: the public URL, else the URL this request came to."""
+    def resource(self, scheme: str, host_header: str | None, path: str) -> str:
+        """The metadata's ``resource``: the public URL, else the URL this request came to.
+
+        Args:
+            scheme: the request's scheme (``http`` or ``https``).
+            host_header: the request's Host header (None: ``localhost``).
+            path: the path of the face's endpoint, e.g. ``/mcp``.
+        """
         if self.public_url is not None:
             return self.public_url
-        return f"{scheme}://{host_header or 'localhost'}{mcp_path}"
+        return f"{scheme}://{host_header or 'localhost'}{path}"
 
 
 def _public_url(raw: str | None, bind: str) -> str | None:
@@ -128,7 +133,14 @@ def _public_url(raw: str | None, bind: str) -> str | None:
         raise ConfigurationError(
             f"--public-url {url!r} uses http off loopback; MCP hosts sign in only over https."
         )
-    return url
+    # The form hosts compare with the URL they connect to (the MCP SDK compares netloc as it
+    # is): scheme and host in lower case, no default port.
+    scheme, host = parts.scheme.lower(), parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"https": 443, "http": 80}[scheme]
+    port = f":{parts.port}" if parts.port is not None and parts.port != default else ""
+    return f"{scheme}://{host}{port}{parts.path}"
 
 
 def metadata_path(resource: str) -> str:
@@ -144,7 +156,7 @@ def metadata_url(resource: str) -> str:
 
 
 def protected_resource_metadata(settings: OAuthSettings, resource: str) -> dict[str, object]:
-    """The RFC 9728 document: PostHog signs users in, for the scopes the tools need."""
+    """The RFC 9728 document: PostHog signs users in, for the scopes the actions need."""
     return {
         "resource": resource,
         "authorization_servers": [settings.issuer],
@@ -155,8 +167,14 @@ def protected_resource_metadata(settings: OAuthSettings, resource: str) -> dict[
     }
 
 
-def challenge(resource: str, *, error: str | None = None, description: str = "") -> bytes:
-    """A ``WWW-Authenticate`` value that points the client at the metadata (RFC 6750, 9728)."""
+def challenge(resource: str, *, error: str | None = None, description: str = "") -> str:
+    """A ``WWW-Authenticate`` value that points the client at the metadata (RFC 6750, 9728).
+
+    Args:
+        resource: the protected resource (the endpoint's URL): its metadata URL is named.
+        error: the RFC 6750 error code (``invalid_token``); None when no token was sent.
+        description: one sentence for a person (quotes and backslashes are dropped).
+    """
     parts = []
     if error is not None:
         parts.append(f'error="{error}"')
@@ -164,25 +182,5 @@ def challenge(resource: str, *, error: str | None = None, description: str = "")
             quoted = description.replace("\\", "").replace('"', "'")
             parts.append(f'error_description="{quoted}"')
     parts.append(f'resource_metadata="{metadata_url(resource)}"')
-    return ("Bearer " + ", ".join(parts)).encode("latin-1", "replace")
-
-
-def missing_scope(tool: str, granted: frozenset[str]) -> str | None:
-    """The scope `tool` needs that `granted` lacks, or None when it may be used.
-
-    Following PostHog's `APIScopePermission`: ``:write`` covers ``:read``, ``*`` covers all.
-    Reading tools need conversation:read, the others conversation:write, and the chart tool
-    query:read besides (it runs the chart's query).
-    """
-    if "*" in granted:
-        return None
-    action = ACTIONS_BY_NAME.get(tool)
-    read_only = action is not None and action.read_only
-    needed: Sequence[str] = (("conversation:read",) if read_only else ("conversation:write",)) + (
-        ("query:read",) if tool == _CHART_TOOL else ()
-    )
-    for scope in needed:
-        kind, _, level = scope.partition(":")
-        if scope not in granted and not (level == "read" and f"{kind}:write" in granted):
-            return scope
-    return None
+    # A header carries latin-1 only: anything else becomes "?" rather than breaking the answer.
+    return ("Bearer " + ", ".join(parts)).encode("latin-1", "replace").decode("latin-1")

@@ -1,8 +1,4 @@
-"""A request signed in with PostHog: its token checked, its project chosen, or a refusal.
-
-`Refused` is how the hosted middleware answers a request before it reaches the MCP server
-(status, one sentence, and for a 401 the RFC 6750 error code its challenge carries).
-"""
+"""A request signed in with PostHog: its token checked, its project chosen, or a refusal."""
 
 from __future__ import annotations
 
@@ -10,20 +6,11 @@ from collections.abc import Callable, Sequence
 
 import httpx
 
-from mcp_server._introspect import IntrospectionError, TokenChecker, TokenFacts
-from mcp_server._oauth import OAuthSettings
+from max_tools.hosting._answer import Refused
+from max_tools.hosting._introspect import IntrospectionError, TokenChecker, TokenFacts
+from max_tools.hosting._oauth import OAuthSettings
 
-__all__ = ["Refused", "SignIns"]
-
-
-class Refused(Exception):
-    """A request answered before the MCP server sees it."""
-
-    def __init__(self, status: int, detail: str, *, error: str | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.error = error  # the RFC 6750 error code of a 401 (None: no credentials sent)
+__all__ = ["SignIns"]
 
 
 class SignIns:

@@ -5,7 +5,7 @@ PostHog answers ``POST /oauth/introspect/`` with ``Authorization: Bearer <token>
 posthog-oauth.md section 3, Introspect): whether it is active, its scopes, the projects it may
 use (``scoped_teams``), its expiry and its client. The facts are kept under the SHA-256 of the
 token, never the token, for at most `CACHE_S` and never past the token's expiry, so a revoked
-token stops working within that window (at once when PostHog refuses it on a call: the tool
+token stops working within that window (at once when PostHog refuses it on a call: the face
 forgets it).
 """
 
@@ -17,9 +17,16 @@ from dataclasses import dataclass
 
 import httpx
 
-from mcp_server._oauth import OAuthSettings
+from max_tools.hosting._oauth import OAuthSettings
 
-__all__ = ["CACHE_S", "IntrospectionError", "TokenChecker", "TokenFacts"]
+__all__ = [
+    "CACHE_S",
+    "INACTIVE_CACHE_S",
+    "IntrospectionError",
+    "TokenChecker",
+    "TokenFacts",
+    "token_digest",
+]
 
 CACHE_S = 300.0
 """How long a check stands (5 minutes): the longest a revoked token keeps working here. PostHog
