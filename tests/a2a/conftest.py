@@ -34,12 +34,14 @@ async def serving_a2a(
     *,
     per_request: bool = False,
     hosted: HostedSettings | None = None,
+    auth_token: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[str]:
     """The A2A face on a free loopback port, over the emulator; yields its URL.
 
     By default it acts with the emulator's key (the server's own); `per_request` takes each
-    request's personal key, `hosted` any hosted rules (sign-ins). PostHog calls go through
+    request's personal key, `hosted` any hosted rules (sign-ins); `auth_token` guards the
+    server's key with a shared token. PostHog calls go through
     `transport` when given (tests record them there).
     """
     env = emulator.env()
@@ -57,7 +59,7 @@ async def serving_a2a(
                 project_id=env["POSTHOG_PROJECT_ID"],
                 http_client=pool,
             )
-            auth = ServerKeyAuth(server)
+            auth = ServerKeyAuth(server, auth_token=auth_token)
         app = create_app(auth, options)
         async with serve_asgi(app, host="127.0.0.1", port=0) as port:
             yield f"http://127.0.0.1:{port}"
