@@ -10,6 +10,7 @@ recorded at its connection pool's transport (the HTTP edge).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -222,7 +223,9 @@ async def test_the_card_declares_how_each_deployment_takes_credentials(
 ) -> None:
     with anyio.fail_after(30):
         card = await cards(emulator)
-    assert "securitySchemes" not in card["loopback"] and "securityRequirements" not in card["loopback"]
+    assert (
+        "securitySchemes" not in card["loopback"] and "securityRequirements" not in card["loopback"]
+    )
     [(name, scheme)] = card["keys"]["securitySchemes"].items()
     assert scheme["httpAuthSecurityScheme"]["scheme"] == "bearer"
     assert card["keys"]["securityRequirements"] == [{"schemes": {name: {}}}]
@@ -257,3 +260,18 @@ async def test_the_servers_own_key_with_a_token_declares_it_and_refuses_requests
     assert scheme["httpAuthSecurityScheme"]["scheme"] == "bearer"
     assert refused.status_code == 401 and served.status_code == 200
     assert all(path.startswith("/api/") for path, _ in recorder.sent) and len(recorder.sent) >= 1
+
+
+async def test_the_token_never_reaches_the_logs_nor_the_call_context(
+    emulator: RunningEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = await token_of(emulator)
+    caplog.set_level(logging.DEBUG)
+    async with signed_in_face(emulator) as face, a2a_client(face.url, headers=bearer(token)) as a2a:
+        with anyio.fail_after(30):
+            seen = await stream(a2a, user_message("How many users signed up last week?"))
+    assert seen.final_state == TaskState.TASK_STATE_COMPLETED
+    face_logs = [
+        r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))
+    ]
+    assert face_logs and not any(token in line for line in face_logs)
