@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from a2a_server._card import SKILLS, build_card
-from a2a_server._clients import Clients, RequireKey
+from a2a_server._clients import ENDPOINT_PATH, Auth, Authenticate, CallerContext, Clients
 from a2a_server._handler import MaxRequestHandler
 
 __all__ = ["A2AOptions", "create_app"]
@@ -39,19 +39,26 @@ class A2AOptions:
     charts: bool = True
 
 
-def create_app(clients: Clients, options: A2AOptions | None = None) -> Starlette:
-    """The A2A server app over PostHog AI; `clients` says whose key serves each call."""
+def create_app(auth: Auth, options: A2AOptions | None = None) -> Starlette:
+    """The A2A server app over PostHog AI; `auth` says whose credentials serve each call.
+
+    Args:
+        auth: `ServerKeyAuth` (the server's own key) or `HostedAuth` (each request's personal
+            key and/or PostHog sign-in), from `max_tools.hosting`; the card declares it.
+        options: how this deployment behaves.
+    """
     options = options or A2AOptions()
     unknown = options.skills - set(SKILLS)
     if unknown:
         raise ValueError(f"Unknown skills {sorted(unknown)}; known: {', '.join(SKILLS)}.")
 
+    clients = Clients()
     handler = MaxRequestHandler(
         clients=clients,
         card=build_card(  # the handler reads the capabilities, which do not depend on the URL
             options.public_url or "http://localhost/",
             skills=options.skills,
-            per_request_keys=clients.per_request,
+            auth=auth,
             read_only=options.read_only,
         ),
         skills=options.skills,
@@ -64,7 +71,7 @@ def create_app(clients: Clients, options: A2AOptions | None = None) -> Starlette
         card = build_card(
             url,
             skills=options.skills,
-            per_request_keys=clients.per_request,
+            auth=auth,
             read_only=options.read_only,
         )
         return JSONResponse(agent_card_to_dict(card))
@@ -78,10 +85,13 @@ def create_app(clients: Clients, options: A2AOptions | None = None) -> Starlette
 
     routes = [
         Route(AGENT_CARD_WELL_KNOWN_PATH, agent_card, methods=["GET"]),
-        *create_jsonrpc_routes(handler, "/", enable_v0_3_compat=True),
-        *create_rest_routes(handler, enable_v0_3_compat=True),
+        *create_jsonrpc_routes(
+            handler, ENDPOINT_PATH, context_builder=CallerContext(), enable_v0_3_compat=True
+        ),
+        *create_rest_routes(handler, context_builder=CallerContext(), enable_v0_3_compat=True),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
-    if clients.per_request:
-        app.add_middleware(RequireKey, public_paths=frozenset({AGENT_CARD_WELL_KNOWN_PATH}))
+    app.add_middleware(
+        Authenticate, auth=auth, public_paths=frozenset({AGENT_CARD_WELL_KNOWN_PATH})
+    )
     return app

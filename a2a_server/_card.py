@@ -8,7 +8,10 @@ from a2a.types import (
     AgentInterface,
     AgentProvider,
     AgentSkill,
+    AuthorizationCodeOAuthFlow,
     HTTPAuthSecurityScheme,
+    OAuth2SecurityScheme,
+    OAuthFlows,
     SecurityRequirement,
     SecurityScheme,
     StringList,
@@ -16,10 +19,13 @@ from a2a.types import (
 from a2a.utils.constants import PROTOCOL_VERSION_CURRENT, TransportProtocol
 
 from max_tools import __version__
+from max_tools.hosting import OAUTH_SCOPES, HostedAuth, ServerKeyAuth
 
-__all__ = ["BEARER_SCHEME", "SKILLS", "build_card"]
+__all__ = ["BEARER_SCHEME", "OAUTH_SCHEME", "SKILLS", "TOKEN_SCHEME", "build_card"]
 
 BEARER_SCHEME = "posthog_personal_api_key"
+OAUTH_SCHEME = "posthog_sign_in"
+TOKEN_SCHEME = "deployment_token"  # noqa: S105 - a scheme name, not a secret
 
 SKILLS: dict[str, AgentSkill] = {
     "product_analytics": AgentSkill(
@@ -55,9 +61,15 @@ SKILLS: dict[str, AgentSkill] = {
 
 
 def build_card(
-    url: str, *, skills: frozenset[str], per_request_keys: bool, read_only: bool
+    url: str, *, skills: frozenset[str], auth: HostedAuth | ServerKeyAuth, read_only: bool
 ) -> AgentCard:
-    """The card served at ``/.well-known/agent-card.json`` for the server at `url`."""
+    """The card served at ``/.well-known/agent-card.json`` for the server at `url`.
+
+    Its ``securitySchemes`` say how `auth` takes credentials, each scheme one alternative of
+    ``security``: a PostHog sign-in (OAuth2 authorization code with PKCE at PostHog's issuer),
+    a personal API key or the deployment's shared token (HTTP bearer); none on loopback with
+    the server's own key.
+    """
     description = (
         "PostHog AI (Max), PostHog's product-analytics agent: asks questions of a PostHog "
         "project's data, writes SQL, draws charts, and asks a person before it changes "
@@ -88,18 +100,57 @@ def build_card(
         default_output_modes=["text/plain", "application/json"],
         skills=[skill for name, skill in SKILLS.items() if name in skills],
     )
-    if per_request_keys:
-        card.security_schemes[BEARER_SCHEME].CopyFrom(
-            SecurityScheme(
-                http_auth_security_scheme=HTTPAuthSecurityScheme(
-                    scheme="bearer",
-                    bearer_format="PostHog personal API key (phx_...)",
-                    description="Your PostHog personal API key, sent as 'Authorization: "
-                    "Bearer phx_...'.",
-                )
-            )
-        )
+    for name, scheme, scopes in _schemes(auth):
+        card.security_schemes[name].CopyFrom(scheme)
         requirement = SecurityRequirement()
-        requirement.schemes[BEARER_SCHEME].CopyFrom(StringList())
+        requirement.schemes[name].CopyFrom(StringList(list=scopes))
         card.security_requirements.append(requirement)
     return card
+
+
+def _schemes(auth: HostedAuth | ServerKeyAuth) -> list[tuple[str, SecurityScheme, list[str]]]:
+    """Each way `auth` accepts, as (name, scheme, scopes it needs)."""
+    if isinstance(auth, ServerKeyAuth):
+        if not auth.requires_token:
+            return []
+        shared = HTTPAuthSecurityScheme(
+            scheme="bearer",
+            description="The token this deployment was given (--auth-token), sent as "
+            "'Authorization: Bearer <token>'.",
+        )
+        return [(TOKEN_SCHEME, SecurityScheme(http_auth_security_scheme=shared), [])]
+    schemes: list[tuple[str, SecurityScheme, list[str]]] = []
+    oauth = auth.settings.oauth
+    if oauth is not None:
+        flow = AuthorizationCodeOAuthFlow(
+            authorization_url=f"{oauth.issuer}/oauth/authorize/",
+            token_url=f"{oauth.issuer}/oauth/token/",
+            refresh_url=f"{oauth.issuer}/oauth/token/",
+            scopes=dict(_SCOPE_USES),
+            pkce_required=True,
+        )
+        sign_in = OAuth2SecurityScheme(
+            description="Sign in with PostHog: PostHog is the authorization server; send its "
+            "token as 'Authorization: Bearer pha_...'. conversation:read alone reads tasks "
+            "only; without query:read no chart comes as an artifact.",
+            flows=OAuthFlows(authorization_code=flow),
+            oauth2_metadata_url=f"{oauth.issuer}/.well-known/oauth-authorization-server",
+        )
+        schemes.append(
+            (OAUTH_SCHEME, SecurityScheme(oauth2_security_scheme=sign_in), list(OAUTH_SCOPES))
+        )
+    if auth.settings.personal_keys:
+        key = HTTPAuthSecurityScheme(
+            scheme="bearer",
+            bearer_format="PostHog personal API key (phx_...)",
+            description="Your PostHog personal API key, sent as 'Authorization: Bearer phx_...'.",
+        )
+        schemes.append((BEARER_SCHEME, SecurityScheme(http_auth_security_scheme=key), []))
+    return schemes
+
+
+_SCOPE_USES = {
+    "conversation:read": "read PostHog AI conversations (tasks)",
+    "conversation:write": "send messages to PostHog AI, answer and cancel",
+    "query:read": "run the queries behind charts (chart artifacts)",
+}

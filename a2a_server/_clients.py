@@ -1,135 +1,99 @@
-"""Which PostHog credentials serve a request: the server's own key, or the caller's.
+"""Who calls each A2A request, with which PostHog credentials: `max_tools.hosting` decides.
 
-With a server key (the default, as max-mcp over stdio) every request acts as that key's user.
-In the per-request-key mode the server holds no key: each request's ``Authorization: Bearer
-phx_...`` is its user's personal API key, used for that request alone, and a request without
-one is refused with 401 before any PostHog call (`RequireKey`). What a client remembers about
-conversations between calls (a cancel, an approval it saw, a decision being sent) is kept per
-user under a digest of the key, never the key itself; replicas share nothing.
+The face takes the three ways hosted max-mcp takes credentials, through the same public package:
+the server's own key (`ServerKeyAuth`, guarded by a shared token off loopback), each request's
+personal API key and/or a PostHog sign-in token (`HostedAuth`). `Authenticate`, an ASGI
+middleware, checks every request but the agent card before any PostHog call: it serves the
+RFC 9728 metadata, answers a request without usable credentials with 401 (pointing at that
+metadata when sign-ins are on) or 503 when PostHog cannot be asked, and otherwise hands the
+request's `Caller` on in the ASGI scope; `CallerContext` puts it in the SDK's call context, where
+`Clients` finds it. The Authorization header is kept out of the call context (tokens are never
+logged or kept beyond their request).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-from collections import OrderedDict
-
-import httpx
 from a2a.server.context import ServerCallContext
+from a2a.server.routes.common import DefaultServerCallContextBuilder
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from max_tools import AsyncMaxClient, ClientState
+from max_tools import AsyncMaxClient
+from max_tools.hosting import Answer, Caller, HostedAuth, ServerKeyAuth
 
-__all__ = ["Clients", "RequireKey", "bearer_key"]
+__all__ = ["ENDPOINT_PATH", "Auth", "Authenticate", "CallerContext", "Clients"]
 
-_USERS_REMEMBERED = 10_000
-"""Conversation memories kept, one per recent user (bounded, so memory stays flat)."""
+Auth = HostedAuth | ServerKeyAuth
+"""How a deployment takes credentials (the same surface for every mode)."""
 
-_PERSONAL_KEY = re.compile(r"phx_[A-Za-z0-9_-]{1,200}")
-"""A personal API key as PostHog mints it."""
+ENDPOINT_PATH = "/"
+"""The A2A endpoint (JSON-RPC; HTTP+JSON below it): the protected resource of a sign-in."""
 
-
-def bearer_key(authorization: str | None) -> str | None:
-    """The personal API key of an ``Authorization: Bearer phx_...`` header, if it holds one."""
-    if not authorization:
-        return None
-    scheme, _, token = authorization.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not _PERSONAL_KEY.fullmatch(token):
-        return None
-    return token
+_CALLER = "max_tools.caller"
+"""Where `Authenticate` leaves the caller in the ASGI scope's state."""
 
 
-class Clients:
-    """Hands each A2A call the `AsyncMaxClient` that acts for its caller.
+class Authenticate:
+    """ASGI middleware: every request but the public ones gets its `Caller`, or is refused.
 
     Args:
-        server_client: the client of the server's own key; None for per-request keys.
-        host: the PostHog host for per-request clients.
-        project_id: the project for per-request clients.
-        http_client: the connection pool per-request clients share (no cookies, no default
-            auth), closed by whoever made it.
+        app: the A2A app.
+        auth: the deployment's credentials rules.
+        public_paths: paths served to anyone (the agent card: a client reads it to learn how to
+            authenticate).
     """
 
-    def __init__(
-        self,
-        *,
-        server_client: AsyncMaxClient | None,
-        host: str | None = None,
-        project_id: int | str | None = None,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self._server_client = server_client
-        self._host = host
-        self._project_id = project_id
-        self._http_client = http_client
-        self._states: OrderedDict[str, ClientState] = OrderedDict()
-
-    @property
-    def per_request(self) -> bool:
-        """Whether each request brings its own key."""
-        return self._server_client is None
-
-    def for_call(self, context: ServerCallContext) -> AsyncMaxClient:
-        """The client for this call (the middleware made sure a per-request key is there)."""
-        if self._server_client is not None:
-            return self._server_client
-        headers = context.state.get("headers", {})
-        key = bearer_key(headers.get("authorization"))
-        if key is None:  # RequireKey refused such requests before they got here
-            raise PermissionError("This A2A server needs a personal API key per request.")
-        return AsyncMaxClient(
-            api_key=key,
-            host=self._host,
-            project_id=self._project_id,
-            http_client=self._http_client,
-            state=self._state_of(key),
-        )
-
-    def _state_of(self, key: str) -> ClientState:
-        digest = hashlib.sha256(f"{self._host}|{self._project_id}|{key}".encode()).hexdigest()
-        state = self._states.pop(digest, None) or ClientState()
-        self._states[digest] = state
-        if len(self._states) > _USERS_REMEMBERED:
-            self._states.popitem(last=False)
-        return state
-
-
-class RequireKey:
-    """ASGI middleware: in the per-request-key mode, refuse a call without a personal API key.
-
-    The agent card stays public (a client reads it to learn how to authenticate).
-    """
-
-    def __init__(self, app: ASGIApp, *, public_paths: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, *, auth: Auth, public_paths: frozenset[str]) -> None:
         self._app = app
+        self._auth = auth
         self._public = public_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self._public:
             await self._app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        authorization = headers.get(b"authorization", b"").decode("latin-1")
-        if bearer_key(authorization) is not None:
-            await self._app(scope, receive, send)
-            return
-        body = json.dumps(
-            {
-                "error": "unauthorized",
-                "detail": "Send your PostHog personal API key as 'Authorization: Bearer "
-                "phx_...' (create one in PostHog under Settings > Personal API keys).",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"www-authenticate", b'Bearer realm="posthog"'),
-                ],
-            }
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in scope.get("headers") or []
+        }
+        resource = self._auth.resource(
+            scheme=scope.get("scheme", "http"), host=headers.get("host"), path=ENDPOINT_PATH
         )
-        await send({"type": "http.response.body", "body": body})
+        metadata = self._auth.metadata_answer(
+            path=scope["path"], method=scope.get("method", ""), resource=resource
+        )
+        if metadata is not None:
+            await metadata.send(send)
+            return
+        caller = await self._auth.authenticate(headers, resource=resource)
+        if isinstance(caller, Answer):
+            await caller.send(send)
+            return
+        scope.setdefault("state", {})[_CALLER] = caller
+        await self._app(scope, receive, send)
+
+
+class CallerContext(DefaultServerCallContextBuilder):
+    """The SDK's call context, with the request's caller and without its Authorization."""
+
+    def build(self, request: Request) -> ServerCallContext:
+        """The call context of `request` (which `Authenticate` let through)."""
+        context = super().build(request)
+        context.state["headers"].pop("authorization", None)
+        context.state[_CALLER] = request.scope.get("state", {}).get(_CALLER)
+        return context
+
+
+class Clients:
+    """Hands each A2A call its caller, and the `AsyncMaxClient` that acts for them."""
+
+    def caller(self, context: ServerCallContext) -> Caller:
+        """The caller `Authenticate` found for this call."""
+        caller = context.state.get(_CALLER)
+        if not isinstance(caller, Caller):  # Authenticate refused such requests
+            raise PermissionError("This A2A request was not authenticated.")
+        return caller
+
+    def for_call(self, context: ServerCallContext) -> AsyncMaxClient:
+        """The client for this call's caller (for this call alone)."""
+        return self.caller(context).client

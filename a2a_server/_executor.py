@@ -22,6 +22,7 @@ from a2a_server._relay import Relay
 from a2a_server._tasks import parse_task_id
 from max_tools import (
     AsyncMaxClient,
+    AuthenticationError,
     ConversationBusyError,
     MaxError,
     NotPendingError,
@@ -30,7 +31,12 @@ from max_tools import (
 )
 from max_tools.agent import explain_error
 
-__all__ = ["MaxExecutor", "skill_of"]
+__all__ = ["NO_QUERY_READ", "MaxExecutor", "skill_of"]
+
+NO_QUERY_READ = (
+    "your PostHog sign-in does not grant query:read, which reading a chart's data needs. Sign "
+    "in again and allow it to get charts."
+)
 
 OnEvent = Callable[[StreamEvent], Awaitable[None]]
 Resume = Callable[[AsyncMaxClient, str, OnEvent], Awaitable[Reply]]
@@ -64,30 +70,65 @@ class MaxExecutor(AgentExecutor):
         message = context.message
         if key is None or message is None:  # the handler's context builder made both
             raise RuntimeError("the A2A request has no task id of this face or no message")
-        client = self._clients.for_call(context.call_context)
+        caller = self._clients.caller(context.call_context)
+        client = caller.client
+        # Charts come from queries: a sign-in without query:read gets none, and is told so.
+        no_charts = NO_QUERY_READ if self._charts and not caller.can_query else None
         updater = TaskUpdater(event_queue, task_id, context_id)
         current = context.current_task
-        if current is not None and current.status.state == TaskState.TASK_STATE_INPUT_REQUIRED:
-            await self._resume(client, key.conversation_id, current, message, event_queue, updater)
-            return
+        resuming = (
+            current is not None and current.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+        )
         start = Task(
             id=task_id,
             context_id=context_id,
             status=TaskStatus(state=TaskState.TASK_STATE_WORKING),
             history=[message],
         )
-        relay = Relay(event_queue, updater, start)
+        relay = Relay(
+            event_queue,
+            updater,
+            None if resuming else start,
+            charts=self._charts and caller.can_query,
+            no_charts=no_charts,
+        )
+        try:
+            if current is not None and resuming:
+                await self._resume(client, key.conversation_id, current, message, relay, updater)
+            else:
+                await self._ask(client, key.conversation_id, message, relay, updater, event_queue)
+        except AuthenticationError:
+            # PostHog refused the caller's key or sign-in while the task ran (revoked, expired):
+            # the task waits for credentials, and the cached check of a sign-in is dropped so
+            # that the client's next request gets the 401 that starts a new sign-in.
+            caller.forget_token()
+            await relay.begin()
+            await updater.requires_auth(
+                message=updater.new_agent_message(_text_parts(_sign_in_again(caller.signed_in)))
+            )
+
+    async def _ask(
+        self,
+        client: AsyncMaxClient,
+        conversation_id: str,
+        message: Message,
+        relay: Relay,
+        updater: TaskUpdater,
+        event_queue: EventQueue,
+    ) -> None:
         text = get_message_text(message)
         try:
             reply = await client.ask(
                 text,
-                conversation_id=key.conversation_id,
+                conversation_id=conversation_id,
                 agent_mode=skill_of(message),
                 on_event=relay.event,
             )
         except ConversationBusyError:
-            await self._queue(client, key.conversation_id, text, event_queue)
+            await self._queue(client, conversation_id, text, event_queue)
             return
+        except AuthenticationError:
+            raise  # `execute` asks for credentials
         except MaxError as exc:
             if not relay.started:
                 raise
@@ -95,7 +136,7 @@ class MaxExecutor(AgentExecutor):
                 message=updater.new_agent_message(_text_parts(explain_error(exc) or str(exc)))
             )
             return
-        await relay.finish(client, reply, charts=self._charts)
+        await relay.finish(client, reply)
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
         """The handler already canceled the run at PostHog: record the task as canceled."""
@@ -123,7 +164,7 @@ class MaxExecutor(AgentExecutor):
         conversation_id: str,
         current: Task,
         message: Message,
-        event_queue: EventQueue,
+        relay: Relay,
         updater: TaskUpdater,
     ) -> None:
         resume = read_decision(current, message)
@@ -132,14 +173,26 @@ class MaxExecutor(AgentExecutor):
             parts = _text_parts(resume) + [p for p in asked.parts if p.HasField("data")]
             await updater.requires_input(message=updater.new_agent_message(parts))
             return
-        relay = Relay(event_queue, updater, None)
         try:
             reply = await resume(client, conversation_id, relay.event)
         except NotPendingError as exc:
             # Decided elsewhere (another client, replica or person): nothing was sent again.
             await relay.note(str(exc))
             reply = await client.wait(conversation_id, on_event=relay.event)
-        await relay.finish(client, reply, charts=self._charts)
+        await relay.finish(client, reply)
+
+
+def _sign_in_again(signed_in: bool) -> str:
+    """What a caller whose credentials PostHog refused mid-task is told (never the token)."""
+    if signed_in:
+        return (
+            "PostHog no longer accepts your sign-in (it was revoked or has expired). Sign in "
+            "with PostHog again, then send your message again."
+        )
+    return (
+        "PostHog refused your personal API key (it was deleted, rolled or has expired). Send "
+        "a valid key as 'Authorization: Bearer phx_...', then send your message again."
+    )
 
 
 def _text_parts(text: str) -> list[Any]:

@@ -38,7 +38,7 @@ from a2a.utils.errors import (
 )
 
 from a2a_server._clients import Clients
-from a2a_server._executor import MaxExecutor, skill_of
+from a2a_server._executor import NO_QUERY_READ, MaxExecutor, skill_of
 from a2a_server._relay import Relay
 from a2a_server._store import NEW_TASK, PostHogTaskStore
 from a2a_server._tasks import conversation_id_of, human_turns, parse_task_id, task_id_for
@@ -49,6 +49,10 @@ __all__ = ["MaxRequestHandler"]
 
 _DONE = frozenset(
     {TaskState.TASK_STATE_COMPLETED, TaskState.TASK_STATE_FAILED, TaskState.TASK_STATE_CANCELED}
+)
+READ_ONLY_SIGN_IN = (
+    "Your PostHog sign-in grants read access only (no conversation:write): it reads tasks but "
+    "cannot {what}. Sign in with PostHog again and allow conversation:write."
 )
 _IDLE_RELEASE_S = 60.0
 """How long a task waiting for input keeps its in-memory run on this replica (then PostHog)."""
@@ -146,6 +150,8 @@ class MaxRequestHandler(DefaultRequestHandler):
             raise UnsupportedOperationError(
                 message="This A2A server is read-only: it reads tasks but sends no messages."
             )
+        if self._clients.caller(context).read_only:
+            raise UnsupportedOperationError(message=READ_ONLY_SIGN_IN.format(what="send messages"))
         message = params.message
         for part in message.parts:
             if part.HasField("raw") or part.HasField("url"):
@@ -181,6 +187,8 @@ class MaxRequestHandler(DefaultRequestHandler):
     ) -> Task | None:
         if self._read_only:
             raise UnsupportedOperationError(message="This A2A server is read-only: no cancel.")
+        if self._clients.caller(context).read_only:
+            raise UnsupportedOperationError(message=READ_ONLY_SIGN_IN.format(what="cancel tasks"))
         key = parse_task_id(params.id)
         task = await self._store.get(params.id, context) if key else None
         if key is None or task is None:
@@ -221,15 +229,22 @@ class MaxRequestHandler(DefaultRequestHandler):
         yield task
         if task.status.state != TaskState.TASK_STATE_WORKING:
             return  # waiting for input: the snapshot says what it waits for
-        client = self._clients.for_call(context)
+        caller = self._clients.caller(context)
+        client = caller.client
         send, receive = anyio.create_memory_object_stream[Event](max_buffer_size=64)
         queue = _StreamQueue(send)
-        relay = Relay(queue, TaskUpdater(queue, task.id, task.context_id), None)
+        relay = Relay(
+            queue,
+            TaskUpdater(queue, task.id, task.context_id),
+            None,
+            charts=self._charts and caller.can_query,
+            no_charts=NO_QUERY_READ if self._charts and not caller.can_query else None,
+        )
 
         async def follow() -> None:
             async with send:
                 reply = await client.wait(key.conversation_id, on_event=relay.event)
-                await relay.finish(client, reply, charts=self._charts)
+                await relay.finish(client, reply)
 
         async with anyio.create_task_group() as task_group, receive:
             task_group.start_soon(follow)

@@ -28,10 +28,22 @@ class Relay:
         queue: the SDK's event queue of the task.
         updater: the SDK's helper that writes status and artifact events to it.
         start: the task to announce before its first event (None when the task exists).
+        charts: whether the reply's charts become artifacts.
+        no_charts: why they do not, when the caller should know (said once the reply is in).
     """
 
-    def __init__(self, queue: EventQueue, updater: TaskUpdater, start: Task | None) -> None:
+    def __init__(
+        self,
+        queue: EventQueue,
+        updater: TaskUpdater,
+        start: Task | None,
+        *,
+        charts: bool = True,
+        no_charts: str | None = None,
+    ) -> None:
         self._queue = queue
+        self._charts = charts
+        self._no_charts = no_charts
         self._updater = updater
         self._start = start
         self._text = ""
@@ -69,7 +81,7 @@ class Relay:
                 message=self._updater.new_agent_message([new_text_part(line)]),
             )
 
-    async def finish(self, client: AsyncMaxClient, reply: Reply, *, charts: bool = True) -> None:
+    async def finish(self, client: AsyncMaxClient, reply: Reply) -> None:
         """The answer's last chunk, the charts as artifacts, and the final status."""
         await self.begin()
         outcome = reply
@@ -83,9 +95,12 @@ class Relay:
             await self._updater.add_artifact(
                 [new_text_part("")], ANSWER_ARTIFACT, "answer", append=True, last_chunk=True
             )
-        if charts:
-            for chart in reply.charts if outcome is reply else []:
+        drawn = reply.charts if outcome is reply else []
+        if self._charts:
+            for chart in drawn:
                 await self._chart(client, reply.conversation_id, chart.index)
+        elif drawn and self._no_charts:
+            await self.note(f"{len(drawn)} chart(s) not sent as artifacts: {self._no_charts}")
         await self._updater.update_status(
             STATE_OF[outcome.status], message=status_message(self._updater.task_id, outcome)
         )

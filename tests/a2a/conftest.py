@@ -20,26 +20,38 @@ from a2a.types import (
     TaskState,
 )
 
-from a2a_server import A2AOptions, Clients, create_app
+from a2a_server import A2AOptions, create_app
 from max_tools import AsyncMaxClient
 from max_tools.emulator import RunningEmulator
+from max_tools.hosting import HostedAuth, HostedSettings, ServerKeyAuth, shared_http_client
 from max_tools.serving import serve_asgi
 
 
 @asynccontextmanager
 async def serving_a2a(
-    emulator: RunningEmulator, options: A2AOptions | None = None, *, per_request: bool = False
+    emulator: RunningEmulator,
+    options: A2AOptions | None = None,
+    *,
+    per_request: bool = False,
+    hosted: HostedSettings | None = None,
+    auth_token: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[str]:
-    """The A2A face on a free loopback port, over the emulator; yields its URL."""
+    """The A2A face on a free loopback port, over the emulator; yields its URL.
+
+    By default it acts with the emulator's key (the server's own); `per_request` takes each
+    request's personal key, `hosted` any hosted rules (sign-ins); `auth_token` guards the
+    server's key with a shared token. PostHog calls go through
+    `transport` when given (tests record them there).
+    """
     env = emulator.env()
-    async with httpx.AsyncClient() as pool:
-        if per_request:
-            clients = Clients(
-                server_client=None,
-                host=env["POSTHOG_HOST"],
-                project_id=env["POSTHOG_PROJECT_ID"],
-                http_client=pool,
+    async with shared_http_client(transport) as pool:
+        auth: HostedAuth | ServerKeyAuth
+        if per_request or hosted is not None:
+            settings = hosted or HostedSettings.create(
+                host=env["POSTHOG_HOST"], project_id=env["POSTHOG_PROJECT_ID"]
             )
+            auth = HostedAuth(settings, pool, realm="max-a2a")
         else:
             server = AsyncMaxClient(
                 api_key=env["POSTHOG_PERSONAL_API_KEY"],
@@ -47,8 +59,8 @@ async def serving_a2a(
                 project_id=env["POSTHOG_PROJECT_ID"],
                 http_client=pool,
             )
-            clients = Clients(server_client=server)
-        app = create_app(clients, options)
+            auth = ServerKeyAuth(server, auth_token=auth_token)
+        app = create_app(auth, options)
         async with serve_asgi(app, host="127.0.0.1", port=0) as port:
             yield f"http://127.0.0.1:{port}"
 

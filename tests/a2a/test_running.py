@@ -16,7 +16,7 @@ from a2a.utils.errors import TaskNotCancelableError
 
 from max_tools import AsyncMaxClient
 from max_tools.emulator import RunningEmulator
-from tests.a2a.conftest import Streamed, a2a_client, stream, user_message
+from tests.a2a.conftest import Streamed, a2a_client, serving_a2a, stream, user_message
 
 
 async def _start_held(a2a: Client, text: str, seen: Streamed, started: anyio.Event) -> None:
@@ -127,3 +127,26 @@ async def test_a_message_to_a_busy_context_is_queued_and_runs_as_the_next_task(
     with anyio.fail_after(30):
         second = await a2a.get_task(GetTaskRequest(id=f"{seen.task.context_id}~2"))
     assert second.history[0].parts[0].text == "And by country?"
+
+
+async def test_a_canceled_task_reads_canceled_on_another_replica_even_after_a_follow_up(
+    a2a: Client, a2a_url: str, emulator: RunningEmulator
+) -> None:
+    seen, started = Streamed(), anyio.Event()
+    with anyio.fail_after(30):
+        with emulator.held():
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(
+                    _start_held, a2a, "How many users signed up last week?", seen, started
+                )
+                await started.wait()
+                await a2a.cancel_task(CancelTaskRequest(id=seen.task.id))
+        async with serving_a2a(emulator) as replica, a2a_client(replica) as other:
+            right_after = await other.get_task(GetTaskRequest(id=seen.task.id))
+            follow_up = await stream(
+                other, user_message("How many users?", context_id=seen.task.context_id)
+            )
+            later = await other.get_task(GetTaskRequest(id=seen.task.id))
+    assert follow_up.final_state == TaskState.TASK_STATE_COMPLETED
+    assert right_after.status.state == TaskState.TASK_STATE_CANCELED
+    assert later.status.state == TaskState.TASK_STATE_CANCELED
