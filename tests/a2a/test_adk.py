@@ -7,10 +7,10 @@ sends the message and turns the task's events into ADK events.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
 
 import anyio
+import httpx
 import pytest
 
 pytest.importorskip("google.adk")
@@ -42,26 +42,20 @@ class HandsOver(BaseLlm):
         )
 
 
-def _run(runner: InMemoryRunner, question: types.Content) -> list[str]:
-    """The answer's chunks as ADK passes them on (its partial events).
-
-    ADK runs in a thread of its own: on CPython 3.11.7 something in its run leaves the thread's
-    recursion count off, and the next `ast.parse` in that thread (pytest rewriting a module it
-    imports later) fails with "AST constructor recursion depth mismatch".
-    """
-
-    async def run() -> list[str]:
-        session = await runner.session_service.create_session(app_name="adk-a2a", user_id="u")
-        streamed: list[str] = []
+async def _answer_chunks(runner: InMemoryRunner, question: types.Content) -> list[str]:
+    """The answer's chunks as ADK passes them on (its partial events of the remote agent)."""
+    session = await runner.session_service.create_session(app_name="adk-a2a", user_id="u")
+    streamed: list[str] = []
+    try:
         async for event in runner.run_async(
             user_id="u", session_id=session.id, new_message=question
         ):
             parts = (event.content.parts if event.content else None) or []
             if event.partial and event.author == "posthog_ai":
                 streamed.extend(part.text for part in parts if part.text)
-        return streamed
-
-    return asyncio.run(run())
+    finally:
+        await runner.close()
+    return streamed
 
 
 # ADK marks its A2A support experimental with a UserWarning, which the suite makes an error.
@@ -69,10 +63,12 @@ def _run(runner: InMemoryRunner, question: types.Content) -> list[str]:
 async def test_an_adk_agent_delegates_to_posthog_ai_and_gets_its_answer(
     a2a_url: str, emulator: RunningEmulator
 ) -> None:
+    http = httpx.AsyncClient(timeout=30)  # ours, so the test closes it
     remote = RemoteA2aAgent(
         name="posthog_ai",
         agent_card=f"{a2a_url}/.well-known/agent-card.json",
         description="PostHog AI, the product analytics agent.",
+        httpx_client=http,
     )
     root = LlmAgent(
         name="assistant",
@@ -84,8 +80,9 @@ async def test_an_adk_agent_delegates_to_posthog_ai_and_gets_its_answer(
     question = types.Content(
         role="user", parts=[types.Part(text="How many users signed up last week?")]
     )
-    with anyio.fail_after(60):
-        streamed = await anyio.to_thread.run_sync(_run, runner, question)
+    async with http:
+        with anyio.fail_after(60):
+            streamed = await _answer_chunks(runner, question)
 
     env = emulator.env()
     async with AsyncMaxClient(
