@@ -14,10 +14,6 @@ import httpx
 import pytest
 
 pytest.importorskip("google.adk")
-# On CPython 3.11.7, after an ADK run the next deep `ast.parse` can fail with "AST constructor
-# recursion depth mismatch"; the hypothesis plugin parses hypothesis (pytest rewrites it) at the
-# end of the session unless it is imported already, so it is imported here first.
-import hypothesis  # noqa: F401
 from google.adk.agents import LlmAgent
 from google.adk.agents.remote_a2a_agent import RemoteA2aAgent
 from google.adk.models.base_llm import BaseLlm
