@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import anyio
+import pytest
 from a2a.client import Client
 from a2a.helpers import get_text_parts
 from a2a.types import GetTaskRequest, TaskState
 
 from max_tools import AIMessage, AsyncMaxClient
-from max_tools.emulator import RunningEmulator
+from max_tools.emulator import RunningEmulator, load_rules
 from tests.a2a.conftest import stream, user_message
 
 
@@ -72,7 +73,6 @@ async def test_send_message_without_streaming_returns_the_finished_task(a2a_url:
 async def test_a_skill_in_the_metadata_picks_posthog_ais_agent_mode(
     a2a: Client, emulator: RunningEmulator
 ) -> None:
-    import pytest
     from a2a.utils.errors import InvalidParamsError
 
     with anyio.fail_after(30):
@@ -87,3 +87,21 @@ async def test_a_skill_in_the_metadata_picks_posthog_ais_agent_mode(
     assert stored.agent_mode == "sql"
     with anyio.fail_after(30), pytest.raises(InvalidParamsError, match="not offered here"):
         await stream(a2a, user_message("How many users?", metadata={"skill": "research"}))
+
+
+_LONG = " ".join(f"Week {n}: signups grew by {n % 9 + 1} percent." for n in range(60))
+
+
+@pytest.mark.parametrize(
+    "emulator_options",
+    [{"rules": load_rules([{"match": "report", "reply": _LONG, "chunks": 200, "delay_s": 0}])}],
+)
+async def test_a_long_answer_streamed_fast_reaches_the_client_in_few_whole_updates(
+    a2a: Client,
+) -> None:
+    with anyio.fail_after(30):
+        seen = await stream(a2a, user_message("Write the weekly report"))
+    assert seen.final_state == TaskState.TASK_STATE_COMPLETED
+    assert seen.answer() == _LONG
+    # PostHog sent 200 chunks in a moment: the artifact grew a few times, not once per chunk.
+    assert 1 < len([c for c in seen.chunks() if c]) < 20
