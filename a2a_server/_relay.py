@@ -7,6 +7,8 @@ message the artifact is replaced, so it always holds the text PostHog shows.
 
 from __future__ import annotations
 
+import time
+
 from a2a.helpers import new_data_part, new_raw_part, new_text_message, new_text_part
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
@@ -19,6 +21,9 @@ from max_tools.agent import ACTIONS_BY_NAME, ChartResult, describe_event, parse_
 __all__ = ["VEGA_LITE_MEDIA_TYPE", "Relay"]
 
 VEGA_LITE_MEDIA_TYPE = "application/vnd.vegalite.v5+json"
+
+ANSWER_EVERY_S = 0.25
+"""The answer artifact grows at most this often while PostHog AI writes it."""
 
 
 class Relay:
@@ -46,7 +51,9 @@ class Relay:
         self._no_charts = no_charts
         self._updater = updater
         self._start = start
-        self._text = ""
+        self._text = ""  # what the client was sent of the answer
+        self._held = ""  # the newest words, not sent yet
+        self._grown_at = -ANSWER_EVERY_S
         self._questions = 0
         self._line = ""
 
@@ -70,9 +77,10 @@ class Relay:
         if self._questions > 1:
             return  # a queued follow-up runs on this stream: it is the next task's
         if isinstance(message, AIMessage) and message.content:
+            if message.id is None:  # a chunk: the words go out with the artifact, held or not
+                await self._grow(message.content, partial=True)
+                return
             await self._grow(message.content)
-            if message.id is None:
-                return  # the words are in the artifact; a status line would repeat them
         line = describe_event(event)
         if line and line != self._line:
             self._line = line
@@ -113,9 +121,17 @@ class Relay:
             message=self._updater.new_agent_message([new_text_part(text)]),
         )
 
-    async def _grow(self, text: str) -> None:
+    async def _grow(self, text: str, *, partial: bool = False) -> None:
+        more = bool(self._text) and text.startswith(self._text)
+        if more and partial and time.monotonic() - self._grown_at < ANSWER_EVERY_S:
+            self._held = text
+            return
+        if not more and self._held.startswith(self._text) and self._held != self._text:
+            await self._grow(self._held)  # the end of the message that is being replaced
+        self._held = ""
         if text == self._text:
             return
+        self._grown_at = time.monotonic()
         if self._text and text.startswith(self._text):
             chunk, append = text[len(self._text) :], True
         else:

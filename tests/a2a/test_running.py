@@ -125,8 +125,13 @@ async def test_a_message_to_a_busy_context_is_queued_and_runs_as_the_next_task(
     [reply] = queued.events
     assert "queued" in reply.message.parts[0].text
     with anyio.fail_after(30):
+        first = await a2a.get_task(GetTaskRequest(id=seen.task.id))
         second = await a2a.get_task(GetTaskRequest(id=f"{seen.task.context_id}~2"))
     assert second.history[0].parts[0].text == "And by country?"
+    # The first stream carried its own answer only, not the queued message's that followed it.
+    assert seen.final_state == TaskState.TASK_STATE_COMPLETED
+    assert seen.answer() == first.artifacts[0].parts[0].text != second.artifacts[0].parts[0].text
+    assert "by country" not in "".join(seen.chunks())  # not even while it streamed
 
 
 async def test_a_canceled_task_reads_canceled_on_another_replica_even_after_a_follow_up(
