@@ -27,9 +27,10 @@ from a2a.client import ClientConfig, create_client
 from a2a.helpers import new_text_part
 from a2a.types import Message, Role, SendMessageRequest, TaskState
 
-from a2a_server import Clients, create_app
+from a2a_server import create_app
 from max_tools import AsyncMaxClient
 from max_tools.emulator import DEFAULT_KEY, load_rules, serve
+from max_tools.hosting import ServerKeyAuth
 from max_tools.serving import serve_asgi
 
 CHUNKS = 200
@@ -59,7 +60,7 @@ async def run(rounds: int, profile: cProfile.Profile | None) -> dict[str, float]
             api_key=DEFAULT_KEY, host=emulator.url, project_id=1, http_client=pool
         ) as max_client,
     ):
-        app = create_app(Clients(server_client=max_client))
+        app = create_app(ServerKeyAuth(max_client))
         async with (
             serve_asgi(app, host="127.0.0.1", port=0) as port,
             httpx.AsyncClient(timeout=60) as http,

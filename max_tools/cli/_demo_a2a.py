@@ -25,8 +25,9 @@ async def a2a_steps(emulator: Any, step: _Steps) -> None:
         import httpx
         from a2a.client import ClientConfig, create_client
 
-        from a2a_server import Clients, create_app
+        from a2a_server import create_app
         from max_tools import AsyncMaxClient
+        from max_tools.hosting import ServerKeyAuth
         from max_tools.serving import serve_asgi
     except ImportError:
         step("max-a2a: a question streamed with the A2A SDK's client")
@@ -41,7 +42,7 @@ async def a2a_steps(emulator: Any, step: _Steps) -> None:
             host=env["POSTHOG_HOST"],
             project_id=env["POSTHOG_PROJECT_ID"],
         ) as max_client,
-        serve_asgi(create_app(Clients(server_client=max_client)), host="127.0.0.1", port=0) as port,
+        serve_asgi(create_app(ServerKeyAuth(max_client)), host="127.0.0.1", port=0) as port,
         httpx.AsyncClient(timeout=30) as http,
     ):
         url = f"http://127.0.0.1:{port}"
