@@ -166,7 +166,7 @@ async def test_the_hosting_example_serves_each_user_with_their_key_and_refuses_t
     emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("POSTHOG_HOST", emulator.url)
-    example = next(block for block in python_blocks() if "max_tools.hosting" in block)
+    example = next(block for block in python_blocks() if 'realm="my-face"' in block)
     namespace: dict[str, Any] = {}
     exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102 - our own README
     face = httpx.AsyncClient(transport=httpx.ASGITransport(namespace["app"]), base_url="http://a")

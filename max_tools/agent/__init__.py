@@ -26,7 +26,7 @@ from max_tools.agent._conversations import (
     transcript_markdown,
 )
 from max_tools.agent._params import DEFAULT_WAIT_S, MAX_WAIT_S, describe_invalid_arguments
-from max_tools.agent._progress import Progress
+from max_tools.agent._progress import Progress, describe_event
 from max_tools.agent._render import ChatOutline, ChatResult, render_chat, render_queue
 from max_tools.agent._results import MAX_RESULT_CHARS
 
@@ -44,6 +44,7 @@ __all__ = [
     "ChatResult",
     "ConversationView",
     "Progress",
+    "describe_event",
     "describe_invalid_arguments",
     "explain_error",
     "input_schema",

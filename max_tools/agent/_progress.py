@@ -13,7 +13,7 @@ from max_tools._events import ConversationEvent, MessageEvent, StatusEvent, Stre
 from max_tools._messages import AIMessage, FailureMessage, HumanMessage, ToolResultMessage
 from max_tools.agent._charts import visualization_summary
 
-__all__ = ["PROGRESS_EVERY_S", "TEXT_EVERY_S", "Progress", "with_progress"]
+__all__ = ["PROGRESS_EVERY_S", "TEXT_EVERY_S", "Progress", "describe_event", "with_progress"]
 
 logger = logging.getLogger("max_tools")
 _T = TypeVar("_T")
@@ -69,7 +69,7 @@ class _Reporter:
         self._writing = ""  # the text so far of the answer being written
 
     async def event(self, event: StreamEvent) -> None:
-        message = _describe(event)
+        message = describe_event(event)
         if message is None:
             return
         self._latest = message
@@ -118,7 +118,8 @@ def _latest_words(text: str) -> str:
     return "\u2026" + (tail[start + 1 :] if 0 <= start < len(tail) - 1 else tail)
 
 
-def _describe(event: StreamEvent) -> str | None:
+def describe_event(event: StreamEvent) -> str | None:
+    """A short progress line for a stream event (None for events not worth a line)."""
     if isinstance(event, MessageEvent):
         message = event.message
         if isinstance(message, AIMessage):

@@ -1,7 +1,8 @@
 """`max-tools demo`: what an agent does with max-mcp, on the emulator, every step checked.
 
 It serves the emulator in-process, starts `max-mcp` as a real stdio subprocess pointed at it,
-connects the official MCP client, and walks through the tools, printing each step.
+connects the official MCP client, and walks through the tools, printing each step; then an
+A2A client does the same through max-a2a (`_demo_a2a`).
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ async def demo(terminal: Terminal) -> int:
             async with Client(server, elicitation_callback=person) as mcp:
                 await _walk_through(mcp, step)
                 await _ask_a_person(mcp, step, person)
+            from max_tools.cli._demo_a2a import a2a_steps  # its module needs `check` from here
+
+            await a2a_steps(emulator, step)
             await _sign_in(emulator, step)
     except DemoFailed as exc:
         terminal.error(f"\nDEMO FAILED at step {step.number}: {exc}")

@@ -303,6 +303,7 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("demo", help="walk through every tool with max-mcp on the emulator")
     commands.add_parser("mcp", help="run the MCP server (the same as max-mcp; see max-mcp --help)")
+    commands.add_parser("a2a", help="run the A2A server (the same as max-a2a; see max-a2a --help)")
     outer = frozenset(option for action in parser._actions for option in action.option_strings)
     for group in (commands, conversation_commands, queue_commands):
         for command in group.choices.values():
@@ -375,6 +376,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
         return max_mcp(arguments[1:])
+    if arguments[:1] == ["a2a"]:  # `max-tools a2a ...` is `max-a2a ...`
+        try:
+            from a2a_server.cli import main as max_a2a
+        except ImportError:
+            print(
+                "max-tools a2a needs the a2a extra: pip install 'max-tools[a2a]'", file=sys.stderr
+            )
+            return 2
+        return max_a2a(arguments[1:])
     args = _parser().parse_args(arguments)
     _answer_or_dismiss(args)
     terminal = Terminal()

@@ -117,9 +117,9 @@ def _public_url(raw: str | None, bind: str) -> str | None:
     if raw is None or not raw.strip():
         if not is_loopback(bind):
             raise ConfigurationError(
-                "Sign-in with PostHog off loopback needs the server's public URL, as MCP hosts "
-                "reach it behind your proxy: set --public-url (MAX_MCP_PUBLIC_URL), e.g. "
-                "https://max-mcp.example.com/mcp."
+                "Sign-in with PostHog off loopback needs the server's public URL, as clients "
+                "reach it behind your proxy: set --public-url (max-mcp: MAX_MCP_PUBLIC_URL; "
+                "max-a2a: MAX_A2A_PUBLIC_URL), e.g. https://agents.example.com/mcp."
             )
         return None
     url = raw.strip().rstrip("/")
@@ -131,7 +131,7 @@ def _public_url(raw: str | None, bind: str) -> str | None:
         )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigurationError(
-            f"--public-url {url!r} uses http off loopback; MCP hosts sign in only over https."
+            f"--public-url {url!r} uses http off loopback; clients sign in only over https."
         )
     # The form hosts compare with the URL they connect to (the MCP SDK compares netloc as it
     # is): scheme and host in lower case, no default port.

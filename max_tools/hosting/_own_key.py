@@ -52,6 +52,11 @@ class ServerKeyAuth:
         self._token = auth_token.encode() if auth_token else None
         self._realm = realm
 
+    @property
+    def requires_token(self) -> bool:
+        """Whether a request must send the deployment's token (a face's card declares it)."""
+        return self._token is not None
+
     def resource(self, *, scheme: str, host: str | None, path: str) -> str | None:
         """None: a server's own key is no OAuth-protected resource."""
         return None

@@ -283,7 +283,7 @@ async def test_the_demo_walks_through_every_step_and_exits_0() -> None:
 
     out = result.stdout.decode()
     assert result.returncode == 0, out + result.stderr.decode()
-    assert "All 10 steps passed" in out
+    assert "All 12 steps passed" in out
     assert "| 2026-" in out and "+ 1 PNG image" in out  # the chart's numbers, and its picture
     for step in (
         "tools/list",
@@ -293,6 +293,9 @@ async def test_the_demo_walks_through_every_step_and_exits_0() -> None:
         "max_wait",
         "max_cancel",
         "max_list_conversations",
+        "max-a2a: a question streamed with the A2A SDK's client",
+        "answer artifact",
+        "max-a2a: an approval as input-required",
     ):
         assert step in out
 

@@ -1,0 +1,164 @@
+"""PostHog AI's stream, as the A2A events of one task (status lines, a growing answer, charts).
+
+Progress lines are the agent layer's (`describe_event`), the same the MCP face sends as progress
+notifications. The answer is one artifact that grows chunk by chunk; when PostHog AI starts a new
+message the artifact is replaced, so it always holds the text PostHog shows.
+"""
+
+from __future__ import annotations
+
+import time
+
+from a2a.helpers import new_data_part, new_raw_part, new_text_message, new_text_part
+from a2a.server.events import EventQueue
+from a2a.server.tasks import TaskUpdater
+from a2a.types import Part, Task, TaskState
+
+from a2a_server._tasks import ANSWER_ARTIFACT, STATE_OF, status_message
+from max_tools import AIMessage, AsyncMaxClient, HumanMessage, MessageEvent, Reply, StreamEvent
+from max_tools.agent import ACTIONS_BY_NAME, ChartResult, describe_event, parse_arguments
+
+__all__ = ["VEGA_LITE_MEDIA_TYPE", "Relay"]
+
+VEGA_LITE_MEDIA_TYPE = "application/vnd.vegalite.v5+json"
+
+ANSWER_EVERY_S = 0.25
+"""The answer artifact grows at most this often while PostHog AI writes it."""
+
+
+class Relay:
+    """Passes one task's stream events on as A2A events, then its outcome.
+
+    Args:
+        queue: the SDK's event queue of the task.
+        updater: the SDK's helper that writes status and artifact events to it.
+        start: the task to announce before its first event (None when the task exists).
+        charts: whether the reply's charts become artifacts.
+        no_charts: why they do not, when the caller should know (said once the reply is in).
+    """
+
+    def __init__(
+        self,
+        queue: EventQueue,
+        updater: TaskUpdater,
+        start: Task | None,
+        *,
+        charts: bool = True,
+        no_charts: str | None = None,
+    ) -> None:
+        self._queue = queue
+        self._charts = charts
+        self._no_charts = no_charts
+        self._updater = updater
+        self._start = start
+        self._text = ""  # what the client was sent of the answer
+        self._held = ""  # the newest words, not sent yet
+        self._grown_at = -ANSWER_EVERY_S
+        self._questions = 0
+        self._line = ""
+
+    @property
+    def started(self) -> bool:
+        """Whether the task was announced (after that, only task events may follow)."""
+        return self._start is None
+
+    async def begin(self) -> None:
+        """Announce the task, once."""
+        if self._start is not None:
+            start, self._start = self._start, None
+            await self._queue.enqueue_event(start)
+
+    async def event(self, event: StreamEvent) -> None:
+        """One stream event of PostHog AI."""
+        await self.begin()
+        message = event.message if isinstance(event, MessageEvent) else None
+        if isinstance(message, HumanMessage):
+            self._questions += 1
+        if self._questions > 1:
+            return  # a queued follow-up runs on this stream: it is the next task's
+        if isinstance(message, AIMessage) and message.content:
+            if message.id is None:  # a chunk: the words go out with the artifact, held or not
+                await self._grow(message.content, partial=True)
+                return
+            await self._grow(message.content)
+        line = describe_event(event)
+        if line and line != self._line:
+            self._line = line
+            await self._updater.update_status(
+                TaskState.TASK_STATE_WORKING,
+                message=self._updater.new_agent_message([new_text_part(line)]),
+            )
+
+    async def finish(self, client: AsyncMaxClient, reply: Reply) -> None:
+        """The answer's last chunk, the charts as artifacts, and the final status."""
+        await self.begin()
+        outcome = reply
+        if len(reply.turns) > 1:  # only the first turn is this task's (see `event`)
+            first = reply.turns[0]
+            outcome = Reply(conversation_id=reply.conversation_id, status=first.status)
+            await self._grow(first.text)
+        elif reply.text:
+            await self._grow(reply.text)
+        if self._text:
+            await self._updater.add_artifact(
+                [new_text_part("")], ANSWER_ARTIFACT, "answer", append=True, last_chunk=True
+            )
+        drawn = reply.charts if outcome is reply else []
+        if self._charts:
+            for chart in drawn:
+                await self._chart(client, reply.conversation_id, chart.index)
+        elif drawn and self._no_charts:
+            await self.note(f"{len(drawn)} chart(s) not sent as artifacts: {self._no_charts}")
+        await self._updater.update_status(
+            STATE_OF[outcome.status], message=status_message(self._updater.task_id, outcome)
+        )
+
+    async def note(self, text: str) -> None:
+        """A status line of this face's own (e.g. why a decision was not sent)."""
+        await self.begin()
+        await self._updater.update_status(
+            TaskState.TASK_STATE_WORKING,
+            message=self._updater.new_agent_message([new_text_part(text)]),
+        )
+
+    async def _grow(self, text: str, *, partial: bool = False) -> None:
+        more = bool(self._text) and text.startswith(self._text)
+        if more and partial and time.monotonic() - self._grown_at < ANSWER_EVERY_S:
+            self._held = text
+            return
+        if not more and self._held.startswith(self._text) and self._held != self._text:
+            await self._grow(self._held)  # the end of the message that is being replaced
+        self._held = ""
+        if text == self._text:
+            return
+        self._grown_at = time.monotonic()
+        if self._text and text.startswith(self._text):
+            chunk, append = text[len(self._text) :], True
+        else:
+            chunk, append = text, False
+        self._text = text
+        await self._updater.add_artifact(
+            [new_text_part(chunk)], ANSWER_ARTIFACT, "answer", append=append, last_chunk=False
+        )
+
+    async def _chart(self, client: AsyncMaxClient, conversation_id: str, index: int) -> None:
+        action = ACTIONS_BY_NAME["max_get_chart"]
+        params = parse_arguments(action, {"conversation_id": conversation_id, "chart": index})
+        result = await action.run(client, params, None)
+        data = result.data
+        spec = data.vega_lite if isinstance(data, ChartResult) else None
+        table = data.model_dump(mode="json", exclude_none=True, exclude={"vega_lite"})
+        parts: list[Part] = [new_text_part(result.text), new_data_part(table)]
+        if spec is not None:
+            parts.append(new_data_part(spec, media_type=VEGA_LITE_MEDIA_TYPE))
+        if result.png is not None:
+            parts.append(
+                new_raw_part(result.png, media_type="image/png", filename=f"chart-{index}.png")
+            )
+        title = data.title if isinstance(data, ChartResult) and data.title else f"chart {index}"
+        await self._updater.add_artifact(parts, f"chart-{index}", title, last_chunk=True)
+
+
+def agent_text(text: str, *, context_id: str) -> object:
+    """A plain agent message (for replies that are no task, such as a queued follow-up)."""
+    return new_text_message(text, context_id=context_id)

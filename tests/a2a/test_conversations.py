@@ -1,0 +1,107 @@
+"""A question streamed to the end and a follow-up in the same context, with the SDK's client."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+from a2a.client import Client
+from a2a.helpers import get_text_parts
+from a2a.types import GetTaskRequest, TaskState
+
+from max_tools import AIMessage, AsyncMaxClient
+from max_tools.emulator import RunningEmulator, load_rules
+from tests.a2a.conftest import stream, user_message
+
+
+async def test_a_question_streams_progress_a_growing_answer_and_completes(
+    a2a: Client, emulator: RunningEmulator
+) -> None:
+    with anyio.fail_after(30):
+        seen = await stream(a2a, user_message("How many users signed up last week?"))
+
+    task = seen.task
+    assert task.status.state == TaskState.TASK_STATE_WORKING
+    assert seen.final_state == TaskState.TASK_STATE_COMPLETED
+    updates = [
+        e.artifact_update
+        for e in seen.events
+        if e.HasField("artifact_update") and e.artifact_update.artifact.artifact_id == "answer"
+    ]
+    # A new message of PostHog AI replaces the artifact; after that it grows chunk by chunk,
+    # each chunk carrying only its new words.
+    start = max(i for i, u in enumerate(updates) if not u.append)
+    chunks = ["".join(get_text_parts(u.artifact.parts)) for u in updates[start:]]
+    assert len([c for c in chunks if c]) > 1
+    env = emulator.env()
+    async with AsyncMaxClient(
+        api_key=env["POSTHOG_PERSONAL_API_KEY"],
+        host=env["POSTHOG_HOST"],
+        project_id=env["POSTHOG_PROJECT_ID"],
+    ) as max_client:
+        stored = await max_client.get_conversation(task.context_id)
+    answer = [m for m in stored.messages if isinstance(m, AIMessage)][-1]
+    assert seen.answer() == answer.content == "".join(chunks)
+    assert task.id == f"{task.context_id}~1"
+
+
+async def test_a_follow_up_in_the_same_context_continues_the_conversation(a2a: Client) -> None:
+    with anyio.fail_after(30):
+        first = await stream(a2a, user_message("How many users signed up last week?"))
+        cid = first.task.context_id
+        second = await stream(a2a, user_message("And the week before?", context_id=cid))
+
+    assert second.task.context_id == cid
+    assert second.task.id == f"{cid}~2"
+    assert second.final_state == TaskState.TASK_STATE_COMPLETED
+    with anyio.fail_after(30):
+        again = await a2a.get_task(GetTaskRequest(id=first.task.id))
+    assert again.status.state == TaskState.TASK_STATE_COMPLETED
+    assert again.artifacts[0].parts[0].text == first.answer()
+
+
+async def test_send_message_without_streaming_returns_the_finished_task(a2a_url: str) -> None:
+    from tests.a2a.conftest import a2a_client
+
+    async with a2a_client(a2a_url, streaming=False) as client:
+        with anyio.fail_after(30):
+            [response] = [e async for e in client.send_message(user_message("How many users?"))]
+    assert response.task.status.state == TaskState.TASK_STATE_COMPLETED
+    assert response.task.artifacts[0].artifact_id == "answer"
+    assert response.task.artifacts[0].parts[0].text
+
+
+async def test_a_skill_in_the_metadata_picks_posthog_ais_agent_mode(
+    a2a: Client, emulator: RunningEmulator
+) -> None:
+    from a2a.utils.errors import InvalidParamsError
+
+    with anyio.fail_after(30):
+        seen = await stream(a2a, user_message("How many users?", metadata={"skill": "sql"}))
+    env = emulator.env()
+    async with AsyncMaxClient(
+        api_key=env["POSTHOG_PERSONAL_API_KEY"],
+        host=env["POSTHOG_HOST"],
+        project_id=env["POSTHOG_PROJECT_ID"],
+    ) as max_client:
+        stored = await max_client.get_conversation(seen.task.context_id)
+    assert stored.agent_mode == "sql"
+    with anyio.fail_after(30), pytest.raises(InvalidParamsError, match="not offered here"):
+        await stream(a2a, user_message("How many users?", metadata={"skill": "research"}))
+
+
+_LONG = " ".join(f"Week {n}: signups grew by {n % 9 + 1} percent." for n in range(60))
+
+
+@pytest.mark.parametrize(
+    "emulator_options",
+    [{"rules": load_rules([{"match": "report", "reply": _LONG, "chunks": 200, "delay_s": 0}])}],
+)
+async def test_a_long_answer_streamed_fast_reaches_the_client_in_few_whole_updates(
+    a2a: Client,
+) -> None:
+    with anyio.fail_after(30):
+        seen = await stream(a2a, user_message("Write the weekly report"))
+    assert seen.final_state == TaskState.TASK_STATE_COMPLETED
+    assert seen.answer() == _LONG
+    # PostHog sent 200 chunks in a moment: the artifact grew a few times, not once per chunk.
+    assert 1 < len([c for c in seen.chunks() if c]) < 20
