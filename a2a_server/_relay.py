@@ -77,7 +77,10 @@ class Relay:
         if self._questions > 1:
             return  # a queued follow-up runs on this stream: it is the next task's
         if isinstance(message, AIMessage) and message.content:
-            if message.id is None:  # a chunk: the words go out with the artifact, held or not
+            if message.id is None or not message.tool_calls:
+                # A chunk, or a whole message that is the answer (likely its end): the words go
+                # out with the artifact, held like a chunk (the run's end sends them), and no
+                # status line repeats them: one A2A event less, about a millisecond each.
                 await self._grow(message.content, partial=True)
                 return
             await self._grow(message.content)
@@ -100,6 +103,8 @@ class Relay:
         elif reply.text:
             await self._grow(reply.text)
         if self._text:
+            # An empty last chunk of its own: ADK's RemoteA2aAgent reads a last chunk as the
+            # whole answer, not as its tail.
             await self._updater.add_artifact(
                 [new_text_part("")], ANSWER_ARTIFACT, "answer", append=True, last_chunk=True
             )

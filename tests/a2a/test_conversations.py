@@ -105,3 +105,18 @@ async def test_a_long_answer_streamed_fast_reaches_the_client_in_few_whole_updat
     assert seen.answer() == _LONG
     # PostHog sent 200 chunks in a moment: the artifact grew a few times, not once per chunk.
     assert 1 < len([c for c in seen.chunks() if c]) < 20
+
+
+async def test_status_lines_of_a_streamed_answer_do_not_repeat_its_words(a2a: Client) -> None:
+    with anyio.fail_after(30):
+        seen = await stream(a2a, user_message("How many users signed up last week?"))
+    assert seen.final_state == TaskState.TASK_STATE_COMPLETED
+    answer = seen.answer()
+    lines = [
+        "".join(get_text_parts(e.status_update.status.message.parts))
+        for e in seen.events
+        if e.HasField("status_update")
+    ]
+    assert "PostHog AI received the message" in lines  # progress is still told
+    # The answer is the artifact; a status line with its words would only send them again.
+    assert not [line for line in lines if line and line.strip("…") in answer]
