@@ -93,16 +93,22 @@ class MaxExecutor(AgentExecutor):
             no_charts=no_charts,
         )
         try:
-            if current is not None and resuming:
-                await self._resume(client, key.conversation_id, current, message, relay, updater)
-            else:
-                await self._ask(client, key.conversation_id, message, relay, updater, event_queue)
+            async with relay.running():
+                if current is not None and resuming:
+                    await self._resume(
+                        client, key.conversation_id, current, message, relay, updater
+                    )
+                else:
+                    await self._ask(
+                        client, key.conversation_id, message, relay, updater, event_queue
+                    )
         except AuthenticationError:
             # PostHog refused the caller's key or sign-in while the task ran (revoked, expired):
             # the task waits for credentials, and the cached check of a sign-in is dropped so
             # that the client's next request gets the 401 that starts a new sign-in.
             caller.forget_token()
             await relay.begin()
+            relay.over()
             await updater.requires_auth(
                 message=updater.new_agent_message(_text_parts(_sign_in_again(caller.signed_in)))
             )
@@ -132,6 +138,7 @@ class MaxExecutor(AgentExecutor):
         except MaxError as exc:
             if not relay.started:
                 raise
+            relay.over()
             await updater.failed(
                 message=updater.new_agent_message(_text_parts(explain_error(exc) or str(exc)))
             )

@@ -242,7 +242,7 @@ class MaxRequestHandler(DefaultRequestHandler):
         )
 
         async def follow() -> None:
-            async with send:
+            async with send, relay.running():
                 reply = await client.wait(key.conversation_id, on_event=relay.event)
                 await relay.finish(client, reply)
 

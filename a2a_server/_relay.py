@@ -8,7 +8,11 @@ message the artifact is replaced, so it always holds the text PostHog shows.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import anyio
+import anyio.abc
 from a2a.helpers import new_data_part, new_raw_part, new_text_message, new_text_part
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
@@ -24,6 +28,11 @@ VEGA_LITE_MEDIA_TYPE = "application/vnd.vegalite.v5+json"
 
 ANSWER_EVERY_S = 0.25
 """The answer artifact grows at most this often while PostHog AI writes it."""
+
+STATUS_EVERY_S = 0.25
+"""Progress lines go out at most this often: a newer line replaces one held back, which goes out
+at the latest this long after the previous line (PostHog AI often sends a few steps at once, and
+each A2A event costs the client and this server about a millisecond)."""
 
 
 class Relay:
@@ -56,6 +65,35 @@ class Relay:
         self._grown_at = -ANSWER_EVERY_S
         self._questions = 0
         self._line = ""
+        self._status_at = -STATUS_EVERY_S
+        self._pending = ""  # a progress line held back, not sent yet
+        self._over = False  # the task's final status is sent or on its way
+        self._timer: anyio.abc.TaskGroup | None = None
+        self._timing = False
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """While the task runs: a held progress line goes out even when nothing follows it.
+
+        Errors come out as the body raised them (not in an exception group).
+        """
+        try:
+            async with anyio.create_task_group() as timer:
+                self._timer = timer
+                try:
+                    yield
+                finally:
+                    self._timer = None
+                    timer.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
+
+    def over(self) -> None:
+        """The final status goes out next: no held progress line may follow it."""
+        self._over = True
+        self._pending = ""
 
     @property
     def started(self) -> bool:
@@ -77,17 +115,41 @@ class Relay:
         if self._questions > 1:
             return  # a queued follow-up runs on this stream: it is the next task's
         if isinstance(message, AIMessage) and message.content:
-            if message.id is None:  # a chunk: the words go out with the artifact, held or not
+            if message.id is None or not message.tool_calls:
+                # A chunk, or a whole message that is the answer (likely its end): the words go
+                # out with the artifact, held like a chunk (the run's end sends them), and no
+                # status line repeats them: one A2A event less, about a millisecond each.
                 await self._grow(message.content, partial=True)
                 return
             await self._grow(message.content)
         line = describe_event(event)
         if line and line != self._line:
             self._line = line
-            await self._updater.update_status(
-                TaskState.TASK_STATE_WORKING,
-                message=self._updater.new_agent_message([new_text_part(line)]),
-            )
+            await self._progress(line)
+
+    async def _progress(self, line: str) -> None:
+        wait = self._status_at + STATUS_EVERY_S - time.monotonic()
+        if wait <= 0 or self._timer is None:
+            await self._status(line)
+            return
+        self._pending = line
+        if not self._timing:
+            self._timing = True
+            self._timer.start_soon(self._send_held, wait)
+
+    async def _send_held(self, wait: float) -> None:
+        await anyio.sleep(wait)
+        self._timing = False
+        if self._pending and not self._over:
+            await self._status(self._pending)
+
+    async def _status(self, line: str) -> None:
+        self._pending = ""
+        self._status_at = time.monotonic()
+        await self._updater.update_status(
+            TaskState.TASK_STATE_WORKING,
+            message=self._updater.new_agent_message([new_text_part(line)]),
+        )
 
     async def finish(self, client: AsyncMaxClient, reply: Reply) -> None:
         """The answer's last chunk, the charts as artifacts, and the final status."""
@@ -100,6 +162,8 @@ class Relay:
         elif reply.text:
             await self._grow(reply.text)
         if self._text:
+            # An empty last chunk of its own: ADK's RemoteA2aAgent reads a last chunk as the
+            # whole answer, not as its tail.
             await self._updater.add_artifact(
                 [new_text_part("")], ANSWER_ARTIFACT, "answer", append=True, last_chunk=True
             )
@@ -109,6 +173,7 @@ class Relay:
                 await self._chart(client, reply.conversation_id, chart.index)
         elif drawn and self._no_charts:
             await self.note(f"{len(drawn)} chart(s) not sent as artifacts: {self._no_charts}")
+        self.over()
         await self._updater.update_status(
             STATE_OF[outcome.status], message=status_message(self._updater.task_id, outcome)
         )
@@ -116,10 +181,7 @@ class Relay:
     async def note(self, text: str) -> None:
         """A status line of this face's own (e.g. why a decision was not sent)."""
         await self.begin()
-        await self._updater.update_status(
-            TaskState.TASK_STATE_WORKING,
-            message=self._updater.new_agent_message([new_text_part(text)]),
-        )
+        await self._status(text)
 
     async def _grow(self, text: str, *, partial: bool = False) -> None:
         more = bool(self._text) and text.startswith(self._text)

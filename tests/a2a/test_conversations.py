@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import anyio
 import pytest
 from a2a.client import Client
@@ -10,7 +12,7 @@ from a2a.types import GetTaskRequest, TaskState
 
 from max_tools import AIMessage, AsyncMaxClient
 from max_tools.emulator import RunningEmulator, load_rules
-from tests.a2a.conftest import stream, user_message
+from tests.a2a.conftest import Streamed, stream, user_message
 
 
 async def test_a_question_streams_progress_a_growing_answer_and_completes(
@@ -105,3 +107,52 @@ async def test_a_long_answer_streamed_fast_reaches_the_client_in_few_whole_updat
     assert seen.answer() == _LONG
     # PostHog sent 200 chunks in a moment: the artifact grew a few times, not once per chunk.
     assert 1 < len([c for c in seen.chunks() if c]) < 20
+
+
+async def test_status_lines_of_a_streamed_answer_do_not_repeat_its_words(a2a: Client) -> None:
+    with anyio.fail_after(30):
+        seen = await stream(a2a, user_message("How many users signed up last week?"))
+    assert seen.final_state == TaskState.TASK_STATE_COMPLETED
+    answer = seen.answer()
+    lines = [
+        "".join(get_text_parts(e.status_update.status.message.parts))
+        for e in seen.events
+        if e.HasField("status_update")
+    ]
+    assert "PostHog AI received the message" in lines  # progress is still told
+    # The answer is the artifact; a status line with its words would only send them again.
+    assert not [line for line in lines if line and line.strip("…") in answer]
+
+
+def _progress_lines(seen: Streamed) -> list[str]:
+    return [
+        "".join(get_text_parts(e.status_update.status.message.parts))
+        for e in seen.events
+        if e.HasField("status_update")
+        and e.status_update.status.state == TaskState.TASK_STATE_WORKING
+        and e.status_update.status.message.parts
+    ]
+
+
+async def test_progress_lines_reach_the_client_at_most_every_quarter_second(a2a: Client) -> None:
+    started = time.monotonic()
+    with anyio.fail_after(30):
+        seen = await stream(a2a, user_message("How many users signed up last week?"))
+    took = time.monotonic() - started
+    assert seen.final_state == TaskState.TASK_STATE_COMPLETED
+    # PostHog AI sent its steps in a burst (the emulator does not pause): the newest line won.
+    assert 1 <= len(_progress_lines(seen)) <= 1 + took / 0.25
+
+
+@pytest.mark.parametrize("emulator_options", [{"delay_s": 0.4}])
+async def test_a_held_progress_line_goes_out_though_posthog_sends_nothing_after_it(
+    a2a: Client,
+) -> None:
+    with anyio.fail_after(60):
+        seen = await stream(a2a, user_message("How many users signed up last week?"))
+    # The title and this step came together, then PostHog AI paused: the step still showed.
+    lines = _progress_lines(seen)
+    assert "Searching your project's events" in lines
+    assert lines.index("Searching your project's events") < lines.index(
+        "PostHog AI finished a step"
+    )
