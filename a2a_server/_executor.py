@@ -45,7 +45,7 @@ Resume = Callable[[AsyncMaxClient, str, OnEvent], Awaitable[Reply]]
 def skill_of(message: Message) -> str | None:
     """The skill a message asks for in its metadata (``{"skill": "sql"}``), if any."""
     # A protobuf Struct: `in` and indexing work, `.get` does not.
-    skill = message.metadata["skill"] if "skill" in message.metadata else None  # noqa: SIM401
+    skill = message.metadata["skill"] if "skill" in message.metadata else None  # noqa: SIM401 - Struct has no .get
     return skill if isinstance(skill, str) and skill else None
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from starlette.datastructures import MultiDict
+from starlette.datastructures import ImmutableMultiDict, MultiDict
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -67,7 +67,7 @@ def _redirect(uri: str, **params: str | None) -> str:
     return f"{uri}{'&' if urlsplit(uri).query else '?'}{query}"
 
 
-async def _validate(server: OAuthServer, params: MultiDict) -> CodeRequest:
+async def _validate(server: OAuthServer, params: ImmutableMultiDict[str, str]) -> CodeRequest:
     """The request, or `_Refusal` with PostHog's answer."""
     for name in _SINGLE:
         if len(params.getlist(name)) > 1:
@@ -137,7 +137,7 @@ async def authorize(server: OAuthServer, request: Request) -> Response:
 
 async def _show(server: OAuthServer, request: Request) -> Response:
     try:
-        asked = await _validate(server, request.query_params)  # type: ignore[arg-type]
+        asked = await _validate(server, request.query_params)
     except _Refusal as refusal:
         return refusal.response
     switch = server.state.consent

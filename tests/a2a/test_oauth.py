@@ -178,7 +178,7 @@ async def test_a_sign_in_posthog_refuses_mid_task_ends_it_in_auth_required_then_
     assert first.final_state == TaskState.TASK_STATE_COMPLETED
     assert revoked.json()["revoked"] >= 1
     assert second.final_state == TaskState.TASK_STATE_AUTH_REQUIRED
-    [said] = [p.text for p in second.final_status.message.parts]  # type: ignore[attr-defined]
+    [said] = [p.text for p in second.final_status.message.parts]  # type: ignore[attr-defined]  # protobuf stubs
     assert "Sign in with PostHog again" in said and token not in said
     assert later.status_code == 401
     assert later.headers["www-authenticate"].startswith('Bearer error="invalid_token"')

@@ -60,7 +60,7 @@ async def test_a_decision_that_does_not_fit_leaves_the_task_waiting_and_says_why
         wrong = await stream(a2a, user_message(data={"decision": "maybe"}, task_id=task.id))
     assert wrong.final_state == TaskState.TASK_STATE_INPUT_REQUIRED
     status = wrong.final_status
-    assert "waits for a decision" in status.message.parts[0].text  # type: ignore[attr-defined]
+    assert "waits for a decision" in status.message.parts[0].text  # type: ignore[attr-defined]  # protobuf stubs
     assert wrong.status_data()["approvals"]
 
 
