@@ -364,6 +364,20 @@ def _detach_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _run(args: argparse.Namespace, terminal: Terminal) -> int:
+    """Run the command; a stop signal that landed inside a task group stops it as it is."""
+    try:
+        return anyio.run(_commands.run, args, terminal)
+    except BaseExceptionGroup as group:
+        stops, rest = group.split(KeyboardInterrupt)
+        if stops is None or rest is not None:
+            raise
+        first: BaseException = stops
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -392,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(stream=sys.stderr, level=logging.DEBUG)
     try:
         with _detach_on_sigterm():
-            return anyio.run(_commands.run, args, terminal)
+            return _run(args, terminal)
     except KeyboardInterrupt as interrupted:
         _commands.detached(args, terminal)
         return 143 if isinstance(interrupted, _Terminated) else 130

@@ -271,7 +271,7 @@ async def test_ctrl_c_or_sigterm_detaches_and_says_how_to_resume_or_cancel(
         await http.post("/_emulator/faults", json={"hold": False})
 
     cid = rows[0]["id"]
-    assert code == status
+    assert code == status, err
     assert f"Resume with: max-tools wait {cid}" in err and f"max-tools cancel {cid}" in err
     assert rows[0]["status"] == "in_progress"  # detaching did not cancel the run
     assert "Traceback" not in err
