@@ -38,7 +38,7 @@ NO_QUERY_READ = (
     "in again and allow it to get charts."
 )
 
-OnEvent = Callable[[StreamEvent], Awaitable[None]]
+OnEvent = Callable[[StreamEvent], Awaitable[None] | None]
 Resume = Callable[[AsyncMaxClient, str, OnEvent], Awaitable[Reply]]
 
 

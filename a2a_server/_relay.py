@@ -1,14 +1,18 @@
 """PostHog AI's stream, as the A2A events of one task (status lines, a growing answer, charts).
 
 Progress lines are the agent layer's (`describe_event`), the same the MCP face sends as progress
-notifications. The answer is one artifact that grows chunk by chunk; when PostHog AI starts a new
-message the artifact is replaced, so it always holds the text PostHog shows.
+notifications; the first one is the status of the task as it is announced. The answer is one
+artifact that grows as PostHog AI writes, at most every `ANSWER_EVERY_S` (the words in between are
+held back, and go out when that time is up even if PostHog sends nothing more); when PostHog AI
+starts a new message the artifact is replaced, so it holds the text PostHog shows. Its last chunk
+is the whole answer. A reply written in a moment is thus three events: the task, the answer, the
+end (each A2A event costs the client and this server about a millisecond).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 
 import anyio
@@ -27,7 +31,8 @@ __all__ = ["VEGA_LITE_MEDIA_TYPE", "Relay"]
 VEGA_LITE_MEDIA_TYPE = "application/vnd.vegalite.v5+json"
 
 ANSWER_EVERY_S = 0.25
-"""The answer artifact grows at most this often while PostHog AI writes it."""
+"""The answer artifact grows at most this often while PostHog AI writes it (also from the task's
+start: PostHog AI's first words wait as long as later ones)."""
 
 STATUS_EVERY_S = 0.25
 """Progress lines go out at most this often: a newer line replaces one held back, which goes out
@@ -61,8 +66,10 @@ class Relay:
         self._updater = updater
         self._start = start
         self._text = ""  # what the client was sent of the answer
-        self._held = ""  # the newest words, not sent yet
-        self._grown_at = -ANSWER_EVERY_S
+        self._held = ""  # the answer's newest text, not sent yet
+        self._grown_at = time.monotonic()  # the first words wait like later ones
+        self._answer_timing = False
+        self._sending = anyio.Lock()  # answer updates leave in the order they were made
         self._questions = 0
         self._line = ""
         self._status_at = -STATUS_EVERY_S
@@ -73,7 +80,7 @@ class Relay:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """While the task runs: a held progress line goes out even when nothing follows it.
+        """While the task runs: held words and progress lines go out even when nothing follows.
 
         Errors come out as the body raised them (not in an exception group).
         """
@@ -91,7 +98,7 @@ class Relay:
             raise
 
     def over(self) -> None:
-        """The final status goes out next: no held progress line may follow it."""
+        """The final status goes out next: nothing held back may follow it."""
         self._over = True
         self._pending = ""
 
@@ -100,29 +107,54 @@ class Relay:
         """Whether the task was announced (after that, only task events may follow)."""
         return self._start is None
 
-    async def begin(self) -> None:
-        """Announce the task, once."""
+    async def begin(self, line: str = "") -> None:
+        """Announce the task, once; `line`, the first progress line, is its status message."""
         if self._start is not None:
             start, self._start = self._start, None
+            if line:  # one A2A event less than a status update of its own
+                start.status.message.CopyFrom(
+                    self._updater.new_agent_message([new_text_part(line)])
+                )
+                self._line, self._status_at = line, time.monotonic()
             await self._queue.enqueue_event(start)
 
-    async def event(self, event: StreamEvent) -> None:
-        """One stream event of PostHog AI."""
-        await self.begin()
-        message = event.message if isinstance(event, MessageEvent) else None
+    def event(self, event: StreamEvent) -> Awaitable[None] | None:
+        """One stream event of PostHog AI (None when it only grew the held answer).
+
+        Most events are chunks of the answer that the artifact holds back (see `_hold`): they
+        are taken here without a coroutine, since a long answer has hundreds of them.
+        """
+        message = event.message if type(event) is MessageEvent else None
+        if (
+            message is not None
+            and message.id is None
+            and self._start is None
+            and self._questions <= 1
+            and type(message) is AIMessage
+            and message.content
+            and self._hold(message.content)
+        ):
+            return None
+        return self._event(event, message)
+
+    async def _event(self, event: StreamEvent, message: object) -> None:
         if isinstance(message, HumanMessage):
             self._questions += 1
         if self._questions > 1:
             return  # a queued follow-up runs on this stream: it is the next task's
-        if isinstance(message, AIMessage) and message.content:
-            if message.id is None or not message.tool_calls:
-                # A chunk, or a whole message that is the answer (likely its end): the words go
-                # out with the artifact, held like a chunk (the run's end sends them), and no
-                # status line repeats them: one A2A event less, about a millisecond each.
-                await self._grow(message.content, partial=True)
-                return
-            await self._grow(message.content)
-        line = describe_event(event)
+        words = message.content if isinstance(message, AIMessage) else ""
+        # A chunk, or a whole message that is the answer: its words are the artifact's, and no
+        # status line repeats them (one A2A event less, about a millisecond each).
+        answer = (
+            isinstance(message, AIMessage)
+            and bool(words)
+            and not (message.id and message.tool_calls)
+        )
+        line = "" if answer else describe_event(event) or ""
+        if self._start is not None and (line or words):  # the task starts with something to say
+            await self.begin(line)
+        if words and not self._hold(words):
+            await self._send_answer(words)
         if line and line != self._line:
             self._line = line
             await self._progress(line)
@@ -152,21 +184,16 @@ class Relay:
         )
 
     async def finish(self, client: AsyncMaxClient, reply: Reply) -> None:
-        """The answer's last chunk, the charts as artifacts, and the final status."""
+        """The whole answer as the artifact's last chunk, the charts, and the final status."""
         await self.begin()
-        outcome = reply
+        outcome, text = reply, reply.text
         if len(reply.turns) > 1:  # only the first turn is this task's (see `event`)
             first = reply.turns[0]
             outcome = Reply(conversation_id=reply.conversation_id, status=first.status)
-            await self._grow(first.text)
-        elif reply.text:
-            await self._grow(reply.text)
-        if self._text:
-            # An empty last chunk of its own: ADK's RemoteA2aAgent reads a last chunk as the
-            # whole answer, not as its tail.
-            await self._updater.add_artifact(
-                [new_text_part("")], ANSWER_ARTIFACT, "answer", append=True, last_chunk=True
-            )
+            text = first.text
+        text = text or self._held or self._text
+        if text:
+            await self._send_answer(text, last=True)
         drawn = reply.charts if outcome is reply else []
         if self._charts:
             for chart in drawn:
@@ -183,25 +210,45 @@ class Relay:
         await self.begin()
         await self._status(text)
 
-    async def _grow(self, text: str, *, partial: bool = False) -> None:
-        more = bool(self._text) and text.startswith(self._text)
-        if more and partial and time.monotonic() - self._grown_at < ANSWER_EVERY_S:
-            self._held = text
-            return
-        if not more and self._held.startswith(self._text) and self._held != self._text:
-            await self._grow(self._held)  # the end of the message that is being replaced
-        self._held = ""
+    def _hold(self, text: str) -> bool:
+        """Hold `text` back if an update went out less than ANSWER_EVERY_S ago (or it is sent)."""
         if text == self._text:
-            return
-        self._grown_at = time.monotonic()
-        if self._text and text.startswith(self._text):
-            chunk, append = text[len(self._text) :], True
-        else:
-            chunk, append = text, False
-        self._text = text
-        await self._updater.add_artifact(
-            [new_text_part(chunk)], ANSWER_ARTIFACT, "answer", append=append, last_chunk=False
-        )
+            self._held = ""
+            return True
+        wait = self._grown_at + ANSWER_EVERY_S - time.monotonic()
+        if wait <= 0 or self._timer is None:
+            return False
+        self._held = text  # newer text replaces held text, even a message PostHog replaced
+        if not self._answer_timing:
+            self._answer_timing = True
+            self._timer.start_soon(self._send_held_answer, wait)
+        return True
+
+    async def _send_held_answer(self, wait: float) -> None:
+        await anyio.sleep(wait)
+        self._answer_timing = False
+        if self._held:
+            await self._send_answer(self._held)
+
+    async def _send_answer(self, text: str, *, last: bool = False) -> None:
+        """One update of the answer artifact: the new words, or the text that replaces it.
+
+        The last chunk carries the whole answer and replaces the artifact (`append` false), as
+        A2A clients that show chunks as they come (ADK's RemoteA2aAgent) read it.
+        """
+        async with self._sending:
+            if self._over:
+                return
+            self._held = ""
+            self._grown_at = time.monotonic()
+            if not last and self._text and text.startswith(self._text):
+                chunk, append = text[len(self._text) :], True
+            else:
+                chunk, append = text, False
+            self._text = text
+            await self._updater.add_artifact(
+                [new_text_part(chunk)], ANSWER_ARTIFACT, "answer", append=append, last_chunk=last
+            )
 
     async def _chart(self, client: AsyncMaxClient, conversation_id: str, index: int) -> None:
         action = ACTIONS_BY_NAME["max_get_chart"]

@@ -1,25 +1,37 @@
 """What the A2A face adds to a streamed answer, against `AsyncMaxClient.stream()` alone.
 
-The same emulator (no pauses between chunks) streams the same long answer (about 6,000
-characters in 200 chunks) for both, in interleaved rounds, in one run:
+The same emulator streams the same answer for both, in interleaved rounds, in one process:
 
 - baseline: `AsyncMaxClient.stream()` reads the run to its end;
 - A2A: the SDK's own client, streaming, sends the question to max-a2a served over loopback
   HTTP in front of that emulator and reads every event to the task's final status.
 
-The figure that matters is the ratio of the medians, A2A / baseline (target <= 1.2, like the
-MCP face). `--profile` runs the A2A rounds under cProfile and prints where the time goes.
+The figure that matters is the ratio of the medians, A2A / baseline, for a long answer written in
+a moment (about 6,000 characters in 200 chunks, no pauses: the worst case, where nothing hides
+the face's cost; target <= 1.2, like the MCP face). A second figure paces the chunks as PostHog
+does (the emulator's default: 12 chunks, 0.08 s apart) and gives the time added.
 
-Run: uv run python -m bench.a2a [--rounds N] [--profile]
+a2a-sdk wraps its calls in OpenTelemetry spans whenever `opentelemetry-api` can be imported,
+recorded or not. `max-tools[a2a]` alone does not install it; other packages do (`mcp`, Google
+ADK: this development environment has it). So each figure is measured twice, each time in a
+fresh process: with the SDK's tracing off (`OTEL_INSTRUMENTATION_A2A_SDK_ENABLED=false`, what
+`max-tools[a2a]` alone runs) and on.
+
+Run: uv run python -m bench.a2a [--rounds N] [--paced-rounds N] [--profile]
+(`--profile` runs the A2A rounds of one process under cProfile and prints where the time goes.)
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
+import os
 import pstats
 import statistics
+import sys
 import time
+from functools import partial
 
 import anyio
 import httpx
@@ -29,7 +41,7 @@ from a2a.types import Message, Role, SendMessageRequest, TaskState
 
 from a2a_server import create_app
 from max_tools import AsyncMaxClient
-from max_tools.emulator import DEFAULT_KEY, load_rules, serve
+from max_tools.emulator import DEFAULT_KEY, Rule, load_rules, serve
 from max_tools.hosting import ServerKeyAuth
 from max_tools.serving import serve_asgi
 
@@ -37,7 +49,9 @@ CHUNKS = 200
 ANSWER = " ".join(
     f"Week {n}: signups grew by {n % 9 + 1} percent, mostly from organic search." for n in range(90)
 )
-RULES = load_rules([{"match": "report", "reply": ANSWER, "chunks": CHUNKS, "delay_s": 0}])
+FAST = load_rules([{"match": "report", "reply": ANSWER, "chunks": CHUNKS, "delay_s": 0}])
+PACED = load_rules([{"match": "report", "reply": ANSWER}])  # the emulator's default pacing
+TRACING = "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"
 
 
 def _question(n: int) -> SendMessageRequest:
@@ -49,12 +63,15 @@ def _question(n: int) -> SendMessageRequest:
     return SendMessageRequest(message=message)
 
 
-async def run(rounds: int, profile: cProfile.Profile | None) -> dict[str, float]:
+async def run(
+    rounds: int, profile: cProfile.Profile | None, rules: list[Rule] = FAST
+) -> dict[str, float]:
+    """Median times of both paths over `rounds` interleaved rounds (after one warm-up round)."""
     direct: list[float] = []
     via_a2a: list[float] = []
     events: list[int] = []
     async with (
-        serve(rules=RULES, delay_s=0) as emulator,
+        serve(rules=rules) as emulator,
         httpx.AsyncClient() as pool,
         AsyncMaxClient(
             api_key=DEFAULT_KEY, host=emulator.url, project_id=1, http_client=pool
@@ -102,27 +119,64 @@ async def run(rounds: int, profile: cProfile.Profile | None) -> dict[str, float]
     }
 
 
+def _measure(rounds: int, paced_rounds: int) -> None:
+    """One process's figures, as JSON on stdout (its tracing is set by its environment)."""
+    fast = anyio.run(run, rounds, None)
+    paced = anyio.run(run, paced_rounds, None, PACED) if paced_rounds else None
+    print(json.dumps({"fast": fast, "paced": paced}))
+
+
+def _in_process(tracing: bool, rounds: int, paced_rounds: int) -> dict[str, dict[str, float]]:
+    """The figures of a fresh process whose SDK tracing is on or off (set before it imports)."""
+    env = {**os.environ, TRACING: "true" if tracing else "false"}
+    args = ["--rounds", str(rounds), "--paced-rounds", str(paced_rounds), "--measure"]
+    done = anyio.run(
+        partial(anyio.run_process, [sys.executable, "-m", "bench.a2a", *args], env=env)
+    )
+    figures: dict[str, dict[str, float]] = json.loads(done.stdout.decode().splitlines()[-1])
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--paced-rounds", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="profile the A2A rounds")
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    profile = cProfile.Profile() if args.profile else None
-    figures = anyio.run(run, args.rounds, profile)
-    print(
-        f"a streamed answer of {len(ANSWER):,} characters in {CHUNKS} chunks "
-        f"(median of {args.rounds} interleaved rounds)"
-    )
-    print(f"  AsyncMaxClient.stream() : {figures['direct_ms']:8.1f} ms")
-    print(
-        f"  max-a2a, SDK client     : {figures['a2a_ms']:8.1f} ms  "
-        f"({figures['events']:.0f} A2A events)"
-    )
-    print(
-        f"  ratio                   : {figures['a2a_ms'] / figures['direct_ms']:8.2f}  (target <= 1.2)"
-    )
-    if profile is not None:
+    if args.measure:
+        _measure(args.rounds, args.paced_rounds)
+        return
+    if args.profile:
+        profile = cProfile.Profile()
+        profiled = anyio.run(run, args.rounds, profile)
+        print(f"ratio {profiled['a2a_ms'] / profiled['direct_ms']:.2f} under the profiler")
         pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+        return
+
+    print(
+        f"A long answer written in a moment: {len(ANSWER):,} characters in {CHUNKS} chunks, "
+        f"no pauses (median of {args.rounds} interleaved rounds; target <= 1.2)"
+    )
+    paced: list[str] = []
+    for tracing, label in ((False, "SDK tracing off (max-tools[a2a])"), (True, "SDK tracing on")):
+        figures = _in_process(tracing, args.rounds, args.paced_rounds)
+        fast = figures["fast"]
+        print(
+            f"  {label:34s} stream() {fast['direct_ms']:6.1f} ms, max-a2a {fast['a2a_ms']:6.1f} ms"
+            f" ({fast['events']:.0f} A2A events): ratio {fast['a2a_ms'] / fast['direct_ms']:.2f}"
+        )
+        if figures["paced"]:
+            slow = figures["paced"]
+            paced.append(
+                f"  {label:34s} stream() {slow['direct_ms']:6.0f} ms, max-a2a "
+                f"{slow['a2a_ms']:6.0f} ms ({slow['events']:.0f} A2A events): "
+                f"+{slow['a2a_ms'] - slow['direct_ms']:.1f} ms, ratio "
+                f"{slow['a2a_ms'] / slow['direct_ms']:.3f}"
+            )
+    if paced:
+        print(f"Paced like PostHog (12 chunks 0.08 s apart; median of {args.paced_rounds} rounds)")
+        print("\n".join(paced))
 
 
 if __name__ == "__main__":

@@ -194,7 +194,10 @@ async def _read(
         # A run read back from the conversation is over: its messages are all there to take.
         with anyio.CancelScope(deadline=math.inf if replies.from_history else deadline) as scope:
             async for event in replies:
-                if on_event is not None and inspect.isawaitable(pending := on_event(event)):
+                if on_event is None:
+                    continue
+                pending = on_event(event)
+                if pending is not None and inspect.isawaitable(pending):
                     await pending  # a coroutine function's; a plain function's value is not
         running = scope.cancelled_caught
         return replies.reply(running=running), running
