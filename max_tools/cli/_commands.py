@@ -29,7 +29,7 @@ from max_tools.cli._person import NEEDS_PERSON, card_lines, decide
 from max_tools.cli._terminal import ReplyPrinter, Terminal
 
 _NEEDS_PERSON = (ReplyStatus.NEEDS_APPROVAL, ReplyStatus.NEEDS_ANSWER)
-_RUNTIME_READS = 4  # conversations read at once to learn their runtime (conversations list)
+_RUNTIME_READS = 4  # conversations read at once by `conversations list --runtime`
 
 __all__ = ["detached", "run"]
 
@@ -263,15 +263,23 @@ async def _conversations(
 ) -> int:
     if args.action == "list":
         page = await client.list_conversations(limit=args.limit)
-        if args.json:
+        runtimes = await _runtimes(client, page.results, terminal) if args.runtime else {}
+        if args.json and not args.runtime:
             terminal.line(page.model_dump_json())
             return 0
-        moved = await _moved(client, page.results)
+        if args.json:
+            data = page.model_dump(mode="json")
+            for item in data["results"]:
+                item["agent_runtime"] = runtimes.get(item["id"])
+            terminal.line(json.dumps(data, separators=(",", ":")))
+            return 0
         for item in page.results:
             updated = item.updated_at.strftime("%Y-%m-%d %H:%M") if item.updated_at else "-"
             title = item.title or "(untitled)"
-            if item.id in moved:
-                title += f"  [runtime: {MOVED_NOTE}]"
+            if args.runtime:
+                runtime = runtimes.get(item.id)
+                shown = MOVED_NOTE if runtime == "sandbox" else runtime or "unknown"
+                title += f"  [runtime: {shown}]"
             terminal.line(f"{item.id}  {item.status:<11}  {updated}  {title}")
         if page.count > len(page.results):
             terminal.error(f"({len(page.results)} of {page.count}; more with --limit)")
@@ -285,29 +293,37 @@ async def _conversations(
     return 0
 
 
-async def _moved(client: AsyncMaxClient, items: list[ConversationSummary]) -> set[str]:
-    """The listed conversations that moved to PostHog AI's sandbox runtime.
+async def _runtimes(
+    client: AsyncMaxClient, items: list[ConversationSummary], terminal: Terminal
+) -> dict[str, str | None]:
+    """Each listed conversation's runtime: ``langgraph``, ``sandbox``, or None when unread.
 
-    A list item does not carry the runtime (reference 3.1), retrieve does. Only a conversation
-    with a task can have moved (16.3), so only those are read, a few at a time.
+    A list item does not carry the runtime (reference 3.1), retrieve does: one request per
+    conversation, which is why `--runtime` asks for it. A conversation without a task cannot
+    have moved (16.3), so it costs nothing; since PostHog mirrors every chat into a task
+    (16.1), that is only the older ones.
     """
-    moved: set[str] = set()
+    runtimes: dict[str, str | None] = {i.id: "langgraph" for i in items if i.task is None}
+    to_read = [item.id for item in items if item.task is not None]
+    if not to_read:
+        return runtimes
+    some = f"{len(to_read)} conversation{'s' if len(to_read) > 1 else ''}"
+    terminal.error(f"(reading {some} for their runtime: one request each)")
     limiter = anyio.CapacityLimiter(_RUNTIME_READS)
 
-    async def check(cid: str) -> None:
+    async def read(cid: str) -> None:
         async with limiter:
             try:
                 conversation = await client.get_conversation(cid)
-            except MaxError:  # the list stands without it
+            except MaxError:  # the list stands without it: shown as unknown
+                runtimes[cid] = None
                 return
-        if conversation.moved:
-            moved.add(cid)
+        runtimes[cid] = "sandbox" if conversation.moved else conversation.agent_runtime
 
     async with anyio.create_task_group() as group:
-        for item in items:
-            if item.task is not None:
-                group.start_soon(check, item.id)
-    return moved
+        for cid in to_read:
+            group.start_soon(read, cid)
+    return runtimes
 
 
 async def _queue(client: AsyncMaxClient, args: argparse.Namespace, terminal: Terminal) -> int:

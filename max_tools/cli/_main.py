@@ -218,6 +218,15 @@ def _parser() -> argparse.ArgumentParser:
         "--limit", type=_number, default=20, help="how many (default: %(default)s)"
     )
     listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.add_argument(
+        "--runtime",
+        action="store_true",
+        help=(
+            "also say which conversations moved to PostHog AI's newer runtime: a list item "
+            "does not say, so this reads each listed conversation (one request each; "
+            "`conversations show ID` says it for one)"
+        ),
+    )
     show = _command(conversation_commands, "show", "a conversation's messages")
     show.add_argument("conversation", type=_conversation, metavar="ID")
     show.add_argument(

@@ -18,8 +18,8 @@ and reads the emulator, from the test's own thread or event loop:
 - ``conversation(id)``: a `ConversationState` with the status, every stored message (what your
   agent sent, as PostHog stored it), the queue, and the running run's readers and reconnects.
 - ``add_human_message(id, text)``: a message the user wrote elsewhere, without starting a run.
-- ``stats()`` (`EmulatorStats`): connections, ``peak_requests_in_flight``, conversations, and
-  ``running()``, the ids of conversations with a run going on.
+- ``stats()`` (`EmulatorStats`): connections, ``peak_requests_in_flight``, ``requests`` (what
+  a client spent), conversations, and ``running()``, the ids of conversations with a run going on.
 
 The same is served over HTTP, for an emulator in another process (``max-tools emulator``):
 ``GET /_emulator/health``, ``GET /_emulator/stats``, ``GET|POST|DELETE /_emulator/faults``

@@ -134,6 +134,8 @@ class EmulatorApp:
         self.requests_in_flight = 0
         self.peak_requests_in_flight = 0
         """The most HTTP requests that were being served at the same moment."""
+        self.requests_served = 0
+        """HTTP requests to PostHog's routes (not ``/_emulator/``): what a client spends."""
 
     # The testing interface
 
@@ -174,6 +176,8 @@ class EmulatorApp:
             self.connections_seen.add((str(client[0]), int(client[1])))
         self.requests_in_flight += 1
         self.peak_requests_in_flight = max(self.peak_requests_in_flight, self.requests_in_flight)
+        if not str(scope["path"]).startswith("/_emulator/"):
+            self.requests_served += 1
         try:
             request = Request(scope, receive)
             response = await self._dispatch(request)

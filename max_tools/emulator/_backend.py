@@ -30,6 +30,7 @@ class Backend(Protocol):
     oauth: OAuthServer
     connections_seen: set[tuple[str, int]]
     peak_requests_in_flight: int
+    requests_served: int
 
     def add_human_message(self, conversation_id: str, content: str) -> dict[str, Any]:
         """Store a human message in a conversation, as if its user wrote it in PostHog's UI."""

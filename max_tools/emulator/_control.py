@@ -77,6 +77,7 @@ class EmulatorStats:
     Attributes:
         connections: client connections seen (distinct address and port pairs).
         peak_requests_in_flight: the most HTTP requests served at the same moment.
+        requests: HTTP requests to PostHog's routes (the ``/_emulator/`` ones not counted).
         conversations: conversations stored (deleted ones too).
         running: conversations with a run going on.
         running_conversations: their ids.
@@ -84,6 +85,7 @@ class EmulatorStats:
 
     connections: int
     peak_requests_in_flight: int
+    requests: int
     conversations: int
     running: int
     running_conversations: list[str]
@@ -154,6 +156,7 @@ def stats(app: Backend) -> EmulatorStats:
     return EmulatorStats(
         connections=len(app.connections_seen),
         peak_requests_in_flight=app.peak_requests_in_flight,
+        requests=app.requests_served,
         conversations=len(app.store.rows),
         running=len(app.engine.sessions),
         running_conversations=list(app.engine.sessions),
