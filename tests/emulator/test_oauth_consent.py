@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -58,12 +57,6 @@ class Form(HTMLParser):
             name: next((value for value, selected in options if selected), options[0][0])
             for name, options in self.selects.items()
         }
-
-
-@pytest.fixture
-async def http(emulator: RunningEmulator) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=emulator.url, timeout=10) as client:
-        yield client
 
 
 async def _page(http: httpx.AsyncClient) -> tuple[Form, str, dict[str, str]]:

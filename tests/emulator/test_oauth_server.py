@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -24,12 +23,6 @@ from tests.emulator.oauth import (
 pytestmark = pytest.mark.anyio
 
 TOKEN = re.compile(r"ph[ar]_[2-9A-HJ-NP-Za-km-z]{44}")
-
-
-@pytest.fixture
-async def http(emulator: RunningEmulator) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=emulator.url, timeout=10) as client:
-        yield client
 
 
 @pytest.fixture
