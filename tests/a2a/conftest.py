@@ -27,6 +27,19 @@ from max_tools.hosting import HostedAuth, HostedSettings, ServerKeyAuth, shared_
 from max_tools.serving import serve_asgi
 
 
+def key_holder_client(
+    emulator: RunningEmulator, http_client: httpx.AsyncClient | None = None
+) -> AsyncMaxClient:
+    """The Python client as the emulator's key holder: what PostHog stored, read directly."""
+    env = emulator.env()
+    return AsyncMaxClient(
+        api_key=env["POSTHOG_PERSONAL_API_KEY"],
+        host=env["POSTHOG_HOST"],
+        project_id=env["POSTHOG_PROJECT_ID"],
+        http_client=http_client,
+    )
+
+
 @asynccontextmanager
 async def serving_a2a(
     emulator: RunningEmulator,
@@ -53,12 +66,7 @@ async def serving_a2a(
             )
             auth = HostedAuth(settings, pool, realm="max-a2a")
         else:
-            server = AsyncMaxClient(
-                api_key=env["POSTHOG_PERSONAL_API_KEY"],
-                host=env["POSTHOG_HOST"],
-                project_id=env["POSTHOG_PROJECT_ID"],
-                http_client=pool,
-            )
+            server = key_holder_client(emulator, http_client=pool)
             auth = ServerKeyAuth(server, auth_token=auth_token)
         app = create_app(auth, options)
         async with serve_asgi(app, host="127.0.0.1", port=0) as port:
@@ -176,4 +184,12 @@ async def stream(client: Client, request: SendMessageRequest) -> Streamed:
 
 
 Serve = Callable[..., AbstractAsyncContextManager[str]]
-__all__ = ["Streamed", "TaskState", "a2a_client", "serving_a2a", "stream", "user_message"]
+__all__ = [
+    "Streamed",
+    "TaskState",
+    "a2a_client",
+    "key_holder_client",
+    "serving_a2a",
+    "stream",
+    "user_message",
+]

@@ -22,8 +22,9 @@ from google.adk.models.llm_response import LlmResponse
 from google.adk.runners import InMemoryRunner
 from google.genai import types
 
-from max_tools import AIMessage, AsyncMaxClient, HumanMessage
+from max_tools import AIMessage, HumanMessage
 from max_tools.emulator import RunningEmulator
+from tests.a2a.conftest import key_holder_client
 
 
 class HandsOver(BaseLlm):
@@ -85,12 +86,7 @@ async def test_an_adk_agent_delegates_to_posthog_ai_and_gets_its_answer(
         with anyio.fail_after(60):
             partial, complete = await _answer_events(runner, question)
 
-    env = emulator.env()
-    async with AsyncMaxClient(
-        api_key=env["POSTHOG_PERSONAL_API_KEY"],
-        host=env["POSTHOG_HOST"],
-        project_id=env["POSTHOG_PROJECT_ID"],
-    ) as max_client:
+    async with key_holder_client(emulator) as max_client:
         [listed] = (await max_client.list_conversations()).results
         stored = await max_client.get_conversation(listed.id)
     answer = [m for m in stored.messages if isinstance(m, AIMessage)][-1].content

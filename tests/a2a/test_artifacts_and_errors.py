@@ -10,9 +10,8 @@ from a2a.helpers import get_data_parts
 from a2a.types import GetTaskRequest, ListTasksRequest, TaskState
 from a2a.utils.errors import InvalidParamsError, TaskNotFoundError
 
-from max_tools import AsyncMaxClient
 from max_tools.emulator import RunningEmulator
-from tests.a2a.conftest import stream, user_message
+from tests.a2a.conftest import key_holder_client, stream, user_message
 
 
 async def test_a_chart_is_an_artifact_with_its_numbers_a_vega_lite_spec_and_a_png(
@@ -27,12 +26,7 @@ async def test_a_chart_is_an_artifact_with_its_numbers_a_vega_lite_spec_and_a_pn
         if e.HasField("artifact_update") and e.artifact_update.artifact.artifact_id == "chart-1"
     ]
     table, spec = get_data_parts(chart.parts)
-    env = emulator.env()
-    async with AsyncMaxClient(
-        api_key=env["POSTHOG_PERSONAL_API_KEY"],
-        host=env["POSTHOG_HOST"],
-        project_id=env["POSTHOG_PROJECT_ID"],
-    ) as max_client:
+    async with key_holder_client(emulator) as max_client:
         _, truth = await max_client.chart_data(seen.task.context_id, 1)
     assert truth.series is not None
     assert [s["label"] for s in table["series"]] == [s.label for s in truth.series]

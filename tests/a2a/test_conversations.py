@@ -10,9 +10,9 @@ from a2a.client import Client
 from a2a.helpers import get_text_parts
 from a2a.types import GetTaskRequest, TaskState
 
-from max_tools import AIMessage, AsyncMaxClient
+from max_tools import AIMessage
 from max_tools.emulator import RunningEmulator, load_rules
-from tests.a2a.conftest import Streamed, stream, user_message
+from tests.a2a.conftest import Streamed, key_holder_client, stream, user_message
 
 
 @pytest.mark.parametrize("emulator_options", [{"delay_s": 0.08}])  # PostHog-like pacing
@@ -30,12 +30,7 @@ async def test_a_question_streams_progress_a_growing_answer_and_completes(
         for e in seen.events
         if e.HasField("artifact_update") and e.artifact_update.artifact.artifact_id == "answer"
     ]
-    env = emulator.env()
-    async with AsyncMaxClient(
-        api_key=env["POSTHOG_PERSONAL_API_KEY"],
-        host=env["POSTHOG_HOST"],
-        project_id=env["POSTHOG_PROJECT_ID"],
-    ) as max_client:
+    async with key_holder_client(emulator) as max_client:
         stored = await max_client.get_conversation(task.context_id)
     answer = [m for m in stored.messages if isinstance(m, AIMessage)][-1].content
     # While PostHog AI writes, the artifact grows: a new message replaces it, and then each
@@ -85,12 +80,7 @@ async def test_a_skill_in_the_metadata_picks_posthog_ais_agent_mode(
 
     with anyio.fail_after(30):
         seen = await stream(a2a, user_message("How many users?", metadata={"skill": "sql"}))
-    env = emulator.env()
-    async with AsyncMaxClient(
-        api_key=env["POSTHOG_PERSONAL_API_KEY"],
-        host=env["POSTHOG_HOST"],
-        project_id=env["POSTHOG_PROJECT_ID"],
-    ) as max_client:
+    async with key_holder_client(emulator) as max_client:
         stored = await max_client.get_conversation(seen.task.context_id)
     assert stored.agent_mode == "sql"
     with anyio.fail_after(30), pytest.raises(InvalidParamsError, match="not offered here"):

@@ -25,10 +25,9 @@ from a2a.utils.errors import UnsupportedOperationError
 from max_tools.emulator import RunningEmulator
 from max_tools.hosting import HostedSettings, OAuthSettings
 from tests.a2a.conftest import a2a_client, serving_a2a, stream, user_message
-from tests.emulator.oauth import register, sign_in
+from tests.emulator.oauth import SCOPES, register, sign_in
 
 ALICE = "phx_secret_value_123"  # the emulator's users: each key is one person
-SCOPES = "conversation:read conversation:write query:read"
 CARD = "/.well-known/agent-card.json"
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import anyio
 import pytest
 from a2a.client import Client
@@ -14,9 +17,15 @@ from a2a.types import (
 )
 from a2a.utils.errors import TaskNotCancelableError
 
-from max_tools import AsyncMaxClient
 from max_tools.emulator import RunningEmulator
-from tests.a2a.conftest import Streamed, a2a_client, serving_a2a, stream, user_message
+from tests.a2a.conftest import (
+    Streamed,
+    a2a_client,
+    key_holder_client,
+    serving_a2a,
+    stream,
+    user_message,
+)
 
 
 async def _start_held(a2a: Client, text: str, seen: Streamed, started: anyio.Event) -> None:
@@ -24,6 +33,20 @@ async def _start_held(a2a: Client, text: str, seen: Streamed, started: anyio.Eve
         seen.events.append(event)
         if event.HasField("task"):
             started.set()
+
+
+@asynccontextmanager
+async def _held_question(a2a: Client, emulator: RunningEmulator) -> AsyncIterator[Streamed]:
+    """A question PostHog holds the answer to: its stream, once the task exists.
+
+    On leaving, PostHog answers and the stream is read to its end.
+    """
+    seen, started = Streamed(), anyio.Event()
+    async with anyio.create_task_group() as tg:
+        with emulator.held():
+            tg.start_soon(_start_held, a2a, "How many users signed up last week?", seen, started)
+            await started.wait()
+            yield seen
 
 
 async def test_cancel_stops_the_run_and_the_stream_ends_canceled(
@@ -45,41 +68,28 @@ async def test_cancel_stops_the_run_and_the_stream_ends_canceled(
 async def test_a_refused_cancel_is_an_error_that_says_why_and_the_task_runs_on(
     a2a: Client, a2a_url: str, emulator: RunningEmulator
 ) -> None:
-    seen, started = Streamed(), anyio.Event()
     with anyio.fail_after(30):
-        async with anyio.create_task_group() as tg:
-            with emulator.held():
-                tg.start_soon(
-                    _start_held, a2a, "How many users signed up last week?", seen, started
-                )
-                await started.wait()
-                async with a2a_client(a2a_url) as other:
-                    with pytest.raises(TaskNotCancelableError, match="refuses this action"):
-                        await other.cancel_task(CancelTaskRequest(id=seen.task.id))
-                    still = await other.get_task(GetTaskRequest(id=seen.task.id))
-                assert still.status.state == TaskState.TASK_STATE_WORKING
+        async with _held_question(a2a, emulator) as seen:
+            async with a2a_client(a2a_url) as other:
+                with pytest.raises(TaskNotCancelableError, match="refuses this action"):
+                    await other.cancel_task(CancelTaskRequest(id=seen.task.id))
+                still = await other.get_task(GetTaskRequest(id=seen.task.id))
+            assert still.status.state == TaskState.TASK_STATE_WORKING
     assert seen.final_state == TaskState.TASK_STATE_COMPLETED
 
 
 async def test_a_second_client_re_attaches_to_a_running_task_and_sees_it_finish(
     a2a: Client, a2a_url: str, emulator: RunningEmulator
 ) -> None:
-    seen, started = Streamed(), anyio.Event()
     later = Streamed()
     with anyio.fail_after(30):
-        async with anyio.create_task_group() as tg:
-            with emulator.held():
-                tg.start_soon(
-                    _start_held, a2a, "How many users signed up last week?", seen, started
-                )
-                await started.wait()
-                async with a2a_client(a2a_url) as other:
-                    events = other.subscribe(SubscribeToTaskRequest(id=seen.task.id))
-                    first = await anext(events)
-                    assert first.task.status.state == TaskState.TASK_STATE_WORKING
-                    emulator.release()
-                    async for event in events:
-                        later.events.append(event)
+        async with _held_question(a2a, emulator) as seen, a2a_client(a2a_url) as other:
+            events = other.subscribe(SubscribeToTaskRequest(id=seen.task.id))
+            first = await anext(events)
+            assert first.task.status.state == TaskState.TASK_STATE_WORKING
+            emulator.release()
+            async for event in events:
+                later.events.append(event)
     assert later.final_state == TaskState.TASK_STATE_COMPLETED
     assert later.answer() == seen.answer() != ""
 
@@ -95,12 +105,7 @@ async def test_send_message_that_does_not_wait_returns_the_working_task(
             assert response.task.status.state == TaskState.TASK_STATE_WORKING
             polled = await client.get_task(GetTaskRequest(id=response.task.id))
             assert polled.status.state == TaskState.TASK_STATE_WORKING
-        env = emulator.env()
-        async with AsyncMaxClient(
-            api_key=env["POSTHOG_PERSONAL_API_KEY"],
-            host=env["POSTHOG_HOST"],
-            project_id=env["POSTHOG_PROJECT_ID"],
-        ) as max_client:
+        async with key_holder_client(emulator) as max_client:
             with anyio.fail_after(30):
                 await max_client.wait(response.task.context_id)  # the run goes on without us
                 done = await client.get_task(GetTaskRequest(id=response.task.id))
@@ -111,17 +116,11 @@ async def test_send_message_that_does_not_wait_returns_the_working_task(
 async def test_a_message_to_a_busy_context_is_queued_and_runs_as_the_next_task(
     a2a: Client, emulator: RunningEmulator
 ) -> None:
-    seen, started = Streamed(), anyio.Event()
     with anyio.fail_after(30):
-        async with anyio.create_task_group() as tg:
-            with emulator.held():
-                tg.start_soon(
-                    _start_held, a2a, "How many users signed up last week?", seen, started
-                )
-                await started.wait()
-                queued = await stream(
-                    a2a, user_message("And by country?", context_id=seen.task.context_id)
-                )
+        async with _held_question(a2a, emulator) as seen:
+            queued = await stream(
+                a2a, user_message("And by country?", context_id=seen.task.context_id)
+            )
     [reply] = queued.events
     assert "queued" in reply.message.parts[0].text
     with anyio.fail_after(30):

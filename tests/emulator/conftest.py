@@ -29,3 +29,10 @@ async def query_api(emulator: RunningEmulator) -> AsyncIterator[httpx.AsyncClien
     """A plain httpx client on the emulator's project 1 URL (``query/``...), with the key."""
     async with project_client(emulator) as client:
         yield client
+
+
+@pytest.fixture
+async def http(emulator: RunningEmulator) -> AsyncIterator[httpx.AsyncClient]:
+    """A plain httpx client on the emulator's root URL, without a key: the OAuth endpoints."""
+    async with httpx.AsyncClient(base_url=emulator.url, timeout=10) as client:
+        yield client

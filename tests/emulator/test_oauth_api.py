@@ -9,7 +9,7 @@ import pytest
 
 from max_tools import AsyncMaxClient, AuthenticationError, PermissionDeniedError
 from max_tools.emulator import DEFAULT_KEY, RunningEmulator
-from tests.emulator.oauth import register, sign_in
+from tests.emulator.oauth import refresh, register, sign_in
 
 pytestmark = pytest.mark.anyio
 
@@ -90,14 +90,7 @@ async def test_an_expired_token_is_refused_until_it_is_refreshed(
         with pytest.raises(AuthenticationError) as refused:
             await client.list_conversations()
     assert refused.value.detail == "Access token has expired."
-    refreshed = await http.post(
-        "/oauth/token/",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-            "client_id": registered["client_id"],
-        },
-    )
+    refreshed = await refresh(http, registered["client_id"], tokens["refresh_token"])
     async with _client(emulator, refreshed.json()["access_token"]) as client:
         assert (await client.list_conversations()).results == []
 

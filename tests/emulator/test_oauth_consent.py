@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from starlette.responses import JSONResponse
 
 from max_tools.emulator import RunningEmulator
 from max_tools.serving import serve_asgi
-from tests.emulator.oauth import authorize_params, pkce, query, register
+from tests.emulator.oauth import Code, authorize_params, pkce, query, register
 from tests.mcp.test_chart_view import chromium, screenshot
 
 __all__ = ["chromium"]  # the fixture, shared with the chart view's browser test
@@ -60,18 +59,18 @@ class Form(HTMLParser):
         }
 
 
-@pytest.fixture
-async def http(emulator: RunningEmulator) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=emulator.url, timeout=10) as client:
-        yield client
-
-
-async def _page(http: httpx.AsyncClient, **extra: str) -> tuple[Form, str, dict[str, str]]:
+async def _page(http: httpx.AsyncClient) -> tuple[Form, str, dict[str, str]]:
+    """The consent page for a newly registered client whose name holds markup."""
     client = await register(http, client_name="Acme <b>Agent</b>")
+    return await _page_for(http, client["client_id"])
+
+
+async def _page_for(http: httpx.AsyncClient, client_id: str) -> tuple[Form, str, dict[str, str]]:
+    """The consent page for `client_id`, with the verifier and request a code would need."""
     verifier, challenge = pkce()
-    params = authorize_params(client["client_id"], challenge, **extra)
+    params = authorize_params(client_id, code_challenge=challenge)
     response = await http.get("/oauth/authorize/", params=params)
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/html")
     form = Form()
     form.feed(response.text)
@@ -105,16 +104,8 @@ async def test_allowing_on_the_consent_page_gives_a_code_for_what_was_chosen(
     location = answer.headers["location"]
     assert location.startswith("http://127.0.0.1:53682/callback?code=")
     assert query(location)["state"] == "st4te"
-    tokens = await http.post(
-        "/oauth/token/",
-        data={
-            "grant_type": "authorization_code",
-            "code": query(location)["code"],
-            "redirect_uri": params["redirect_uri"],
-            "client_id": params["client_id"],
-            "code_verifier": verifier,
-        },
-    )
+    code = Code(query(location)["code"], verifier, params)
+    tokens = await http.post("/oauth/token/", data=code.token_request())
     assert tokens.json()["scope"] == "conversation:write"
     assert tokens.json()["scoped_teams"] == [2]
 
@@ -160,16 +151,6 @@ async def test_a_registered_metadata_document_is_the_client(http: httpx.AsyncCli
     assert "Example tool" in " ".join(form.text)
 
 
-async def _page_for(http: httpx.AsyncClient, client_id: str) -> tuple[Form, str, dict[str, str]]:
-    verifier, challenge = pkce()
-    params = authorize_params(client_id, challenge)
-    response = await http.get("/oauth/authorize/", params=params)
-    assert response.status_code == 200, response.text
-    form = Form()
-    form.feed(response.text)
-    return form, verifier, params
-
-
 @pytest.mark.parametrize(
     ("document", "problem"),
     [
@@ -191,8 +172,7 @@ async def test_a_metadata_document_posthog_refuses_is_a_400(
     http: httpx.AsyncClient, document: Any, problem: str
 ) -> None:
     await http.post("/_emulator/oauth/cimd", json={"client_id": CIMD_URL, "document": document})
-    _, challenge = pkce()
-    response = await http.get("/oauth/authorize/", params=authorize_params(CIMD_URL, challenge))
+    response = await http.get("/oauth/authorize/", params=authorize_params(CIMD_URL))
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_client"
     assert problem in response.json()["error_description"]
@@ -226,8 +206,7 @@ async def test_an_http_loopback_metadata_document_is_fetched_when_allowed(
 async def test_an_http_client_id_is_not_a_metadata_document_by_default(
     http: httpx.AsyncClient,
 ) -> None:
-    _, challenge = pkce()
-    params = authorize_params("http://127.0.0.1:9/client.json", challenge)
+    params = authorize_params("http://127.0.0.1:9/client.json")
     response = await http.get("/oauth/authorize/", params=params)
     assert response.json()["error_description"] == "Invalid client_id parameter value."
 
@@ -239,8 +218,7 @@ async def test_the_consent_page_renders_in_headless_chromium(
     http: httpx.AsyncClient, emulator: RunningEmulator, chromium: str, tmp_path: Path
 ) -> None:
     client = await register(http, client_name="Acme Agent")
-    _, challenge = pkce()
-    url = f"{emulator.url}/oauth/authorize/?{urlencode(authorize_params(client['client_id'], challenge))}"
+    url = f"{emulator.url}/oauth/authorize/?{urlencode(authorize_params(client['client_id']))}"
     out = tmp_path / "consent.png"
     image = await screenshot(chromium, url, out)
     colours = image.getcolors(maxcolors=1 << 20) or []

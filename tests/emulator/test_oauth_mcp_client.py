@@ -8,74 +8,30 @@ emulator consents by itself), exchanges the code and retries the request with th
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 import anyio
 import httpx
 import httpx2
 import pytest
-from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
-from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
-from pydantic import AnyUrl
+from mcp.client.auth import OAuthClientProvider
 
 from max_tools.emulator import RunningEmulator
+from tests.emulator.oauth import introspect
+from tests.emulator.oauth_sdk import Browser, MemoryStorage, sdk_provider
 
 pytestmark = pytest.mark.anyio
 
 CIMD_URL = "https://cli.example.com/oauth/client.json"
 
 
-class MemoryStorage:
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
-
-
-class Browser:
-    """Follows the authorization link over HTTP and reads the code off the redirect."""
-
-    def __init__(self) -> None:
-        self.result: AuthorizationCodeResult | None = None
-
-    async def open(self, url: str) -> None:
-        async with httpx.AsyncClient(timeout=10) as browser:
-            answer = await browser.get(url)
-        assert answer.status_code == 302, answer.text
-        params = parse_qs(urlsplit(answer.headers["location"]).query)
-        self.result = AuthorizationCodeResult(code=params["code"][0], state=params["state"][0])
-
-    async def callback(self) -> AuthorizationCodeResult:
-        assert self.result is not None
-        return self.result
-
-
 def _provider(
     emulator: RunningEmulator, storage: MemoryStorage, browser: Browser, cimd: str | None = None
 ) -> OAuthClientProvider:
-    return OAuthClientProvider(
-        server_url=f"{emulator.url}/api/environments/1/conversations/",
-        client_metadata=OAuthClientMetadata(
-            client_name="SDK client",
-            redirect_uris=[AnyUrl("http://127.0.0.1:8765/callback")],
-            grant_types=["authorization_code", "refresh_token"],
-            token_endpoint_auth_method="none",
-            scope="conversation:read query:read",
-        ),
-        storage=storage,
-        redirect_handler=browser.open,
-        callback_handler=browser.callback,
+    return sdk_provider(
+        f"{emulator.url}/api/environments/1/conversations/",
+        storage,
+        browser,
+        client_name="SDK client",
+        scope="conversation:read query:read",
         client_metadata_url=cimd,
     )
 
@@ -125,18 +81,8 @@ async def test_the_mcp_sdk_signs_in_with_a_client_metadata_document(
     assert response.status_code == 200
     assert storage.client is not None
     assert storage.client.client_id == CIMD_URL
-    introspected = await _introspect(emulator, storage)
+    assert storage.tokens is not None
+    async with httpx.AsyncClient(base_url=emulator.url) as http:
+        introspected = await introspect(http, storage.tokens.access_token)
     assert introspected["client_id"] == CIMD_URL
     assert introspected["client_name"] == "SDK client"
-
-
-async def _introspect(emulator: RunningEmulator, storage: MemoryStorage) -> dict[str, object]:
-    assert storage.tokens is not None
-    token = storage.tokens.access_token
-    async with httpx.AsyncClient(base_url=emulator.url) as http:
-        response = await http.post(
-            "/oauth/introspect/",
-            data={"token": token},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-    return dict(response.json())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -12,9 +11,11 @@ from max_tools.emulator import RunningEmulator
 from tests.emulator.oauth import (
     REDIRECT,
     SCOPES,
+    authorize,
     authorize_params,
-    pkce,
+    introspect,
     query,
+    refresh,
     register,
     sign_in,
 )
@@ -22,12 +23,6 @@ from tests.emulator.oauth import (
 pytestmark = pytest.mark.anyio
 
 TOKEN = re.compile(r"ph[ar]_[2-9A-HJ-NP-Za-km-z]{44}")
-
-
-@pytest.fixture
-async def http(emulator: RunningEmulator) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=emulator.url, timeout=10) as client:
-        yield client
 
 
 @pytest.fixture
@@ -134,7 +129,6 @@ async def test_authorize_errors_before_the_redirect_is_trusted_are_json(
     http: httpx.AsyncClient,
 ) -> None:
     client = await register(http)
-    _, challenge = pkce()
     cases = [
         ({"client_id": ""}, "Missing client_id parameter."),
         ({"client_id": "nope"}, "Invalid client_id parameter value."),
@@ -142,7 +136,7 @@ async def test_authorize_errors_before_the_redirect_is_trusted_are_json(
         ({"redirect_uri": "https://evil.example/callback"}, "Mismatching redirect URI."),
     ]
     for change, description in cases:
-        params = {**authorize_params(client["client_id"], challenge), **change}
+        params = authorize_params(client["client_id"], **change)
         response = await http.get("/oauth/authorize/", params=params)
         assert response.status_code == 400, change
         assert response.json() == {"error": "invalid_request", "error_description": description}
@@ -152,21 +146,20 @@ async def test_authorize_errors_after_the_redirect_go_to_it_with_the_state(
     http: httpx.AsyncClient,
 ) -> None:
     client = await register(http)
-    _, challenge = pkce()
     cases = [
         ({"response_type": "token"}, "unsupported_response_type"),
         ({"code_challenge": ""}, "invalid_request"),
         ({"code_challenge_method": "S512"}, "invalid_request"),
     ]
     for change, error in cases:
-        params = {**authorize_params(client["client_id"], challenge), **change}
+        params = authorize_params(client["client_id"], **change)
         response = await http.get("/oauth/authorize/", params=params)
         assert response.status_code == 302, change
         location = response.headers["location"]
         assert location.startswith("http://127.0.0.1:53682/callback?")
         assert query(location)["error"] == error
         assert query(location)["state"] == "st4te"
-    params = {**authorize_params(client["client_id"], challenge), "code_challenge": ""}
+    params = authorize_params(client["client_id"], code_challenge="")
     location = (await http.get("/oauth/authorize/", params=params)).headers["location"]
     assert query(location)["error_description"] == "Code challenge required."
 
@@ -176,8 +169,7 @@ async def test_a_missing_challenge_method_fails_when_the_grant_is_saved(
     http: httpx.AsyncClient,
 ) -> None:
     client = await register(http)
-    _, challenge = pkce()
-    params = authorize_params(client["client_id"], challenge)
+    params = authorize_params(client["client_id"])
     del params["code_challenge_method"]
     response = await http.get("/oauth/authorize/", params=params)
     assert response.status_code == 500
@@ -188,7 +180,6 @@ async def test_a_portless_loopback_redirect_matches_any_port_and_nothing_else(
     http: httpx.AsyncClient,
 ) -> None:
     client = await register(http, redirect_uris=[REDIRECT, "http://localhost/cb"])
-    _, challenge = pkce()
     for uri, status in [
         ("http://127.0.0.1:1234/callback", 302),
         ("http://127.0.0.1/callback", 302),
@@ -197,7 +188,7 @@ async def test_a_portless_loopback_redirect_matches_any_port_and_nothing_else(
         ("https://127.0.0.1:1234/callback", 400),
         ("http://127.0.0.2:1234/callback", 400),
     ]:
-        params = authorize_params(client["client_id"], challenge, redirect_uri=uri)
+        params = authorize_params(client["client_id"], redirect_uri=uri)
         response = await http.get("/oauth/authorize/", params=params)
         assert response.status_code == status, uri
         if status == 302:
@@ -239,15 +230,8 @@ async def test_scopes_are_clamped_never_refused(http: httpx.AsyncClient) -> None
 @pytest.mark.usefixtures("auto_consent")
 async def test_the_code_needs_its_verifier_and_works_once(http: httpx.AsyncClient) -> None:
     client = await register(http)
-    verifier, challenge = pkce()
-    params = authorize_params(client["client_id"], challenge)
-    location = (await http.get("/oauth/authorize/", params=params)).headers["location"]
-    exchange = {
-        "grant_type": "authorization_code",
-        "code": query(location)["code"],
-        "redirect_uri": params["redirect_uri"],
-        "client_id": client["client_id"],
-    }
+    code = await authorize(http, client["client_id"])
+    exchange = code.token_request(with_verifier=False)
     missing = await http.post("/oauth/token/", data=exchange)
     assert missing.status_code == 400
     assert missing.json() == {
@@ -256,9 +240,9 @@ async def test_the_code_needs_its_verifier_and_works_once(http: httpx.AsyncClien
     }
     wrong = await http.post("/oauth/token/", data={**exchange, "code_verifier": "x" * 64})
     assert (wrong.status_code, wrong.json()) == (400, {"error": "invalid_grant"})
-    first = await http.post("/oauth/token/", json={**exchange, "code_verifier": verifier})
+    first = await http.post("/oauth/token/", json={**exchange, "code_verifier": code.verifier})
     assert first.status_code == 200
-    again = await http.post("/oauth/token/", data={**exchange, "code_verifier": verifier})
+    again = await http.post("/oauth/token/", data={**exchange, "code_verifier": code.verifier})
     assert (again.status_code, again.json()) == (400, {"error": "invalid_grant"})
 
 
@@ -281,28 +265,13 @@ async def test_refresh_gives_the_same_refresh_token_back_and_keeps_older_tokens(
 ) -> None:
     client = await register(http)
     first = await sign_in(http, client["client_id"])
-    response = await http.post(
-        "/oauth/token/",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": first["refresh_token"],
-            "client_id": client["client_id"],
-        },
-    )
+    response = await refresh(http, client["client_id"], first["refresh_token"])
     assert response.status_code == 200
     second = response.json()
     assert second["refresh_token"] == first["refresh_token"]
     assert second["access_token"] != first["access_token"]
     for token in (first["access_token"], second["access_token"]):
-        assert (await _introspect(http, token))["active"] is True
-
-
-async def _introspect(http: httpx.AsyncClient, token: str) -> dict[str, object]:
-    response = await http.post(
-        "/oauth/introspect/", data={"token": token}, headers={"Authorization": f"Bearer {token}"}
-    )
-    assert response.status_code == 200
-    return dict(response.json())
+        assert (await introspect(http, token))["active"] is True
 
 
 @pytest.mark.usefixtures("auto_consent")
@@ -312,7 +281,7 @@ async def test_self_introspection_describes_the_token_and_nothing_else_does(
     client = await register(http)
     body = await sign_in(http, client["client_id"])
     token = body["access_token"]
-    active = await _introspect(http, token)
+    active = await introspect(http, token)
     assert active == {
         "active": True,
         "token_type": "access_token",
@@ -326,7 +295,7 @@ async def test_self_introspection_describes_the_token_and_nothing_else_does(
     }
     anonymous = await http.post("/oauth/introspect/", data={"token": token})
     assert anonymous.json() == {"active": False}
-    assert (await _introspect(http, "pha_" + "2" * 44)) == {"active": False}
+    assert (await introspect(http, "pha_" + "2" * 44)) == {"active": False}
 
 
 @pytest.mark.usefixtures("auto_consent")
@@ -342,22 +311,15 @@ async def test_revoking_a_refresh_token_ends_the_whole_sign_in(
         data={"token": first["refresh_token"], "client_id": other_client["client_id"]},
     )
     assert revoked.status_code == 200  # another app's token: ignored
-    assert (await _introspect(http, first["access_token"]))["active"] is True
+    assert (await introspect(http, first["access_token"]))["active"] is True
     revoked = await http.post(
         "/oauth/revoke/", data={"token": first["refresh_token"], "client_id": client["client_id"]}
     )
     assert revoked.status_code == 200
     for token in (first["access_token"], second["access_token"]):
-        assert (await _introspect(http, token)) == {"active": False}
-    refresh = await http.post(
-        "/oauth/token/",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": second["refresh_token"],
-            "client_id": client["client_id"],
-        },
-    )
-    assert (refresh.status_code, refresh.json()) == (400, {"error": "invalid_grant"})
+        assert (await introspect(http, token)) == {"active": False}
+    refreshed = await refresh(http, client["client_id"], second["refresh_token"])
+    assert (refreshed.status_code, refreshed.json()) == (400, {"error": "invalid_grant"})
     assert emulator.oauth_state()["access_tokens"] == 0
 
 
@@ -382,36 +344,16 @@ async def test_a_code_expires_after_five_minutes(
     http: httpx.AsyncClient, emulator: RunningEmulator
 ) -> None:
     client = await register(http)
-    verifier, challenge = pkce()
-    params = authorize_params(client["client_id"], challenge)
-    location = (await http.get("/oauth/authorize/", params=params)).headers["location"]
+    code = await authorize(http, client["client_id"])
     emulator.set_oauth(advance_clock_s=301)
-    response = await http.post(
-        "/oauth/token/",
-        data={
-            "grant_type": "authorization_code",
-            "code": query(location)["code"],
-            "redirect_uri": params["redirect_uri"],
-            "client_id": client["client_id"],
-            "code_verifier": verifier,
-        },
-    )
+    response = await http.post("/oauth/token/", data=code.token_request())
     assert (response.status_code, response.json()) == (400, {"error": "invalid_grant"})
 
 
 @pytest.mark.usefixtures("auto_consent")
 async def test_a_confidential_client_must_send_its_secret(http: httpx.AsyncClient) -> None:
     client = await register(http, token_endpoint_auth_method="client_secret_post")
-    verifier, challenge = pkce()
-    params = authorize_params(client["client_id"], challenge)
-    location = (await http.get("/oauth/authorize/", params=params)).headers["location"]
-    exchange = {
-        "grant_type": "authorization_code",
-        "code": query(location)["code"],
-        "redirect_uri": params["redirect_uri"],
-        "client_id": client["client_id"],
-        "code_verifier": verifier,
-    }
+    exchange = (await authorize(http, client["client_id"])).token_request()
     wrong = await http.post("/oauth/token/", data={**exchange, "client_secret": "nope"})
     assert (wrong.status_code, wrong.json()) == (401, {"error": "invalid_client"})
     right = await http.post(
@@ -438,14 +380,9 @@ async def test_an_app_registered_by_hand_rotates_its_refresh_token_and_lives_an_
     client_id = made.json()["client_id"]
     first = await sign_in(http, client_id)
     assert first["expires_in"] == 3600
-    refresh = {"grant_type": "refresh_token", "client_id": client_id}
-    second = await http.post(
-        "/oauth/token/", data={**refresh, "refresh_token": first["refresh_token"]}
-    )
+    second = await refresh(http, client_id, first["refresh_token"])
     assert second.json()["refresh_token"] != first["refresh_token"]
-    reused = await http.post(
-        "/oauth/token/", data={**refresh, "refresh_token": first["refresh_token"]}
-    )
+    reused = await refresh(http, client_id, first["refresh_token"])
     assert (reused.status_code, reused.json()) == (400, {"error": "invalid_grant"})
 
 

@@ -25,9 +25,9 @@ import httpx
 import httpx2
 import pytest
 from mcp import Client
-from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
+from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import OAuthClientInformationFull
 from mcp_types import CallToolResult
 from pydantic import AnyUrl
 
@@ -37,6 +37,7 @@ from max_tools.hosting import CACHE_S, HostedSettings, OAuthSettings
 from mcp_server import build_server
 from mcp_server._http import serve_http
 from mcp_server.cli import main
+from tests.emulator.oauth_sdk import HOST_REDIRECT, Browser, MemoryStorage, sdk_provider
 from tests.mcp.results import data, text
 
 pytestmark = pytest.mark.anyio
@@ -44,7 +45,6 @@ pytestmark = pytest.mark.anyio
 ALICE = "phx_secret_value_123"  # the emulator's users: each key is one person
 BOB = "phx_unit_key"
 SCOPES = ["conversation:read", "conversation:write", "query:read"]
-REDIRECT = "http://127.0.0.1:8765/callback"
 MCP_ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
@@ -124,44 +124,6 @@ async def signed_in_server(
         yield Deployment(url, recorder, clock)
 
 
-class MemoryStorage:
-    def __init__(self, client: OAuthClientInformationFull | None = None) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client = client
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
-
-
-@dataclass
-class Browser:
-    """Follows the authorization link over HTTP and reads the code off PostHog's redirect."""
-
-    opened: list[str] = field(default_factory=list)
-    result: AuthorizationCodeResult | None = None
-
-    async def open(self, url: str) -> None:
-        self.opened.append(url)
-        async with httpx.AsyncClient(timeout=10) as browser:
-            answer = await browser.get(url)
-        assert answer.status_code == 302, answer.text
-        params = parse_qs(urlsplit(answer.headers["location"]).query)
-        self.result = AuthorizationCodeResult(code=params["code"][0], state=params["state"][0])
-
-    async def callback(self) -> AuthorizationCodeResult:
-        assert self.result is not None
-        return self.result
-
-
 @dataclass
 class Host:
     """An MCP host's side of the sign-in: its token storage, browser and OAuth provider."""
@@ -172,17 +134,8 @@ class Host:
     provider: OAuthClientProvider = field(init=False)
 
     def __post_init__(self) -> None:
-        self.provider = OAuthClientProvider(
-            server_url=self.url,
-            client_metadata=OAuthClientMetadata(
-                client_name="An MCP host",
-                redirect_uris=[AnyUrl(REDIRECT)],
-                grant_types=["authorization_code", "refresh_token"],
-                token_endpoint_auth_method="none",
-            ),
-            storage=self.storage,
-            redirect_handler=self.browser.open,
-            callback_handler=self.browser.callback,
+        self.provider = sdk_provider(
+            self.url, self.storage, self.browser, client_name="An MCP host"
         )
 
     @property
@@ -195,6 +148,15 @@ class Host:
         http = httpx2.AsyncClient(auth=self.provider, timeout=30)
         async with http, Client(streamable_http_client(self.url, http_client=http)) as client:
             yield client
+
+
+async def signed_in_host(url: str) -> Host:
+    """A host that signed in with its first request (tools/list), and closed its connection."""
+    host = Host(url)
+    with anyio.fail_after(30):
+        async with host.connect() as mcp:
+            await mcp.list_tools()
+    return host
 
 
 @asynccontextmanager
@@ -311,10 +273,7 @@ async def test_a_token_is_checked_at_each_region_until_one_knows_it(
     emulator.set_oauth(auto_consent=True, user_key=ALICE, project=1)
     other_region = "http://127.0.0.1:9"  # the discard port: a region that cannot be reached
     async with signed_in_server(emulator, regions=(emulator.url,)) as server:
-        host = Host(server.url)
-        with anyio.fail_after(30):
-            async with host.connect() as mcp:
-                await mcp.list_tools()
+        host = await signed_in_host(server.url)
     async with signed_in_server(emulator, regions=(other_region, emulator.url)) as server:
         with anyio.fail_after(30):
             async with with_token(server.url, host.token) as mcp:
@@ -390,10 +349,8 @@ async def test_a_revoked_token_stops_working_within_the_cache_window(
 ) -> None:
     emulator.set_oauth(auto_consent=True, user_key=ALICE, project=1)
     async with signed_in_server(emulator) as server, httpx.AsyncClient() as control:
-        host = Host(server.url)
+        host = await signed_in_host(server.url)
         with anyio.fail_after(30):
-            async with host.connect() as mcp:
-                await mcp.list_tools()
             revoked = await control.post(f"{emulator.url}/_emulator/oauth/revoke", json={})
             cached = await post(server.url, host.token)  # no PostHog call: still served
             server.clock.offset += CACHE_S
@@ -410,10 +367,8 @@ async def test_a_token_posthog_refuses_mid_window_is_a_tool_error_and_then_a_401
 ) -> None:
     emulator.set_oauth(auto_consent=True, user_key=ALICE, project=1)
     async with signed_in_server(emulator) as server, httpx.AsyncClient() as control:
-        host = Host(server.url)
+        host = await signed_in_host(server.url)
         with anyio.fail_after(30):
-            async with host.connect() as mcp:
-                await mcp.list_tools()
             await control.post(f"{emulator.url}/_emulator/oauth/revoke", json={})
             async with with_token(server.url, host.token) as stale:
                 refused = await stale.call_tool("max_list_conversations", {})
@@ -430,7 +385,7 @@ async def _read_only_app(emulator: RunningEmulator) -> OAuthClientInformationFul
         made = await control.post(
             f"{emulator.url}/_emulator/oauth/apps",
             json={
-                "redirect_uris": [REDIRECT],
+                "redirect_uris": [HOST_REDIRECT],
                 "client_name": "Read-only host",
                 "token_endpoint_auth_method": "none",
                 "scope": "conversation:read",
@@ -438,7 +393,7 @@ async def _read_only_app(emulator: RunningEmulator) -> OAuthClientInformationFul
         )
     return OAuthClientInformationFull(
         client_id=made.json()["client_id"],
-        redirect_uris=[AnyUrl(REDIRECT)],
+        redirect_uris=[AnyUrl(HOST_REDIRECT)],
         token_endpoint_auth_method="none",
         grant_types=["authorization_code", "refresh_token"],
     )
