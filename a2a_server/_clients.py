@@ -9,9 +9,18 @@ metadata when sign-ins are on) or 503 when PostHog cannot be asked, and otherwis
 request's `Caller` on in the ASGI scope; `CallerContext` puts it in the SDK's call context, where
 `Clients` finds it. The Authorization header is kept out of the call context (tokens are never
 logged or kept beyond their request).
+
+The face's check of a sign-in stands for minutes, and a personal key is checked by PostHog alone,
+so a token revoked (or a key deleted) since can still pass `Authenticate`; PostHog then refuses
+the request's calls with a 401. The handler reports that (`Clients.refused`), and a request
+whose answer has not started yet is answered 401 instead, as it would have been up front: for a
+sign-in, the challenge that starts a new one (its cached check is dropped first).
 """
 
 from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
 
 from a2a.server.context import ServerCallContext
 from a2a.server.routes.common import DefaultServerCallContextBuilder
@@ -31,6 +40,22 @@ ENDPOINT_PATH = "/"
 
 _CALLER = "max_tools.caller"
 """Where `Authenticate` leaves the caller in the ASGI scope's state."""
+_REFUSAL = "max_tools.refusal"
+"""Where `Authenticate` leaves the request's `Refusal` (scope state and call context)."""
+
+KEY_REFUSED = (
+    "PostHog refused this personal API key (it was deleted, rolled or has expired). Send a valid "
+    "key as 'Authorization: Bearer phx_...'."
+)
+
+
+class Refusal:
+    """Whether PostHog refused the credentials of one request (set by the handler, read here)."""
+
+    __slots__ = ("refused",)
+
+    def __init__(self) -> None:
+        self.refused = False
 
 
 class Authenticate:
@@ -69,8 +94,27 @@ class Authenticate:
         if isinstance(caller, Answer):
             await caller.send(send)
             return
-        scope.setdefault("state", {})[_CALLER] = caller
-        await self._app(scope, receive, send)
+        refusal = Refusal()
+        state = scope.setdefault("state", {})
+        state[_CALLER], state[_REFUSAL] = caller, refusal
+        answered = False
+
+        async def send_unless_refused(message: MutableMapping[str, Any]) -> None:
+            nonlocal answered
+            # The server's own key is no caller's to renew: its refusal stays an A2A error.
+            hosted = isinstance(self._auth, HostedAuth)
+            if message["type"] == "http.response.start" and refusal.refused and hosted:
+                again = await self._auth.authenticate(headers, resource=resource)
+                if isinstance(again, Answer):  # the sign-in's challenge, checked anew
+                    answered = True
+                    await again.send(send)
+                elif not again.signed_in:  # PostHog alone checks personal keys
+                    answered = True
+                    await _key_refused().send(send)
+            if not answered:
+                await send(message)
+
+        await self._app(scope, receive, send_unless_refused)
 
 
 class CallerContext(DefaultServerCallContextBuilder):
@@ -80,7 +124,9 @@ class CallerContext(DefaultServerCallContextBuilder):
         """The call context of `request` (which `Authenticate` let through)."""
         context = super().build(request)
         context.state["headers"].pop("authorization", None)
-        context.state[_CALLER] = request.scope.get("state", {}).get(_CALLER)
+        state = request.scope.get("state", {})
+        context.state[_CALLER] = state.get(_CALLER)
+        context.state[_REFUSAL] = state.get(_REFUSAL)
         return context
 
 
@@ -97,3 +143,16 @@ class Clients:
     def for_call(self, context: ServerCallContext) -> AsyncMaxClient:
         """The client for this call's caller (for this call alone)."""
         return self.caller(context).client
+
+    def refused(self, context: ServerCallContext) -> None:
+        """PostHog refused this call's credentials: forget their check, answer 401 if still can."""
+        self.caller(context).forget_token()
+        refusal = context.state.get(_REFUSAL)
+        if isinstance(refusal, Refusal):
+            refusal.refused = True
+
+
+def _key_refused() -> Answer:
+    """The 401 for a personal key PostHog refused (the face does not check keys itself)."""
+    challenge = ("www-authenticate", 'Bearer error="invalid_token"')
+    return Answer.json(401, {"detail": KEY_REFUSED}, [challenge])

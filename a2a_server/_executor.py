@@ -18,8 +18,9 @@ from a2a.server.tasks import TaskUpdater
 from a2a.types import Message, Task, TaskState, TaskStatus
 
 from a2a_server._clients import Clients
+from a2a_server._place import PlaceCheck, PlaceTaken
 from a2a_server._relay import Relay
-from a2a_server._tasks import parse_task_id
+from a2a_server._tasks import TaskKey, parse_task_id
 from max_tools import (
     AsyncMaxClient,
     AuthenticationError,
@@ -99,9 +100,7 @@ class MaxExecutor(AgentExecutor):
                         client, key.conversation_id, current, message, relay, updater
                     )
                 else:
-                    await self._ask(
-                        client, key.conversation_id, message, relay, updater, event_queue
-                    )
+                    await self._ask(client, key, message, relay, updater, event_queue)
         except AuthenticationError:
             # PostHog refused the caller's key or sign-in while the task ran (revoked, expired):
             # the task waits for credentials, and the cached check of a sign-in is dropped so
@@ -116,22 +115,34 @@ class MaxExecutor(AgentExecutor):
     async def _ask(
         self,
         client: AsyncMaxClient,
-        conversation_id: str,
+        key: TaskKey,
         message: Message,
         relay: Relay,
         updater: TaskUpdater,
         event_queue: EventQueue,
     ) -> None:
         text = get_message_text(message)
+        conversation_id = key.conversation_id
         try:
             reply = await client.ask(
                 text,
                 conversation_id=conversation_id,
                 agent_mode=skill_of(message),
-                on_event=relay.event,
+                on_event=PlaceCheck(client, key, relay.event).event,
             )
         except ConversationBusyError:
             await self._queue(client, conversation_id, text, event_queue)
+            return
+        except PlaceTaken as taken:
+            # Detached before the task was announced: the run goes on at PostHog as that task.
+            await event_queue.enqueue_event(
+                new_text_message(
+                    "Another message to this context reached PostHog AI first, so this "
+                    f"message is task {taken.task_id}: follow it with SubscribeToTask or read "
+                    "it with GetTask.",
+                    context_id=conversation_id,
+                )
+            )
             return
         except AuthenticationError:
             raise  # `execute` asks for credentials

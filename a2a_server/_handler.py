@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
 
 import anyio
 import anyio.abc
@@ -24,6 +25,9 @@ from a2a.server.tasks import TaskUpdater
 from a2a.types import (
     AgentCard,
     CancelTaskRequest,
+    GetTaskRequest,
+    ListTasksRequest,
+    ListTasksResponse,
     Message,
     SendMessageRequest,
     SubscribeToTaskRequest,
@@ -42,7 +46,7 @@ from a2a_server._executor import NO_QUERY_READ, MaxExecutor, skill_of
 from a2a_server._relay import Relay
 from a2a_server._store import NEW_TASK, PostHogTaskStore
 from a2a_server._tasks import conversation_id_of, human_turns, parse_task_id, task_id_for
-from max_tools import NotFoundError, PermissionDeniedError
+from max_tools import AuthenticationError, NotFoundError, PermissionDeniedError
 from max_tools.agent import explain_error
 
 __all__ = ["MaxRequestHandler"]
@@ -130,19 +134,42 @@ class MaxRequestHandler(DefaultRequestHandler):
             interrupted_task_timeout=_IDLE_RELEASE_S,
         )
 
+    @asynccontextmanager
+    async def _credentials(self, context: ServerCallContext) -> AsyncIterator[None]:
+        """PostHog refusing the caller's credentials makes the request a 401 (`Clients`)."""
+        try:
+            yield
+        except AuthenticationError:
+            self._clients.refused(context)
+            raise
+
+    async def on_get_task(self, params: GetTaskRequest, context: ServerCallContext) -> Task | None:
+        async with self._credentials(context):
+            task: Task | None = await super().on_get_task(params, context)
+            return task
+
+    async def on_list_tasks(
+        self, params: ListTasksRequest, context: ServerCallContext
+    ) -> ListTasksResponse:
+        async with self._credentials(context):
+            listed: ListTasksResponse = await super().on_list_tasks(params, context)
+            return listed
+
     async def on_message_send(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> Task | Message:
-        await self._check_message(params, context)
-        result: Task | Message = await super().on_message_send(params, context)
-        return result
+        async with self._credentials(context):
+            await self._check_message(params, context)
+            result: Task | Message = await super().on_message_send(params, context)
+            return result
 
     async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event, None]:
-        await self._check_message(params, context)
-        async for event in super().on_message_send_stream(params, context):
-            yield event
+        async with self._credentials(context):
+            await self._check_message(params, context)
+            async for event in super().on_message_send_stream(params, context):
+                yield event
 
     async def _check_message(self, params: SendMessageRequest, context: ServerCallContext) -> None:
         """Refuse, before anything is sent, what PostHog AI could not take."""
@@ -185,6 +212,12 @@ class MaxRequestHandler(DefaultRequestHandler):
     async def on_cancel_task(
         self, params: CancelTaskRequest, context: ServerCallContext
     ) -> Task | None:
+        async with self._credentials(context):
+            return await self._cancel_task(params, context)
+
+    async def _cancel_task(
+        self, params: CancelTaskRequest, context: ServerCallContext
+    ) -> Task | None:
         if self._read_only:
             raise UnsupportedOperationError(message="This A2A server is read-only: no cancel.")
         if self._clients.caller(context).read_only:
@@ -215,6 +248,13 @@ class MaxRequestHandler(DefaultRequestHandler):
         return canceled
 
     async def on_subscribe_to_task(
+        self, params: SubscribeToTaskRequest, context: ServerCallContext
+    ) -> AsyncGenerator[Event, None]:
+        async with self._credentials(context):
+            async for event in self._subscribe(params, context):
+                yield event
+
+    async def _subscribe(
         self, params: SubscribeToTaskRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event, None]:
         key = parse_task_id(params.id)

@@ -18,6 +18,7 @@ and reads the emulator, from the test's own thread or event loop:
 - ``conversation(id)``: a `ConversationState` with the status, every stored message (what your
   agent sent, as PostHog stored it), the queue, and the running run's readers and reconnects.
 - ``add_human_message(id, text)``: a message the user wrote elsewhere, without starting a run.
+- ``delete_key(key)``: a personal API key deleted; later requests get 401, open streams run on.
 - ``stats()`` (`EmulatorStats`): connections, ``peak_requests_in_flight``, ``requests`` (what
   a client spent), conversations, and ``running()``, the ids of conversations with a run going on.
 

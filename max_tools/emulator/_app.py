@@ -7,6 +7,7 @@ authentication in `_routes`; every fault switch in `_faults.Faults`.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -114,6 +115,8 @@ class EmulatorApp:
             self.store, rules, self.faults, queue_drain=queue_drain, delay_s=delay_s
         )
         self.keys = frozenset(keys) if keys is not None else None
+        self.deleted_keys: set[str] = set()
+        """SHA-256 digests of personal API keys deleted since start-up (refused with a 401)."""
         self.project_ids = frozenset(project_ids) if project_ids is not None else None
         self.current_project_id = current_project_id
         self.oauth = OAuthServer(
@@ -146,6 +149,14 @@ class EmulatorApp:
     def stats(self) -> EmulatorStats:
         """Connections, peak concurrency, conversations and runs since start-up."""
         return _stats(self)
+
+    def delete_key(self, key: str) -> None:
+        """Delete a personal API key, as its user does in PostHog's settings.
+
+        Every request that arrives with it afterwards gets PostHog's 401; a stream it opened
+        before runs to its end (PostHog checks credentials when a request arrives).
+        """
+        self.deleted_keys.add(hashlib.sha256(key.encode()).hexdigest())
 
     def add_human_message(self, conversation_id: str, content: str) -> dict[str, Any]:
         """Store a human message in a conversation, as if its user wrote it in PostHog's UI.
@@ -206,7 +217,7 @@ class EmulatorApp:
         pending = self.faults.take_status()
         if pending is not None:
             return fault_response(*pending)
-        user = authenticate(request, self.keys, self.store, self.oauth)
+        user = authenticate(request, self.keys, self.store, self.oauth, self.deleted_keys)
         if isinstance(user, Response):
             return user
         team_id = team(matched["project"], self.current_project_id, self.project_ids)

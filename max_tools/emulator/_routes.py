@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Set
 
@@ -51,9 +52,17 @@ def route(parts: list[str], method: str) -> tuple[str | None, tuple[str, ...]]:
 
 
 def authenticate(
-    request: Request, keys: Set[str] | None, store: Store, oauth: OAuthServer | None = None
+    request: Request,
+    keys: Set[str] | None,
+    store: Store,
+    oauth: OAuthServer | None = None,
+    deleted: Set[str] = frozenset(),
 ) -> User | Response:
-    """The user behind the request's personal API key or OAuth access token, or PostHog's 401."""
+    """The user behind the request's personal API key or OAuth access token, or PostHog's 401.
+
+    `deleted` holds the SHA-256 digests of deleted keys. PostHog looks a key up on every request
+    (and only when a request arrives: a stream already open runs on).
+    """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     key = token.strip() if scheme.lower() == "bearer" else ""
@@ -64,6 +73,7 @@ def authenticate(
         detail = "Authentication credentials were not provided."
         return json_response(401, drf_error("authentication_error", "not_authenticated", detail))
     valid = key in keys if keys is not None else key.startswith("phx_")
+    valid = valid and hashlib.sha256(key.encode()).hexdigest() not in deleted
     if not valid:
         detail = "Personal API key found in request Authorization header is invalid."
         body = drf_error("authentication_error", "authentication_failed", detail)

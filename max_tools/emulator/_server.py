@@ -121,6 +121,10 @@ class RunningEmulator:
             raise LookupError(f"The emulator has no conversation {conversation_id}.")
         return state
 
+    def delete_key(self, key: str) -> None:
+        """Delete a personal API key: later requests get PostHog's 401; open streams run on."""
+        self._call(self.app.delete_key, key)
+
     def add_human_message(self, conversation_id: str, content: str) -> dict[str, Any]:
         """Store a human message in a conversation without starting a run; returns it."""
         return self._call(self.app.add_human_message, conversation_id, content)

@@ -346,3 +346,29 @@ async def test_every_fault_switch_shows_in_the_state_and_delete_clears_it(
     assert set(cleared) == set(state)
     assert cleared["pending_statuses"] == [] and not any(cleared[key] for key in every_switch)
     assert emulator.fault_state() == cleared
+
+
+async def test_a_deleted_key_is_refused_from_the_next_request_while_its_open_stream_runs_on(
+    api: httpx.AsyncClient, emulator: RunningEmulator
+) -> None:
+    body = send_body("How many users signed up last week?")
+    with anyio.fail_after(10):
+        with emulator.held():
+            async with api.stream("POST", "", json=body) as response:
+                reader = SSEReader(response)
+                await reader.next_event()  # the run is going: its stream is open
+                emulator.delete_key(api.headers["authorization"].removeprefix("Bearer "))
+                emulator.release()
+                rest = await reader.rest()
+        refused = await api.get(f"{body['conversation']}/")
+    assert response.status_code == 200
+    assert any(m["type"] == "ai" and m.get("id") and m["content"] for m in messages(rest))
+    assert answered(refused) == (
+        401,
+        {
+            "type": "authentication_error",
+            "code": "authentication_failed",
+            "detail": "Personal API key found in request Authorization header is invalid.",
+            "attr": None,
+        },
+    )
