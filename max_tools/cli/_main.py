@@ -5,20 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
-import threading
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
-from types import FrameType
 from typing import NoReturn
 
 import anyio
 
 from max_tools import APIStatusError, ConfigurationError, InvalidArgumentsError, MaxError
 from max_tools.cli import _commands
+from max_tools.cli._stop import SigtermStop
 from max_tools.cli._terminal import Terminal
 
 __all__ = ["main"]
@@ -352,31 +350,14 @@ def _refused(args: argparse.Namespace, error: InvalidArgumentsError) -> None:
             parser.error(f"argument {name}: {error.problem}")
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM (a `timeout`, a supervisor): detach as on Ctrl-C, saying how to resume."""
+def _run(args: argparse.Namespace, terminal: Terminal, stop: SigtermStop) -> int | None:
+    """Run the command; None when SIGTERM stopped it.
 
-
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated
-
-
-@contextmanager
-def _detach_on_sigterm() -> Iterator[None]:
-    """While the block runs, SIGTERM detaches like Ctrl-C (the run goes on at PostHog)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread can take signals
-        return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    A second Ctrl-C raises KeyboardInterrupt wherever it lands (asyncio's own handling): one
+    that landed inside a task group comes out as a group of it, and stops the command as it is.
+    """
     try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _run(args: argparse.Namespace, terminal: Terminal) -> int:
-    """Run the command; a stop signal that landed inside a task group stops it as it is."""
-    try:
-        return anyio.run(_commands.run, args, terminal)
+        return anyio.run(stop.run, partial(_commands.run, args, terminal))
     except BaseExceptionGroup as group:
         stops, rest = group.split(KeyboardInterrupt)
         if stops is None or rest is not None:
@@ -408,17 +389,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
         return max_a2a(arguments[1:])
+    with SigtermStop().installed() as stop:
+        return _main(arguments, stop)
+
+
+def _main(arguments: list[str], stop: SigtermStop) -> int:
     args = _parser().parse_args(arguments)
     _answer_or_dismiss(args)
     terminal = Terminal()
     if args.debug:
         logging.basicConfig(stream=sys.stderr, level=logging.DEBUG)
+    status: int | None = None
+    interrupted = False
     try:
-        with _detach_on_sigterm():
-            return _run(args, terminal)
-    except KeyboardInterrupt as interrupted:
-        _commands.detached(args, terminal)
-        return 143 if isinstance(interrupted, _Terminated) else 130
+        status = _run(args, terminal, stop)
+    except KeyboardInterrupt:
+        interrupted = True
     except ConfigurationError as exc:
         if args.debug:
             raise
@@ -441,3 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         terminal.error(f"max-tools: {exc}")
         return 1
+    if status is None or stop.terminated or interrupted:
+        _commands.detached(args, terminal)
+        # SIGTERM's status wherever it landed: before, during or after the command.
+        return 143 if stop.terminated else 130
+    return status
