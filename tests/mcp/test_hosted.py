@@ -416,3 +416,31 @@ async def test_another_users_conversation_is_refused_with_advice_about_owning_it
         assert refused.is_error
         assert "belongs to another user" in text(refused), text(refused)
         assert "scopes" not in text(refused)
+
+
+@pytest.mark.parametrize(
+    ("env", "flags", "says"),
+    [
+        ({"POSTHOG_PROJECT_ID": "abc"}, ["--per-request-keys"], "'abc' is not a project id"),
+        ({"POSTHOG_PROJECT_ID": "abc"}, ["--oauth"], "'abc' is not a project id"),
+        ({"POSTHOG_HOST": "ftp://posthog.example.com"}, ["--oauth"], "ftp://posthog.example.com"),
+        ({"MAX_MCP_OAUTH": "1"}, ["--host", "0.0.0.0"], "--public-url"),
+        ({"MAX_MCP_ALLOWED_HOSTS": "ftp://x.example"}, ["--per-request-keys"], "ftp://x.example"),
+        ({"MAX_MCP_OAUTH_CLIENT_IDS": "a,b"}, [], "only apply with --oauth"),
+    ],
+)
+def test_hosted_settings_from_the_environment_are_checked_like_the_flags(
+    env: dict[str, str],
+    flags: list[str],
+    says: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("POSTHOG_PERSONAL_API_KEY", "POSTHOG_API_KEY", "POSTHOG_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    assert main(["--transport", "http", *flags]) == 2
+    errors = capsys.readouterr().err
+    assert says in errors and "Traceback" not in errors
