@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 
 import anyio
@@ -79,7 +80,12 @@ def test_hosted_settings_from_the_environment_are_checked_like_the_flags(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
 
-    assert main(argv) == 2
+    with socket.socket() as taken:  # a setting that slips through ends in exit 1, not serving
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        code = main(["--port", str(taken.getsockname()[1]), *argv])
+
+    assert code == 2
     err = capsys.readouterr().err
     assert said in err and "Traceback" not in err
 

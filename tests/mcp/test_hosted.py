@@ -441,6 +441,11 @@ def test_hosted_settings_from_the_environment_are_checked_like_the_flags(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
 
-    assert main(["--transport", "http", *flags]) == 2
+    with socket.socket() as taken:  # a setting that slips through ends in exit 1, not serving
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        code = main(["--transport", "http", "--port", str(taken.getsockname()[1]), *flags])
+
+    assert code == 2
     errors = capsys.readouterr().err
     assert says in errors and "Traceback" not in errors
