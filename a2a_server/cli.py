@@ -21,14 +21,8 @@ from a2a_server._app import A2AOptions, create_app
 from a2a_server._card import SKILLS
 from a2a_server._clients import Auth
 from max_tools import AsyncMaxClient, ConfigurationError
-from max_tools.agent import is_loopback, normalize_host
-from max_tools.hosting import (
-    HostedAuth,
-    HostedSettings,
-    OAuthSettings,
-    ServerKeyAuth,
-    shared_http_client,
-)
+from max_tools.agent import is_loopback
+from max_tools.hosting import HostedAuth, ServerKeyAuth, settings_from_flags, shared_http_client
 from max_tools.serving import serve_asgi
 
 __all__ = ["main", "parse_args"]
@@ -138,35 +132,6 @@ def check_modes(args: argparse.Namespace) -> None:
         raise ConfigurationError("--oauth-issuer and --oauth-client-ids only apply with --oauth.")
 
 
-def hosted_settings(
-    args: argparse.Namespace, *, host: str | None, project: str | int | None
-) -> HostedSettings:
-    """The hosted rules (per-request keys, sign-ins) from the command line.
-
-    Raises:
-        ConfigurationError: a host, URL or project id that is not valid.
-    """
-    pinned = normalize_host(host or os.environ.get("POSTHOG_HOST") or "us")
-    oauth = (
-        OAuthSettings.create(
-            host=pinned,
-            issuer=args.oauth_issuer,
-            public_url=args.public_url,
-            client_ids=args.oauth_client_ids.split(",") if args.oauth_client_ids else (),
-            bind=args.host,
-        )
-        if args.oauth
-        else None
-    )
-    return HostedSettings.create(
-        host=pinned,
-        project_id=project or os.environ.get("POSTHOG_PROJECT_ID"),
-        allow_project_header=args.allow_project_header,
-        personal_keys=args.per_request_keys,
-        oauth=oauth,
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run max-a2a; returns the exit status."""
     args = parse_args(sys.argv[1:] if argv is None else list(argv))
@@ -180,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         check_modes(args)
         if args.oauth and not args.emulator:
-            hosted_settings(args, host=args.posthog_host, project=args.project_id)  # refused early
+            # a bad host, URL or project id is refused before anything starts
+            settings_from_flags(args, posthog_host=args.posthog_host, project_id=args.project_id)
         if not (args.per_request_keys or args.oauth or args.auth_token or is_loopback(args.host)):
             raise ConfigurationError(
                 "Serving the server's key beyond loopback lets anyone who reaches it act as you: "
@@ -218,7 +184,7 @@ async def _run(args: argparse.Namespace, options: A2AOptions) -> int:
         pool = await stack.enter_async_context(shared_http_client())
         auth: Auth
         if args.per_request_keys or args.oauth:
-            settings = hosted_settings(args, host=host, project=project)
+            settings = settings_from_flags(args, posthog_host=host, project_id=project)
             auth = HostedAuth(settings, pool, realm=REALM)
         else:
             client = AsyncMaxClient(api_key=key, host=host, project_id=project, http_client=pool)

@@ -22,8 +22,8 @@ from mcp.server.mcpserver import RequestStateSecurity
 from starlette.types import ASGIApp
 
 from max_tools import AsyncMaxClient, ConfigurationError
-from max_tools.agent import is_loopback, normalize_host
-from max_tools.hosting import HostedSettings, OAuthSettings
+from max_tools.agent import is_loopback
+from max_tools.hosting import HostedSettings, settings_from_flags
 from max_tools.serving import bind_socket
 from mcp_server._graceful import GracefulWorkers, let_streams_finish
 from mcp_server._http import endpoint, http_app
@@ -138,27 +138,11 @@ def hosted_settings(args: argparse.Namespace, *, emulator_url: str | None) -> Ho
     Raises:
         ConfigurationError: a host, URL or project id that is not valid.
     """
-    host = normalize_host(
-        emulator_url or args.posthog_host or os.environ.get("POSTHOG_HOST") or "us"
-    )
-    oauth = (
-        OAuthSettings.create(
-            host=host,
-            issuer=args.oauth_issuer,
-            public_url=args.public_url,
-            client_ids=args.oauth_client_ids.split(",") if args.oauth_client_ids else (),
-            bind=args.host,
-        )
-        if args.oauth
-        else None
-    )
-    return HostedSettings.create(
-        host=host,
-        project_id=args.project_id or os.environ.get("POSTHOG_PROJECT_ID"),
-        allow_project_header=args.allow_project_header,
-        allowed_hosts=args.allowed_hosts.split(",") if args.allowed_hosts else (),
-        personal_keys=args.per_request_keys,
-        oauth=oauth,
+    return settings_from_flags(
+        args,
+        posthog_host=emulator_url or args.posthog_host,
+        project_id=args.project_id,
+        allowed_hosts=args.allowed_hosts,
     )
 
 

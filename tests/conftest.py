@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -38,6 +39,15 @@ def _no_posthog_env(
         "POSTHOG_PROJECT_ID",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def port_in_use() -> Iterator[int]:
+    """A loopback port that is taken: a server told to serve on it exits 1 instead of serving."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,8 @@ it (status, headers, JSON body; 401 with ``WWW-Authenticate`` before any PostHog
 PostHog cannot be asked). `HostedAuth.metadata_answer` serves the protected-resource metadata.
 `ServerKeyAuth` has the same surface for a deployment serving everyone with the server's own
 key (guarded by a shared bearer token off loopback), so a face handles every mode alike.
+`settings_from_flags` builds `HostedSettings` from a face's command line (`HostedFlags`), with
+``POSTHOG_HOST`` and ``POSTHOG_PROJECT_ID`` filling in, as max-mcp and max-a2a do.
 Nothing here imports a web framework: headers come in as a mapping, answers go out as data
 (or over raw ASGI with `Answer.send`). Faces import from here, never from its private modules.
 """
@@ -19,6 +21,7 @@ from max_tools.hosting._answer import Answer, Refused
 from max_tools.hosting._auth import HOST_HEADER, PROJECT_HEADER, HostedAuth
 from max_tools.hosting._bearer import PROJECT_TOKEN_PREFIX, bearer_token, personal_key
 from max_tools.hosting._caller import Caller
+from max_tools.hosting._flags import HostedFlags, settings_from_flags
 from max_tools.hosting._introspect import (
     CACHE_S,
     INACTIVE_CACHE_S,
@@ -58,6 +61,7 @@ __all__ = [
     "Caller",
     "ClientStates",
     "HostedAuth",
+    "HostedFlags",
     "HostedSettings",
     "IntrospectionError",
     "OAuthSettings",
@@ -73,6 +77,7 @@ __all__ = [
     "missing_scope",
     "personal_key",
     "protected_resource_metadata",
+    "settings_from_flags",
     "shared_http_client",
     "token_digest",
 ]

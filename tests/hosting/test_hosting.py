@@ -27,6 +27,7 @@ from max_tools.hosting import (
     OAuthSettings,
     ServerKeyAuth,
     protected_resource_metadata,
+    settings_from_flags,
     shared_http_client,
 )
 
@@ -287,3 +288,36 @@ def test_a_public_url_with_its_own_port_keeps_it() -> None:
     )
 
     assert settings.resource("http", "x", "/mcp") == "https://mcp.example.com:8443/mcp"
+
+
+@dataclass(frozen=True)
+class SignInFlags:
+    """A face's own flags object, not argparse's: `HostedFlags` asks only for these names."""
+
+    host: str = "127.0.0.1"
+    per_request_keys: bool = False
+    oauth: bool = True
+    oauth_issuer: str | None = None
+    public_url: str | None = None
+    oauth_client_ids: str | None = " web , cli,"
+    allow_project_header: bool = True
+
+
+def test_settings_from_flags_fill_in_the_host_and_project_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POSTHOG_HOST", "eu")
+    monkeypatch.setenv("POSTHOG_PROJECT_ID", "42")
+
+    settings = settings_from_flags(
+        SignInFlags(), posthog_host=None, project_id=None, allowed_hosts="us,"
+    )
+
+    assert settings == HostedSettings(
+        host="https://eu.posthog.com",
+        project_id="42",
+        allow_project_header=True,
+        allowed_hosts=frozenset({"https://eu.posthog.com", "https://us.posthog.com"}),
+        personal_keys=False,
+        oauth=OAuthSettings.create(host="eu", client_ids=["web", "cli"]),
+    )

@@ -416,3 +416,14 @@ async def test_another_users_conversation_is_refused_with_advice_about_owning_it
         assert refused.is_error
         assert "belongs to another user" in text(refused), text(refused)
         assert "scopes" not in text(refused)
+
+
+def test_allowed_hosts_from_the_environment_are_checked_like_the_flag(
+    port_in_use: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MAX_MCP_ALLOWED_HOSTS", "us,ftp://x.example")
+    http = ["--transport", "http", "--port", str(port_in_use), "--per-request-keys"]
+
+    assert main(http) == 2  # exit 1 had it tried to serve
+    errors = capsys.readouterr().err
+    assert "ftp://x.example" in errors and "Traceback" not in errors
