@@ -47,8 +47,11 @@ _LIST_CONVERSATIONS = 20
 """Conversations read for one page of ListTasks without a context (each is one request)."""
 
 
-async def read_task(client: AsyncMaxClient, conversation: Conversation, turn: int) -> Task | None:
-    """The task for the `turn`-th human message of a conversation, as PostHog has it now."""
+def read_task(client: AsyncMaxClient, conversation: Conversation, turn: int) -> Task | None:
+    """The task for the `turn`-th human message of a conversation, as PostHog has it now.
+
+    Read from `conversation` alone: it asks PostHog nothing more.
+    """
     starts = human_turns(conversation.messages)
     if turn < len(starts):
         return task_from_turn(conversation, turn)
@@ -68,8 +71,8 @@ async def read_task(client: AsyncMaxClient, conversation: Conversation, turn: in
         if written:
             task.artifacts.append(answer_artifact(written[-1]))
         return task
-    # Not running: the client reads what the last run left (an approval, a form, an answer).
-    reply = await client.wait(conversation.id, wait_s=0)
+    # Not running: what the last run left (an approval, a form, an answer) is in `conversation`.
+    reply = client.last_reply(conversation)
     return task_from_reply(task_id, reply, text)
 
 
@@ -92,7 +95,7 @@ class PostHogTaskStore(TaskStore):
             conversation = await client.get_conversation(key.conversation_id)
         except NotFoundError:
             return None
-        return await read_task(client, conversation, key.turn)
+        return read_task(client, conversation, key.turn)
 
     async def list(self, params: ListTasksRequest, context: ServerCallContext) -> ListTasksResponse:
         """A context's tasks, or the tasks of the newest conversations, newest first."""
@@ -114,7 +117,7 @@ class PostHogTaskStore(TaskStore):
                 continue
             turns = len(human_turns(conversation.messages))
             for turn in range(turns, 0, -1):
-                task = await read_task(client, conversation, turn)
+                task = read_task(client, conversation, turn)
                 if task is not None and (not params.status or task.status.state == params.status):
                     tasks.append(task)
         if params.HasField("page_size"):
