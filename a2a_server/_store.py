@@ -1,10 +1,11 @@
 """The SDK's task store, answered from PostHog: the face keeps no task store of its own.
 
-`get` reads the task's conversation and builds the task from it, so any replica, or a restarted
-server, answers for any task. `save` keeps nothing: what the executor reports is what PostHog
-stores (the messages, the status, the pending approval or form). While a task runs, the SDK holds
-its events in memory on the replica that runs it, to fan them out to that request's subscribers;
-that copy lives only as long as the run on that replica, and every read goes to PostHog.
+`get` reads the task's conversation (one request) and builds the task from it, so any replica,
+or a restarted server, answers for any task; `list` is `_listing`'s. `save` keeps nothing: what
+the executor reports is what PostHog stores (the messages, the status, the pending approval or
+form). While a task runs, the SDK holds its events in memory on the replica that runs it, to fan
+them out to that request's subscribers; that copy lives only as long as the run on that replica,
+and every read goes to PostHog.
 """
 
 from __future__ import annotations
