@@ -4,7 +4,8 @@
 caller's budget runs out. A run that ended at an open tool call is then settled from the
 conversation: an approval or a form is what the reply waits for; a front-end tool call this
 client cannot run is answered with a `client_execution_error`, and the run goes on. A
-follow-up's charts are numbered as in its whole conversation. The client only opens the
+follow-up's charts are numbered as in its whole conversation; `reply_of` reads a run that is over
+from a conversation already in hand, as `follow` does, without a request. The client only opens the
 streams and reads conversations (`AsyncMaxClient`); the turn's logic is here.
 """
 
