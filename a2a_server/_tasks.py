@@ -1,4 +1,4 @@
-"""Task ids and tasks read from a conversation (pure: no I/O).
+"""Task ids and tasks read from a conversation (no I/O: the conversation is read already).
 
 A task is one message of a person and PostHog AI's work on it; its context is the conversation.
 Its id is the conversation id and the message's place among the conversation's human messages,
@@ -16,6 +16,7 @@ from a2a.types import Artifact, Message, Part, Role, Task, TaskState, TaskStatus
 from max_tools import (
     AIMessage,
     ArtifactMessage,
+    AsyncMaxClient,
     Conversation,
     FailureMessage,
     HumanMessage,
@@ -36,6 +37,7 @@ __all__ = [
     "conversation_id_of",
     "human_turns",
     "parse_task_id",
+    "read_task",
     "status_message",
     "task_from_reply",
     "task_from_turn",
@@ -212,3 +214,32 @@ def status_message(task_id: str, reply: Reply) -> Message | None:
         context_id=reply.conversation_id,
         parts=parts,
     )
+
+
+def read_task(client: AsyncMaxClient, conversation: Conversation, turn: int) -> Task | None:
+    """The task for the `turn`-th human message of a conversation, as PostHog has it now.
+
+    Read from `conversation` alone: it asks PostHog nothing more.
+    """
+    starts = human_turns(conversation.messages)
+    if turn < len(starts):
+        return task_from_turn(conversation, turn)
+    if turn != len(starts):
+        return None
+    question = conversation.messages[starts[-1]]
+    text = question.content if isinstance(question, HumanMessage) else ""
+    task_id = task_id_for(conversation.id, turn)
+    if conversation.is_running:
+        written = [
+            m.content
+            for m in conversation.messages[starts[-1] + 1 :]
+            if isinstance(m, AIMessage) and m.content
+        ]
+        working = Reply(conversation_id=conversation.id, status=ReplyStatus.IN_PROGRESS)
+        task = task_from_reply(task_id, working, text)
+        if written:
+            task.artifacts.append(answer_artifact(written[-1]))
+        return task
+    # Not running: what the last run left (an approval, a form, an answer) is in `conversation`.
+    reply = client.last_reply(conversation)
+    return task_from_reply(task_id, reply, text)

@@ -37,10 +37,10 @@ from max_tools._models import Conversation, ConversationPage, ConversationSummar
 from max_tools._moved import refused_if_moved
 from max_tools._query import QueryMethods
 from max_tools._queue import QueueMethods
-from max_tools._reply import Reply, ReplyBuilder
+from max_tools._reply import Reply, ReplyBuilder, ReplyStatus
 from max_tools._retry import Repeatable
 from max_tools._stream import FindLanded, ReplyStream
-from max_tools._turn import FollowOptions, OnEvent, Turns
+from max_tools._turn import FollowOptions, OnEvent, Turns, reply_of
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -335,6 +335,24 @@ class AsyncMaxClient(Configured, QueueMethods, DecisionMethods, QueryMethods):
         """
         replies = self._reply_stream(None, conversation_id=conversation_id_of(conversation_id))
         return await self._turns.follow(replies, wait_s, on_event)
+
+    def last_reply(self, conversation: Conversation) -> Reply:
+        """The reply a conversation's last run left, read from a conversation you already have.
+
+        For a conversation that is not running it is what `wait(conversation.id, wait_s=0)`
+        returns (the status, answer, messages and charts of the last run; an approval or a form
+        waiting as ``needs_approval`` or ``needs_answer``), without asking PostHog anything. A
+        running conversation's reply is ``in_progress`` with what PostHog stored so far: follow
+        it with `wait` for the rest.
+
+        Args:
+            conversation: as `get_conversation` returned it.
+        """
+        reply = reply_of(conversation)
+        if reply.status is ReplyStatus.NEEDS_APPROVAL:
+            # Seen waiting, as `wait` records it: a new message then reports them skipped.
+            self._paused[reply.conversation_id] = reply.approvals
+        return reply
 
     def _reply_stream(
         self,

@@ -33,7 +33,7 @@ from max_tools._replay import Replay
 from max_tools._reply import Reply, ReplyBuilder
 from max_tools._sse import SSEEvent
 
-__all__ = ["ReplyStream"]
+__all__ = ["ReplyStream", "last_run_start"]
 
 GetConversation = Callable[[str], Awaitable[Conversation]]
 FindLanded = Callable[[Conversation], "int | None"]
@@ -215,11 +215,7 @@ class ReplyStream:
         conversation = await self._get_conversation(self.conversation_id)
         messages = conversation.messages
         seen = [i for i, m in enumerate(messages) if m.id in self._replay.seen_ids]
-        if seen:
-            start = seen[-1] + 1
-        else:
-            humans = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
-            start = humans[-1] if humans else 0
+        start = seen[-1] + 1 if seen else last_run_start(messages)
         self._finish_from(conversation, messages[start:])
 
     def _finish_from(self, conversation: Conversation, messages: list[Message]) -> None:
@@ -266,6 +262,12 @@ class ReplyStream:
                 await self._http.pause(delay, why="the reply stream broke")
                 await self._connect(sending=False)
                 self._replay.restart()
+
+
+def last_run_start(messages: list[Message]) -> int:
+    """Where a conversation's last run starts: at its last human message (a resume's too)."""
+    humans = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
+    return humans[-1] if humans else 0
 
 
 def _is_idle_refusal(error: APIStatusError) -> bool:

@@ -21,7 +21,7 @@ from anyio.from_thread import BlockingPortal
 
 from max_tools._client import AsyncMaxClient, Configured
 from max_tools._events import StreamEvent
-from max_tools._models import ConversationSummary
+from max_tools._models import Conversation, ConversationSummary
 from max_tools._reply import Reply
 from max_tools._stream import ReplyStream
 
@@ -200,6 +200,10 @@ class MaxClient(Configured):
                 yield item
         finally:
             self._portal.call(iterator.aclose)
+
+    def last_reply(self, conversation: Conversation) -> Reply:
+        """The reply a conversation's last run left, read from it (see `AsyncMaxClient`)."""
+        return self._async.last_reply(conversation)
 
     # Every other method is the async client's, with its signature and docs, run on the loop.
     list_conversations = _blocking(AsyncMaxClient.list_conversations)

@@ -4,7 +4,8 @@
 caller's budget runs out. A run that ended at an open tool call is then settled from the
 conversation: an approval or a form is what the reply waits for; a front-end tool call this
 client cannot run is answered with a `client_execution_error`, and the run goes on. A
-follow-up's charts are numbered as in its whole conversation. The client only opens the
+follow-up's charts are numbered as in its whole conversation; `reply_of` reads a run that is over
+from a conversation already in hand, as `follow` does, without a request. The client only opens the
 streams and reads conversations (`AsyncMaxClient`); the turn's logic is here.
 """
 
@@ -22,14 +23,20 @@ import anyio
 from max_tools._arguments import seconds
 from max_tools._errors import MaxError, NotFoundError
 from max_tools._events import StreamEvent
-from max_tools._interrupts import Approval, client_tool_error_resume, find_interrupt, open_calls
+from max_tools._interrupts import (
+    Approval,
+    Interrupt,
+    client_tool_error_resume,
+    find_interrupt,
+    open_calls,
+)
 from max_tools._messages import ToolResultMessage
 from max_tools._models import Conversation
 from max_tools._query import charts_of
 from max_tools._reply import Reply, ReplyBuilder, ReplyStatus
-from max_tools._stream import FindLanded, ReplyStream
+from max_tools._stream import FindLanded, ReplyStream, last_run_start
 
-__all__ = ["FollowOptions", "OnEvent", "OpenStream", "Turns", "answered"]
+__all__ = ["FollowOptions", "OnEvent", "OpenStream", "Turns", "answered", "reply_of"]
 
 logger = logging.getLogger("max_tools")
 
@@ -130,16 +137,12 @@ class Turns:
         `chart_data(conversation_id, n)` counts a conversation's charts from its first message,
         while a follow-up's stream holds only its own.
         """
-        first = reply.charts[0].message_id
         try:
             conversation = await self._get_conversation(reply.conversation_id)
         except MaxError as exc:  # the reply stands; its charts keep the numbers it can see
             logger.warning("Could not number the charts of %s: %s", reply.conversation_id, exc)
             return reply
-        number = next(
-            (c.index for c in charts_of(conversation.messages) if c.message_id == first), 1
-        )
-        return reply.model_copy(update={"first_chart": number}) if number != 1 else reply
+        return _numbered(reply, conversation)
 
     async def _settle(self, replies: ReplyStream, reply: Reply) -> Reply | ReplyStream:
         """A reply that ended at an open tool call: what it waits for, read from retrieve.
@@ -158,11 +161,11 @@ class Turns:
         interrupt = find_interrupt(conversation.messages, conversation.pending_approvals)
         if interrupt is None:
             return reply
-        if interrupt.kind == "approval":
-            self._paused[cid] = interrupt.approvals
-            return _waiting(reply, ReplyStatus.NEEDS_APPROVAL, approvals=interrupt.approvals)
-        if interrupt.kind == "form":
-            return _waiting(reply, ReplyStatus.NEEDS_ANSWER, form=interrupt.form)
+        waiting = _waiting_for(reply, interrupt)
+        if waiting is not None:
+            if interrupt.kind == "approval":
+                self._paused[cid] = interrupt.approvals
+            return waiting
         if replies.from_history or cid in self._canceled:
             return reply
         call = interrupt.calls[0]
@@ -204,6 +207,45 @@ async def _read(
     finally:
         with anyio.CancelScope(shield=True):
             await replies.aclose()
+
+
+def reply_of(conversation: Conversation) -> Reply:
+    """The reply a conversation's last run left, read from the conversation alone (no I/O).
+
+    As `follow` reads a run that is over: the messages from the last human message on, an open
+    approval or form settled from the same conversation, charts numbered in it. A running
+    conversation's reply is `in_progress` with what is stored so far.
+    """
+    builder = ReplyBuilder(conversation.id)
+    if conversation.title:
+        builder.title = conversation.title
+    seen: set[str] = set()
+    for message in conversation.messages[last_run_start(conversation.messages) :]:
+        if message.id is not None and message.id not in seen:  # as a replay would drop it
+            seen.add(message.id)
+            builder.add_message(message)
+    reply = builder.build(running=conversation.is_running)
+    if reply.status is ReplyStatus.CANCELED and open_calls(reply.messages):
+        interrupt = find_interrupt(conversation.messages, conversation.pending_approvals)
+        waiting = None if interrupt is None else _waiting_for(reply, interrupt)
+        reply = waiting or reply
+    return _numbered(reply, conversation) if reply.charts else reply
+
+
+def _numbered(reply: Reply, conversation: Conversation) -> Reply:
+    """The reply with its charts numbered as in `conversation`, which holds them."""
+    first = reply.charts[0].message_id
+    number = next((c.index for c in charts_of(conversation.messages) if c.message_id == first), 1)
+    return reply.model_copy(update={"first_chart": number}) if number != 1 else reply
+
+
+def _waiting_for(reply: Reply, interrupt: Interrupt) -> Reply | None:
+    """The reply waiting for a person, if the run paused for one (an approval or a form)."""
+    if interrupt.kind == "approval":
+        return _waiting(reply, ReplyStatus.NEEDS_APPROVAL, approvals=interrupt.approvals)
+    if interrupt.kind == "form":
+        return _waiting(reply, ReplyStatus.NEEDS_ANSWER, form=interrupt.form)
+    return None
 
 
 def _waiting(reply: Reply, status: ReplyStatus, **what: Any) -> Reply:

@@ -130,9 +130,10 @@ def test_every_method_works_synchronously(posthog: FakePostHog) -> None:
         assert client.delete_queued_message(CID, "q1").messages == []
         assert client.clear_queue(CID).messages == []
         assert client.wait(CID).status is ReplyStatus.CANCELED
+        assert client.last_reply(client.get_conversation(CID)).status is ReplyStatus.CANCELED
         client.delete_conversation(CID)
 
-    assert len(posthog.requests) == 13
+    assert len(posthog.requests) == 14  # last_reply asks nothing: the one more is its read
 
 
 def test_works_inside_a_running_event_loop_like_jupyter(posthog: FakePostHog) -> None:
