@@ -3,8 +3,9 @@
 The HTTP layer asks it for a token before each request (`fresh`: refreshed first when it ends
 within a minute) and, when PostHog answers 401 to a token, asks for a new one once (`refresh`).
 Refreshes in one process take turns under a lock per event loop; whoever gets the lock second
-finds the token already new and uses it. Before calling PostHog, the stored file is read again:
-another process (a second MCP server) may have refreshed already.
+finds the token already new and uses it. Before calling PostHog, the stored sign-in is read again
+(the file, and the keyring when it holds the tokens): another process (a second MCP server) may
+have refreshed already.
 """
 
 from __future__ import annotations
@@ -100,8 +101,7 @@ class SignedInKey(APIKey):
                 client_id=stored.client_id,
                 refresh_token=stored.refresh_token.get_secret_value(),
             )
-            self.sign_in = updated(stored, answer)
-            self.store.save(self.sign_in)
+            self.sign_in = self.store.save(updated(stored, answer))  # back where it was read
             return self.get_secret_value()
 
     def _lock(self) -> anyio.Lock:
