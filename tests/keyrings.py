@@ -2,7 +2,8 @@
 
 `FolderKeyring` keeps its entries in a JSON file named by ``TEST_KEYRING_FILE``, so a child
 process (the CLI run as a command) sees what the test's own process stored. `LockedKeyring`
-answers every call as a locked Secret Service collection does. Both are picked the way people
+answers every call as a locked Secret Service collection does; `ReadOnlyKeyring` reads and
+refuses writes. Both are picked the way people
 pick a backend: ``keyring.set_keyring`` in this process, ``PYTHON_KEYRING_BACKEND`` in children.
 """
 
@@ -17,16 +18,16 @@ from typing import Any
 import keyring
 import pytest
 from keyring.backend import KeyringBackend
-from keyring.backends import fail
-from keyring.errors import KeyringLocked, PasswordDeleteError
+from keyring.errors import KeyringLocked, PasswordDeleteError, PasswordSetError
 
 FILE_ENV_VAR = "TEST_KEYRING_FILE"
+FAIL = "keyring.backends.fail.Keyring"
 
 
 class FolderKeyring(KeyringBackend):
     """A keyring whose entries live in one JSON file (``TEST_KEYRING_FILE``)."""
 
-    priority = 1  # type: ignore[assignment]  # keyring declares a classproperty; a number works
+    priority = 1  # keyring declares a classproperty; a number does as well
 
     def _entries(self) -> dict[str, str]:
         path = Path(os.environ[FILE_ENV_VAR])
@@ -48,10 +49,17 @@ class FolderKeyring(KeyringBackend):
         self._keep(entries)
 
 
+class ReadOnlyKeyring(FolderKeyring):
+    """A keyring that gives what it holds and takes nothing new."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise PasswordSetError("read-only")
+
+
 class LockedKeyring(KeyringBackend):
     """A keyring that stays locked: every call fails as the Secret Service's does."""
 
-    priority = 1  # type: ignore[assignment]  # as above
+    priority = 1
 
     def get_password(self, service: str, username: str) -> str | None:
         raise KeyringLocked("Failed to unlock the collection!")
@@ -83,18 +91,20 @@ class Keyring:
         """Every entry, by ``service/username``, the JSON passwords decoded."""
         if not self.path.exists():
             return {}
-        return {name: json.loads(value) for name, value in json.loads(self.path.read_text()).items()}
+        return {
+            name: json.loads(value) for name, value in json.loads(self.path.read_text()).items()
+        }
 
 
 @pytest.fixture
 def system_keyring(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Keyring]:
     """A usable keyring (`FolderKeyring`), as on a desktop with the keyring extra installed."""
     yield Keyring(monkeypatch, tmp_path / "keyring.json")
-    keyring.set_keyring(fail.Keyring())
+    keyring.set_keyring(keyring.core.load_keyring(FAIL))
 
 
 def no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
     """No usable keyring, as on a server or in CI: keyring's own fail backend."""
-    keyring.set_keyring(fail.Keyring())
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    keyring.set_keyring(keyring.core.load_keyring(FAIL))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
     monkeypatch.delenv("MAX_TOOLS_KEYRING", raising=False)
