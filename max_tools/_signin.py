@@ -222,7 +222,9 @@ class SignInStore:
             return False
         del stored.sign_ins[found.host]
         self._write(stored)
-        self._unkeep(found)
+        # Kept in the file, it may still have tokens left in the keyring by a fallback: those
+        # go too, but a keyring that cannot be reached then is no news worth a warning.
+        self._unkeep(found, quiet=found.kept_in != "keyring")
         return True
 
     def client_id(self, issuer: str) -> str | None:
@@ -288,13 +290,15 @@ class SignInStore:
             return "file"
         return "keyring"
 
-    def _unkeep(self, entry: _Entry) -> None:
+    def _unkeep(self, entry: _Entry, *, quiet: bool = False) -> None:
         keyring = _system_keyring.system_keyring()
         if keyring is None:
             return
         try:
             keyring.delete(entry.host, entry.client_id)
         except KeyringFailedError as exc:
+            if quiet:
+                return
             self._warn(
                 f"max-tools: the system keyring ({keyring.name}) could not remove the PostHog "
                 f"sign-in's tokens ({exc}); remove the entry for service "

@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
+import anyio.to_thread
 import httpx
 
 from max_tools import _oauth
@@ -86,7 +87,8 @@ class SignedInKey(APIKey):
         async with self._lock():
             if self.get_secret_value() != rejected:
                 return self.get_secret_value()  # refreshed meanwhile, by another request
-            stored = self.store.find(self.sign_in.host)
+            # A keyring may block (an unlock prompt, D-Bus): never the event loop's thread.
+            stored = await anyio.to_thread.run_sync(self.store.find, self.sign_in.host)
             if stored is None or not stored.matches(self.sign_in.host):
                 raise _oauth.expired_error("use your PostHog sign-in")
             current = stored.access_token.get_secret_value()
@@ -101,7 +103,8 @@ class SignedInKey(APIKey):
                 client_id=stored.client_id,
                 refresh_token=stored.refresh_token.get_secret_value(),
             )
-            self.sign_in = self.store.save(updated(stored, answer))  # back where it was read
+            # back where it was read from
+            self.sign_in = await anyio.to_thread.run_sync(self.store.save, updated(stored, answer))
             return self.get_secret_value()
 
     def _lock(self) -> anyio.Lock:
