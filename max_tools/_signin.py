@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from max_tools import _system_keyring
 from max_tools._errors import ConfigurationError
@@ -136,11 +136,16 @@ class SignIn(_Details):
 class _Entry(_Details):
     """A sign-in as the file holds it: the tokens in clear, or None when the keyring has them."""
 
-    access_token: str | None = None
-    refresh_token: str | None = None
+    # In clear for the file, so never in a repr or a validation error's text.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    access_token: str | None = Field(default=None, repr=False)
+    refresh_token: str | None = Field(default=None, repr=False)
 
 
 class _File(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     version: int = 1
     sign_ins: dict[str, _Entry] = Field(default_factory=dict)
     clients: dict[str, str] = Field(default_factory=dict)
