@@ -47,7 +47,7 @@ async def login(
     store: SignInStore | None = None,
     http_client: httpx.AsyncClient | None = None,
 ) -> SignIn:
-    """Sign in with PostHog in the browser and store the sign-in; returns it.
+    """Sign in with PostHog in the browser and store the sign-in; returns it as stored.
 
     Args:
         host: the PostHog host (``us``, ``eu``, a URL); default ``POSTHOG_HOST`` or US Cloud.
@@ -56,7 +56,8 @@ async def login(
             only shows the link.
         show_link: told the link to open, before the wait (and whether a browser opened it).
         wait_s: how long to wait for the browser to come back.
-        store: where to keep it (default: the platform's config folder).
+        store: where to keep it (default: the system keyring when there is one, with the rest
+            in the platform's config folder; ``SignInStore(keyring=False)``: the file alone).
         http_client: the client for PostHog's OAuth endpoints (tests inject one).
 
     Raises:
@@ -123,8 +124,7 @@ async def login(
         email=email,
         signed_in_at=datetime.now(UTC),
     )
-    store.save(sign_in)
-    return sign_in
+    return store.save(sign_in)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,9 @@
 The HTTP layer asks it for a token before each request (`fresh`: refreshed first when it ends
 within a minute) and, when PostHog answers 401 to a token, asks for a new one once (`refresh`).
 Refreshes in one process take turns under a lock per event loop; whoever gets the lock second
-finds the token already new and uses it. Before calling PostHog, the stored file is read again:
-another process (a second MCP server) may have refreshed already.
+finds the token already new and uses it. Before calling PostHog, the stored sign-in is read again
+(the file, and the keyring when it holds the tokens): another process (a second MCP server) may
+have refreshed already.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
+import anyio.to_thread
 import httpx
 
 from max_tools import _oauth
@@ -85,7 +87,8 @@ class SignedInKey(APIKey):
         async with self._lock():
             if self.get_secret_value() != rejected:
                 return self.get_secret_value()  # refreshed meanwhile, by another request
-            stored = self.store.find(self.sign_in.host)
+            # A keyring may block (an unlock prompt, D-Bus): never the event loop's thread.
+            stored = await anyio.to_thread.run_sync(self.store.find, self.sign_in.host)
             if stored is None or not stored.matches(self.sign_in.host):
                 raise _oauth.expired_error("use your PostHog sign-in")
             current = stored.access_token.get_secret_value()
@@ -100,8 +103,8 @@ class SignedInKey(APIKey):
                 client_id=stored.client_id,
                 refresh_token=stored.refresh_token.get_secret_value(),
             )
-            self.sign_in = updated(stored, answer)
-            self.store.save(self.sign_in)
+            # back where it was read from
+            self.sign_in = await anyio.to_thread.run_sync(self.store.save, updated(stored, answer))
             return self.get_secret_value()
 
     def _lock(self) -> anyio.Lock:

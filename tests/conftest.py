@@ -10,6 +10,7 @@ import pytest
 
 from max_tools.emulator import RunningEmulator, serve, serve_in_thread
 from tests.fake_posthog import KEY, FakePostHog
+from tests.keyrings import no_keyring
 
 SECRETS = (KEY, "phx_emulator_key", "phx_unit_key", "phx_secret_value_123", "s3cret-token")
 """Every key and token the tests use; none may appear in a log line of ours, at any level."""
@@ -30,8 +31,12 @@ def posthog() -> FakePostHog:
 def _no_posthog_env(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """Tests never pick up a developer's real PostHog settings, nor their stored sign-in."""
+    """Tests never pick up a developer's real PostHog settings, nor their stored sign-in.
+
+    Nor their system keyring: every test starts without a usable one, as in CI.
+    """
     monkeypatch.setenv("MAX_TOOLS_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+    no_keyring(monkeypatch)
     for name in (
         "POSTHOG_PERSONAL_API_KEY",
         "POSTHOG_API_KEY",

@@ -291,6 +291,12 @@ def _parser() -> argparse.ArgumentParser:
         "--no-browser", action="store_true", help="print the link instead of opening a browser"
     )
     login.add_argument(
+        "--no-keyring",
+        action="store_true",
+        help="keep the sign-in in a file readable by you alone, not in the system keyring "
+        "(MAX_TOOLS_KEYRING=0 does the same)",
+    )
+    login.add_argument(
         "--wait-s",
         type=_seconds,
         default=300.0,

@@ -1,6 +1,7 @@
 """`max-tools login`, `logout` and `whoami`: sign in with PostHog, sign out, say who is in use.
 
-Nothing here prints a token: only the host, project, scopes, expiry, email and the file's path.
+Nothing here prints a token: only the host, project, scopes, expiry, email, and where the
+sign-in is kept (the system keyring's name, the file's path).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def _project(args: argparse.Namespace) -> str | None:
 
 async def run_login(args: argparse.Namespace, terminal: Terminal) -> int:
     """Sign in in the browser (or with the link printed), store it, say what was granted."""
-    store = SignInStore()
+    store = SignInStore(keyring=False if args.no_keyring else None)
 
     def show_link(url: str, opened: bool) -> None:
         if opened:
@@ -52,7 +53,7 @@ async def run_login(args: argparse.Namespace, terminal: Terminal) -> int:
     )
     terminal.line(f"Signed in to PostHog at {sign_in.host}.")
     _describe(sign_in, terminal)
-    terminal.line(f"stored in: {store.path} (readable by you alone)")
+    terminal.line(f"stored in: {store.where(sign_in)}")
     terminal.line(
         "max-tools, max-mcp and the Python client now use this sign-in when no API key is set."
     )
@@ -101,7 +102,7 @@ async def run_whoami(args: argparse.Namespace, terminal: Terminal) -> int:
         return 0
     terminal.line(f"credential: PostHog sign-in (max-tools login) at {sign_in.host}")
     _describe(sign_in, terminal, project=settings.project_id)
-    terminal.line(f"stored in: {SignInStore().path}")
+    terminal.line(f"stored in: {SignInStore().where(sign_in)}")
     return 0
 
 

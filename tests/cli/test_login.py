@@ -230,7 +230,8 @@ def test_whoami_says_which_credential_host_project_and_scopes_are_used(
     assert lines[4] == "scopes: openid email conversation:read conversation:write query:read"
     assert lines[5].startswith("access token until: ")
     assert "(refreshed automatically before then)" in lines[5]
-    assert lines[6] == f"stored in: {Path(os.environ['MAX_TOOLS_CONFIG_DIR']) / 'sign-in.json'}"
+    file = Path(os.environ["MAX_TOOLS_CONFIG_DIR"]) / "sign-in.json"
+    assert lines[6] == f"stored in: {file} (readable by you alone)"
     assert not any(token in out for token in tokens())
 
     monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", DEFAULT_KEY)
