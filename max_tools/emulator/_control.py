@@ -129,7 +129,7 @@ def move_to_sandbox(
     Args:
         app: the emulator.
         conversation_id: the conversation to move.
-        task: the task object to show; by default the mirror's "Imported chat" task.
+        task: the task object to show; by default the chat's mirror task, now with a real run.
 
     Raises:
         LookupError: the emulator has no such conversation.
@@ -143,7 +143,7 @@ def move_to_sandbox(
     app.engine.cancel(row)  # its LangGraph run and queue end; the task goes on elsewhere
     row.agent_runtime = "sandbox"
     row.task = copy.deepcopy(task)
-    row.mirrored = True
+    app.store.mirror(row)  # the chat went on as its mirror task, which it keeps
     row.queue.clear()
     row.touch()
     app.store.save()

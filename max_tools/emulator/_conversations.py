@@ -210,8 +210,10 @@ async def create(app: Backend, request: Request, user: User, team_id: int) -> Re
             row.messages.append(echo)
             opening.append(frame("message", compact_json(echo)))
         # PostHog's mirror copies the chat into a task after the turn (16.1), so a new
-        # conversation's first `conversation` event still shows `task: null`.
-        row.mirrored = row.mirrored or app.faults.mirror_tasks
+        # conversation's first `conversation` event still shows `task: null`. It copies
+        # only assistant chats that are not internal (`amirror_conversation`).
+        if app.faults.mirror_tasks and row.type == "assistant" and not row.is_internal:
+            app.store.mirror(row)
         turn = Turn(
             content,
             trace_id,

@@ -135,7 +135,8 @@ class RunningEmulator:
         """Move a conversation to PostHog AI's sandbox runtime for good (reference 16.3).
 
         Create, reconnect and resume then answer PostHog's 400, retrieve shows
-        ``agent_runtime: "sandbox"`` and `task` (the given object, or an "Imported chat" one).
+        ``agent_runtime: "sandbox"`` and `task` (the given object, or the chat's mirror task,
+        whose latest run is then the sandbox run).
         Raises LookupError when there is no such conversation.
         """
         return self._call(move_to_sandbox, self.app, conversation_id, task)

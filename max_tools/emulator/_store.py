@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from max_tools.emulator._tasks import mirror_task
 from max_tools.emulator._wire import drf_time, utcnow
 
 __all__ = ["MAX_QUEUE_MESSAGES", "Row", "Store", "User"]
@@ -75,6 +76,8 @@ class Row:
     """A task object given when it was moved; else the mirror's, once mirrored (16.1)."""
     mirrored: bool = False
     """Whether PostHog's task mirror copied the chat (then `task` shows the mirror's task)."""
+    task_number: int | None = None
+    """The mirror task's number in its project, given when the chat was first mirrored."""
 
     def touch(self) -> None:
         self.updated_at = utcnow()
@@ -97,23 +100,20 @@ class Row:
         }
 
     def task_object(self) -> dict[str, Any] | None:
-        """`task` as PostHog serializes it: the given object, or the mirror's "Imported chat".
-
-        PostHog's Task serializer was not read; this is the part reference 16.1 names (title,
-        origin key, latest run) with ids derived from the conversation id, so they stay put.
-        """
+        """`task` as PostHog serializes it: the given object, or the mirror's "Imported chat"."""
         if self.task is not None:
             return self.task
-        if not self.mirrored:
+        if not self.mirrored or self.task_number is None:
             return None
-        return {
-            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"task:{self.id}")),
-            "title": self.title or "Imported chat",
-            "origin_key": f"phai-conversation:{self.id}",
-            "created_at": drf_time(self.created_at),
-            "updated_at": drf_time(self.updated_at),
-            "latest_run": str(uuid.uuid5(uuid.NAMESPACE_URL, f"run:{self.id}")),
-        }
+        return mirror_task(
+            conversation_id=self.id,
+            task_number=self.task_number,
+            title=self.title,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            created_by=self.user.basic(),
+            continued=self.agent_runtime == "sandbox",
+        )
 
     def full(self) -> dict[str, Any]:
         """`ConversationSerializer`: the minimal fields, the messages and the extras."""
@@ -176,6 +176,7 @@ class Row:
             "agent_runtime": self.agent_runtime,
             "task": self.task,
             "mirrored": self.mirrored,
+            "task_number": self.task_number,
         }
 
 
@@ -216,6 +217,18 @@ class Store:
             self.users[key] = user
         return user
 
+    def mirror(self, row: Row) -> None:
+        """Give the row PostHog's mirror task, numbered after the project's other tasks."""
+        if row.task_number is None:
+            # `Task._assign_task_number`: the team's highest number plus one, from 0.
+            numbers = [
+                other.task_number
+                for other in self.rows.values()
+                if other.team_id == row.team_id and other.task_number is not None
+            ]
+            row.task_number = max(numbers, default=-1) + 1
+        row.mirrored = True
+
     def save(self) -> None:
         """Write the rows to the state file, if there is one (atomically)."""
         if self._path is None:
@@ -251,6 +264,7 @@ class Store:
                     agent_runtime=item.get("agent_runtime", "langgraph"),
                     task=item.get("task"),
                     mirrored=item.get("mirrored", False),
+                    task_number=item.get("task_number"),
                 )
                 self.rows[row.id] = row
         except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -170,7 +170,8 @@ async def test_a_mirrored_langgraph_chat_keeps_its_task_and_goes_on_as_before(
 
     assert second.status is ReplyStatus.COMPLETED
     assert conversation.agent_runtime == "langgraph" and not conversation.moved
-    assert conversation.task["origin_key"] == f"phai-conversation:{first.conversation_id}"
+    assert conversation.task["origin_product"] == "posthog_ai"  # a PostHog AI task
+    assert conversation.task["slug"] == f"DEF-{conversation.task['task_number']}"
     assert conversation.task["title"] == "Show me a trend of signups"
     assert page.results[0].task == conversation.task
 

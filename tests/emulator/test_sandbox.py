@@ -61,7 +61,7 @@ async def test_retrieve_of_a_moved_conversation_shows_the_sandbox_runtime_and_it
     assert moved.status_code == 200 and moved.json()["agent_runtime"] == "sandbox"
     assert (body["agent_runtime"], body["is_sandbox"]) == ("sandbox", True)
     assert body["task"]["title"] == "Show me a trend of signups"
-    assert body["task"]["origin_key"] == f"phai-conversation:{cid}"
+    assert body["task"]["origin_product"] == "posthog_ai"  # continued as its mirror task
     assert body["task"]["latest_run"]
     assert list(body)[-1] == "task"  # ConversationSerializer's order, task last
 
