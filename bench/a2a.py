@@ -6,6 +6,12 @@ The same emulator streams the same answer for both, in interleaved rounds, in on
 - A2A: the SDK's own client, streaming, sends the question to max-a2a served over loopback
   HTTP in front of that emulator and reads every event to the task's final status.
 
+- bare A2A server (for reference, like the hosted MCP bench's bare `MCPServer`): a2a-sdk's own
+  request handler and routes with the least executor over PostHog AI: it announces the task,
+  reads the answer with `AsyncMaxClient.ask`, and sends it as one artifact, then the end (the
+  same three events max-a2a sends for this answer; no progress, no approvals, no task ids from
+  PostHog).
+
 The figure that matters is the ratio of the medians, A2A / baseline, for a long answer written in
 a moment (about 6,000 characters in 200 chunks, no pauses: the worst case, where nothing hides
 the face's cost; target <= 1.2, like the MCP face). A second figure paces the chunks as PostHog
@@ -35,11 +41,17 @@ from functools import partial
 
 import anyio
 import httpx
-from a2a.client import ClientConfig, create_client
-from a2a.helpers import new_text_part
-from a2a.types import Message, Role, SendMessageRequest, TaskState
+from a2a.client import ClientConfig, ClientFactory, create_client
+from a2a.helpers import get_message_text, new_text_part
+from a2a.server.agent_execution import AgentExecutor, RequestContext
+from a2a.server.events import EventQueue
+from a2a.server.request_handlers import DefaultRequestHandler
+from a2a.server.routes import create_jsonrpc_routes
+from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
+from a2a.types import AgentCard, Message, Role, SendMessageRequest, Task, TaskState, TaskStatus
+from starlette.applications import Starlette
 
-from a2a_server import create_app
+from a2a_server import SKILLS, build_card, create_app
 from max_tools import AsyncMaxClient
 from max_tools.emulator import DEFAULT_KEY, Rule, load_rules, serve
 from max_tools.hosting import ServerKeyAuth
@@ -63,12 +75,55 @@ def _question(n: int) -> SendMessageRequest:
     return SendMessageRequest(message=message)
 
 
+class _BareExecutor(AgentExecutor):
+    """The least an A2A executor over PostHog AI does: the task, the answer, the end."""
+
+    def __init__(self, client: AsyncMaxClient) -> None:
+        self._client = client
+
+    async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
+        task_id, context_id = str(context.task_id), str(context.context_id)
+        message = context.message or Message()
+        working = TaskStatus(state=TaskState.TASK_STATE_WORKING)
+        await event_queue.enqueue_event(
+            Task(id=task_id, context_id=context_id, status=working, history=[message])
+        )
+        reply = await self._client.ask(get_message_text(message))
+        updater = TaskUpdater(event_queue, task_id, context_id)
+        await updater.add_artifact([new_text_part(reply.text)], "answer", "answer", last_chunk=True)
+        await updater.complete()
+
+    async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
+        await TaskUpdater(event_queue, str(context.task_id), str(context.context_id)).cancel()
+
+
+def _bare_app(client: AsyncMaxClient, card: AgentCard) -> Starlette:
+    handler = DefaultRequestHandler(
+        agent_executor=_BareExecutor(client), task_store=InMemoryTaskStore(), agent_card=card
+    )
+    return Starlette(routes=create_jsonrpc_routes(handler, "/"))
+
+
+async def _read(a2a: object, n: int) -> tuple[float, int]:
+    """Time to read one streamed task to its end, and how many events it took."""
+    started = time.perf_counter()
+    count, state = 0, 0
+    async for event in a2a.send_message(_question(n)):  # type: ignore[attr-defined]
+        count += 1
+        if event.HasField("status_update"):
+            state = event.status_update.status.state
+    if state != TaskState.TASK_STATE_COMPLETED:
+        raise RuntimeError(f"the A2A task ended {TaskState.Name(state)}")
+    return time.perf_counter() - started, count
+
+
 async def run(
     rounds: int, profile: cProfile.Profile | None, rules: list[Rule] = FAST
 ) -> dict[str, float]:
-    """Median times of both paths over `rounds` interleaved rounds (after one warm-up round)."""
+    """Median times of the three paths over `rounds` interleaved rounds (after a warm-up)."""
     direct: list[float] = []
     via_a2a: list[float] = []
+    via_bare: list[float] = []
     events: list[int] = []
     async with (
         serve(rules=rules) as emulator,
@@ -78,15 +133,25 @@ async def run(
         ) as max_client,
     ):
         app = create_app(ServerKeyAuth(max_client))
+        card = build_card(
+            "http://127.0.0.1/",
+            skills=frozenset(SKILLS),
+            auth=ServerKeyAuth(max_client),
+            read_only=False,
+        )
         async with (
             serve_asgi(app, host="127.0.0.1", port=0) as port,
+            serve_asgi(_bare_app(max_client, card), host="127.0.0.1", port=0) as bare_port,
             httpx.AsyncClient(timeout=60) as http,
         ):
             a2a = await create_client(
                 f"http://127.0.0.1:{port}", ClientConfig(streaming=True, httpx_client=http)
             )
-            async with a2a:
-                for n in range(rounds + 1):  # round 0 warms both paths up and is not counted
+            for interface in card.supported_interfaces:
+                interface.url = f"http://127.0.0.1:{bare_port}/"
+            bare = ClientFactory(ClientConfig(streaming=True, httpx_client=http)).create(card)
+            async with a2a, bare:
+                for n in range(rounds + 1):  # round 0 warms the paths up and is not counted
                     started = time.perf_counter()
                     async with max_client.stream(
                         f"Write the weekly signups report, round {n}"
@@ -97,24 +162,19 @@ async def run(
 
                     if profile is not None:
                         profile.enable()
-                    started = time.perf_counter()
-                    count, state = 0, 0
-                    async for event in a2a.send_message(_question(n)):
-                        count += 1
-                        if event.HasField("status_update"):
-                            state = event.status_update.status.state
-                    took_a2a = time.perf_counter() - started
+                    took_a2a, count = await _read(a2a, n)
                     if profile is not None:
                         profile.disable()
-                    if state != TaskState.TASK_STATE_COMPLETED:
-                        raise RuntimeError(f"the A2A task ended {TaskState.Name(state)}")
+                    took_bare, _ = await _read(bare, n)
                     if n:
                         direct.append(took_direct)
                         via_a2a.append(took_a2a)
+                        via_bare.append(took_bare)
                         events.append(count)
     return {
         "direct_ms": statistics.median(direct) * 1000,
         "a2a_ms": statistics.median(via_a2a) * 1000,
+        "bare_ms": statistics.median(via_bare) * 1000,
         "events": statistics.median(events),
     }
 
@@ -159,12 +219,18 @@ def main() -> None:
         f"no pauses (median of {args.rounds} interleaved rounds; target <= 1.2)"
     )
     paced: list[str] = []
+    bare: list[str] = []
     for tracing, label in ((False, "SDK tracing off (max-tools[a2a])"), (True, "SDK tracing on")):
         figures = _in_process(tracing, args.rounds, args.paced_rounds)
         fast = figures["fast"]
         print(
             f"  {label:34s} stream() {fast['direct_ms']:6.1f} ms, max-a2a {fast['a2a_ms']:6.1f} ms"
             f" ({fast['events']:.0f} A2A events): ratio {fast['a2a_ms'] / fast['direct_ms']:.2f}"
+        )
+        bare.append(
+            f"  {label:34s} bare a2a-sdk server {fast['bare_ms']:6.1f} ms: "
+            f"ratio {fast['bare_ms'] / fast['direct_ms']:.2f} to stream(); max-a2a "
+            f"{fast['a2a_ms'] / fast['bare_ms']:.2f} of it"
         )
         if figures["paced"]:
             slow = figures["paced"]
@@ -174,6 +240,8 @@ def main() -> None:
                 f"+{slow['a2a_ms'] - slow['direct_ms']:.1f} ms, ratio "
                 f"{slow['a2a_ms'] / slow['direct_ms']:.3f}"
             )
+    print("The same answer through a bare a2a-sdk server (its handler; the least executor)")
+    print("\n".join(bare))
     if paced:
         print(f"Paced like PostHog (12 chunks 0.08 s apart; median of {args.paced_rounds} rounds)")
         print("\n".join(paced))
