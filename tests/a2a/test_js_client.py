@@ -82,7 +82,8 @@ def _state(status: dict[str, Any]) -> str:
     """A status's state in 0.3's spelling, from either SDK (1.3 gives the proto's number)."""
     state = status["state"]
     if isinstance(state, int):
-        return TaskState.Name(state).removeprefix("TASK_STATE_").lower().replace("_", "-")
+        name = str(TaskState.Name(state))
+        return name.removeprefix("TASK_STATE_").lower().replace("_", "-")
     return str(state)
 
 
