@@ -16,7 +16,11 @@ from a2a.types import (
     SecurityScheme,
     StringList,
 )
-from a2a.utils.constants import PROTOCOL_VERSION_CURRENT, TransportProtocol
+from a2a.utils.constants import (
+    PROTOCOL_VERSION_0_3,
+    PROTOCOL_VERSION_CURRENT,
+    TransportProtocol,
+)
 
 from max_tools import __version__
 from max_tools.hosting import OAUTH_SCOPES, HostedAuth, ServerKeyAuth
@@ -84,16 +88,13 @@ def build_card(
         provider=AgentProvider(organization="max-tools", url="https://posthog.com"),
         documentation_url="https://posthog.com/docs/posthog-ai",
         supported_interfaces=[
-            AgentInterface(
-                url=url,
-                protocol_binding=TransportProtocol.JSONRPC.value,
-                protocol_version=PROTOCOL_VERSION_CURRENT,
-            ),
-            AgentInterface(
-                url=url,
-                protocol_binding=TransportProtocol.HTTP_JSON.value,
-                protocol_version=PROTOCOL_VERSION_CURRENT,
-            ),
+            AgentInterface(url=url, protocol_binding=binding, protocol_version=version)
+            # 1.0 first: a client that speaks both takes the first it knows. The 0.3 ones are
+            # the method names and shapes the SDK's compat layer serves at the same URL; without
+            # them the card has no 0.3 `url`/`protocolVersion`/`preferredTransport`, and a 0.3
+            # client cannot read it, let alone pick a transport.
+            for version in (PROTOCOL_VERSION_CURRENT, PROTOCOL_VERSION_0_3)
+            for binding in (TransportProtocol.JSONRPC.value, TransportProtocol.HTTP_JSON.value)
         ],
         capabilities=AgentCapabilities(streaming=True, push_notifications=False),
         default_input_modes=["text/plain", "application/json"],

@@ -230,6 +230,15 @@ class MaxRequestHandler(DefaultRequestHandler):
             raise TaskNotCancelableError(
                 message=f"Task {params.id} is {TaskState.Name(task.status.state)} already."
             )
+        if task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED:
+            # Nothing runs, and PostHog keeps the approval or form it waits for whatever a
+            # cancel does: a "canceled" answer would read input-required again on the next get,
+            # and could still be approved.
+            raise TaskNotCancelableError(
+                message=f"Task {params.id} waits for input, which PostHog keeps: it cannot be "
+                'canceled. Reply to it with {"decision": "reject"} (or {"answers": {}} for '
+                "questions), or send a new message in its context, which skips it."
+            )
         client = self._clients.for_call(context)
         try:
             await client.cancel(key.conversation_id)
