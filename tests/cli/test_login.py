@@ -114,6 +114,20 @@ def test_declining_in_the_browser_is_one_line_and_stores_nothing(
     assert out == "" and stored()["sign_ins"] == {}
 
 
+def test_allowing_on_the_consent_page_as_it_stands_signs_in(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], browser: Browser
+) -> None:
+    browser.will("allow")  # the emulator's HTML consent page, Allow pressed on its defaults
+
+    code, out, err = login(emulator, capsys)
+
+    assert code == 0, err
+    assert f"Signed in to PostHog at {emulator.url}." in out
+    assert "conversation:write" in out
+    assert main(["chat", "How many signups?"]) == 0
+    assert 'Here is what I found for "How many signups?"' in capsys.readouterr().out
+
+
 def test_a_return_with_another_state_is_refused(
     emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], browser: Browser
 ) -> None:
