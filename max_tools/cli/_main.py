@@ -122,6 +122,10 @@ def _shown(value: str) -> str:
     return repr(value if len(value) <= 40 else value[:40] + "...")
 
 
+_ID_HELP = "the conversation id (chat prints it as `conversation: ID`)"
+_PROPOSAL_HELP = "the proposal id, from the approval card"
+
+
 def _command(commands: argparse._SubParsersAction[_Parser], name: str, help: str) -> _Parser:
     """A (sub)command; the parsed arguments keep its parser, to report what the client refuses."""
     parser = commands.add_parser(name, help=help)
@@ -132,7 +136,7 @@ def _command(commands: argparse._SubParsersAction[_Parser], name: str, help: str
 def _follows(command: _Parser, *, conversation: bool) -> None:
     """The options of the commands that follow a reply (and `ID`, when it is positional)."""
     if conversation:
-        command.add_argument("conversation", type=_conversation, metavar="ID")
+        command.add_argument("conversation", type=_conversation, metavar="ID", help=_ID_HELP)
     command.add_argument("--json", action="store_true", help="print the reply as JSON at the end")
     command.add_argument(
         "--wait-s",
@@ -180,13 +184,13 @@ def _parser() -> argparse.ArgumentParser:
 
     approve = _command(commands, "approve", "approve an operation PostHog AI proposed")
     _follows(approve, conversation=True)
-    approve.add_argument("proposal", metavar="PROPOSAL_ID")
+    approve.add_argument("proposal", metavar="PROPOSAL_ID", help=_PROPOSAL_HELP)
     approve.add_argument(
         "--payload", type=_json_object, metavar="JSON", help="arguments to change, a JSON object"
     )
     reject = _command(commands, "reject", "reject an operation PostHog AI proposed")
     _follows(reject, conversation=True)
-    reject.add_argument("proposal", metavar="PROPOSAL_ID")
+    reject.add_argument("proposal", metavar="PROPOSAL_ID", help=_PROPOSAL_HELP)
     reject.add_argument("--feedback", metavar="TEXT", help="why, for PostHog AI")
     answer = _command(commands, "answer", "answer the questions PostHog AI asked")
     _follows(answer, conversation=True)
@@ -200,7 +204,7 @@ def _parser() -> argparse.ArgumentParser:
     answer.add_argument("--dismiss", action="store_true", help="decline to answer the form")
 
     chart = _command(commands, "chart", "the numbers behind a chart (a table), or a picture")
-    chart.add_argument("conversation", type=_conversation, metavar="ID")
+    chart.add_argument("conversation", type=_conversation, metavar="ID", help=_ID_HELP)
     chart.add_argument("number", nargs="?", type=_count, default=1, metavar="N", help="chart N")
     drawn = chart.add_mutually_exclusive_group()
     drawn.add_argument("--json", action="store_true", help="the data and the Vega-Lite spec")
@@ -226,14 +230,14 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     show = _command(conversation_commands, "show", "a conversation's messages")
-    show.add_argument("conversation", type=_conversation, metavar="ID")
+    show.add_argument("conversation", type=_conversation, metavar="ID", help=_ID_HELP)
     show.add_argument(
         "--last", type=_count, default=50, help="how many messages (default: %(default)s)"
     )
     show.add_argument("--json", action="store_true", help="print JSON")
 
     _command(commands, "cancel", "stop the running reply and clear the queue").add_argument(
-        "conversation", type=_conversation, metavar="ID"
+        "conversation", type=_conversation, metavar="ID", help=_ID_HELP
     )
 
     queue = commands.add_parser("queue", help="the follow-ups queued in a conversation")
@@ -246,7 +250,7 @@ def _parser() -> argparse.ArgumentParser:
         ("clear", "remove every queued follow-up", ()),
     ):
         command = _command(queue_commands, name, help)
-        command.add_argument("conversation", type=_conversation, metavar="ID")
+        command.add_argument("conversation", type=_conversation, metavar="ID", help=_ID_HELP)
         for argument in arguments:
             command.add_argument(argument, metavar=argument.upper())
 
@@ -307,11 +311,17 @@ def _parser() -> argparse.ArgumentParser:
     whoami = _command(commands, "whoami", "which host, project, scopes and credential are used")
     for command in (login, logout, whoami):
         command.add_argument(
-            "--host", dest="command_host", help="PostHog host: us, eu or a URL (POSTHOG_HOST)"
+            "--host",
+            dest="command_host",
+            metavar="HOST",
+            help="PostHog host: us, eu or a URL (POSTHOG_HOST)",
         )
     for command in (login, whoami):
         command.add_argument(
-            "--project-id", dest="command_project_id", help="project id (POSTHOG_PROJECT_ID)"
+            "--project-id",
+            dest="command_project_id",
+            metavar="PROJECT_ID",
+            help="project id (POSTHOG_PROJECT_ID)",
         )
 
     commands.add_parser("demo", help="walk through every tool with max-mcp on the emulator")
