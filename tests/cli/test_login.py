@@ -164,6 +164,18 @@ def test_login_stops_waiting_for_a_browser_that_does_not_come_back(
     assert "The browser did not come back within 0.2 s, so nothing was stored" in err
 
 
+def test_no_browser_says_how_a_browser_on_another_machine_comes_back(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = login(emulator, capsys, "--no-browser", "--wait-s", "0.2")
+
+    assert code == 1  # nobody opened the link
+    [link] = [line for line in err.splitlines() if line.startswith("http")]
+    back = urlsplit(parse_qs(urlsplit(link).query)["redirect_uri"][0])
+    assert f"It returns to http://127.0.0.1:{back.port} on this computer." in err
+    assert f"ssh -L {back.port}:127.0.0.1:{back.port} <this computer>" in err
+
+
 async def test_no_browser_prints_the_link_and_waits_for_the_person_to_open_it(
     emulator: RunningEmulator,
 ) -> None:
