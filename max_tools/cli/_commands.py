@@ -290,6 +290,14 @@ async def _conversations(
         return 0
     text, _ = render_conversation(conversation, last_messages=args.last)
     terminal.line(text)
+    # The stored status of a run that waits for a person is "idle": without this line the
+    # approval or form, and how to answer it, would be nowhere on the screen.
+    waiting = client.last_reply(conversation).status
+    if waiting in _NEEDS_PERSON:
+        what = "an approval" if waiting is ReplyStatus.NEEDS_APPROVAL else "answers to a form"
+        terminal.error(
+            f"(waits for {what}: max-tools wait {conversation.id} shows it and how to answer)"
+        )
     return 0
 
 
