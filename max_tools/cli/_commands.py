@@ -283,6 +283,15 @@ async def _conversations(
             terminal.line(f"{item.id}  {item.status:<11}  {updated}  {title}")
         if page.count > len(page.results):
             terminal.error(f"({len(page.results)} of {page.count}; more with --limit)")
+        if not page.results:
+            # An empty stdout alone reads like a failure, above all on `--emulator`, whose
+            # in-process emulator starts empty for every command.
+            terminal.error(
+                "(no conversations yet: --emulator starts empty for each command; serve one "
+                "that keeps them with max-tools emulator)"
+                if args.emulator
+                else "(no conversations yet: start one with max-tools chat)"
+            )
         return 0
     conversation = await client.get_conversation(args.conversation)
     if args.json:

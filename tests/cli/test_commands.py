@@ -177,6 +177,19 @@ def test_conversations_list_and_show(
     assert json.loads(as_json)["count"] == 3
 
 
+def test_an_empty_conversation_list_says_so_and_how_to_start_one(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(emulator, capsys, "conversations", "list")
+    assert code == 0 and out == ""
+    assert "(no conversations yet: start one with max-tools chat)" in err
+
+    code = main(["--emulator", "conversations", "list"])
+    out, err = capsys.readouterr()
+    assert code == 0 and out == ""
+    assert "--emulator starts empty for each command" in err and "max-tools emulator" in err
+
+
 def test_queue_commands_and_cancel(
     emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
