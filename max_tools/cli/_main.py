@@ -346,24 +346,34 @@ def _answer_or_dismiss(args: argparse.Namespace) -> None:
         )
 
 
-_DESTS = {"conversation_id": "conversation", "chart": "number"}
+_DESTS = {"conversation_id": "conversation", "chart": "number", "agent_mode": "mode"}
 """Where a client argument's name differs from the command line's (argparse `dest`)."""
 
 
-def _refused(args: argparse.Namespace, error: InvalidArgumentsError) -> None:
+def _refused(args: argparse.Namespace, argument: str | None, problem: str | None) -> None:
     """Report an argument the client refused as argparse reports one: its flag, exit status 2.
 
     The client checks every argument it is given, once, before anything is sent; the command
     line only names the flag (or positional argument) that carried it.
     """
     parser: argparse.ArgumentParser | None = getattr(args, "command_parser", None)
-    if parser is None or error.argument is None or error.problem is None:
+    if parser is None or argument is None or problem is None:
         return
-    dest = _DESTS.get(error.argument, error.argument)
+    dest = _DESTS.get(argument, argument)
     for action in parser._actions:
         if action.dest == dest:
             name = "/".join(action.option_strings) or action.metavar or action.dest
-            parser.error(f"argument {name}: {error.problem}")
+            parser.error(f"argument {name}: {problem}")
+
+
+def _refused_by_posthog(args: argparse.Namespace, error: APIStatusError) -> None:
+    """Report a 400 that names a field the command line took as a flag (``--mode``), exit 2.
+
+    Some values only PostHog checks (the agent modes grow over time); its 400 names the body's
+    field, which a command-line user never typed.
+    """
+    if error.status_code == 400 and error.attr is not None and error.detail:
+        _refused(args, error.attr, f"PostHog refused it: {error.detail.rstrip('.')}")
 
 
 def _run(args: argparse.Namespace, terminal: Terminal, stop: SigtermStop) -> int | None:
@@ -429,12 +439,13 @@ def _main(arguments: list[str], stop: SigtermStop) -> int:
     except InvalidArgumentsError as exc:  # caught by the client before anything was sent
         if args.debug:
             raise
-        _refused(args, exc)
+        _refused(args, exc.argument, exc.problem)
         terminal.error(f"max-tools: {exc}")
         return 2
     except APIStatusError as exc:  # what to do, in commands to run
         if args.debug:
             raise
+        _refused_by_posthog(args, exc)
         cid = getattr(args, "active_conversation", None) or getattr(args, "conversation", None)
         terminal.error(f"max-tools: {exc.advice_for('cli', cid=cid or '<id>')}")
         return 1

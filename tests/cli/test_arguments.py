@@ -124,3 +124,17 @@ def test_help_names_each_argument_as_a_user_types_it_and_says_what_it_is(
     assert "COMMAND_" not in out  # argparse's internal names stay internal
     for text in shown:
         assert text in out, out
+
+
+def test_a_mode_posthog_refuses_names_the_flag_and_exits_2(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(emulator, capsys, "chat", "Hi", "--mode", "bogus")
+    err = capsys.readouterr().err
+
+    assert exited.value.code == 2
+    assert err == (
+        'max-tools chat: argument --mode: PostHog refused it: "bogus" is not a valid choice. '
+        "See: max-tools chat --help\n"
+    )
