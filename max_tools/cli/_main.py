@@ -366,13 +366,17 @@ def _refused(args: argparse.Namespace, argument: str | None, problem: str | None
             parser.error(f"argument {name}: {problem}")
 
 
+_POSTHOG_CHECKED = frozenset({"agent_mode"})
+"""Fields whose values only PostHog checks; other 400s keep the client's advice."""
+
+
 def _refused_by_posthog(args: argparse.Namespace, error: APIStatusError) -> None:
     """Report a 400 that names a field the command line took as a flag (``--mode``), exit 2.
 
     Some values only PostHog checks (the agent modes grow over time); its 400 names the body's
     field, which a command-line user never typed.
     """
-    if error.status_code == 400 and error.attr is not None and error.detail:
+    if error.status_code == 400 and error.attr in _POSTHOG_CHECKED and error.detail:
         _refused(args, error.attr, f"PostHog refused it: {error.detail.rstrip('.')}")
 
 
