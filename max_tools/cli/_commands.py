@@ -39,6 +39,13 @@ async def run(args: argparse.Namespace, terminal: Terminal) -> int:
     if args.command == "emulator":
         return await _serve_emulator(args, terminal)
     if args.command in ("login", "logout", "whoami"):
+        if args.emulator:
+            # A sign-in stored for an in-process emulator would name a server gone when the
+            # command ends; without this, `--emulator login` quietly went to PostHog Cloud.
+            raise ConfigurationError(
+                f"--emulator does not apply to {args.command}: serve an emulator that stays up "
+                "with max-tools emulator, then run max-tools login --host http://127.0.0.1:8010"
+            )
         from max_tools.cli import _signin
 
         runner = {

@@ -114,6 +114,21 @@ def test_declining_in_the_browser_is_one_line_and_stores_nothing(
     assert out == "" and stored()["sign_ins"] == {}
 
 
+@pytest.mark.parametrize("command", ["login", "logout", "whoami"])
+def test_the_emulator_flag_on_a_sign_in_command_says_how_to_sign_in_to_an_emulator(
+    capsys: pytest.CaptureFixture[str], browser: Browser, command: str
+) -> None:
+    code = main(["--emulator", command])
+    out, err = capsys.readouterr()
+
+    assert code == 2 and out == ""
+    assert err == (
+        f"max-tools: --emulator does not apply to {command}: serve an emulator that stays up "
+        "with max-tools emulator, then run max-tools login --host http://127.0.0.1:8010\n"
+    )
+    assert browser.opened() == []
+
+
 def test_allowing_on_the_consent_page_as_it_stands_signs_in(
     emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], browser: Browser
 ) -> None:
