@@ -205,7 +205,14 @@ def _parser() -> argparse.ArgumentParser:
 
     chart = _command(commands, "chart", "the numbers behind a chart (a table), or a picture")
     chart.add_argument("conversation", type=_conversation, metavar="ID", help=_ID_HELP)
-    chart.add_argument("number", nargs="?", type=_count, default=1, metavar="N", help="chart N")
+    chart.add_argument(
+        "number",
+        nargs="?",
+        type=_count,
+        default=1,
+        metavar="N",
+        help="which chart of the conversation, from 1 (default: 1)",
+    )
     drawn = chart.add_mutually_exclusive_group()
     drawn.add_argument("--json", action="store_true", help="the data and the Vega-Lite spec")
     drawn.add_argument("--png", metavar="FILE", help="write the chart as PNG (extra: charts)")
