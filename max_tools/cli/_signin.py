@@ -65,6 +65,12 @@ async def run_login(args: argparse.Namespace, terminal: Terminal) -> int:
     terminal.line(f"Signed in to PostHog at {sign_in.host}.")
     _describe(sign_in, terminal)
     terminal.line(f"stored in: {store.where(sign_in)}")
+    if sign_in.kept_in == "file" and store.use_keyring and store.keyring_name is None:
+        # Whoever installed the keyring extra expects the keyring: say why it is the file.
+        terminal.line(
+            "(no usable system keyring here: that needs max-tools[keyring] and a Keychain, "
+            "Credential Manager, Secret Service or KWallet)"
+        )
     terminal.line(
         "max-tools, max-mcp and the Python client now use this sign-in when no API key is set."
     )
