@@ -124,6 +124,10 @@ def _shown(value: str) -> str:
 
 _ID_HELP = "the conversation id (chat prints it as `conversation: ID`)"
 _PROPOSAL_HELP = "the proposal id, from the approval card"
+_QUEUE_HELP = {
+    "queue_id": "the queued follow-up's id (max-tools queue list ID shows it)",
+    "message": "the follow-up's text",
+}
 
 
 def _command(commands: argparse._SubParsersAction[_Parser], name: str, help: str) -> _Parser:
@@ -259,7 +263,7 @@ def _parser() -> argparse.ArgumentParser:
         command = _command(queue_commands, name, help)
         command.add_argument("conversation", type=_conversation, metavar="ID", help=_ID_HELP)
         for argument in arguments:
-            command.add_argument(argument, metavar=argument.upper())
+            command.add_argument(argument, metavar=argument.upper(), help=_QUEUE_HELP[argument])
 
     emulator = commands.add_parser("emulator", help="serve the offline PostHog AI emulator")
     emulator.add_argument("--bind", default="127.0.0.1", help="address (default: %(default)s)")

@@ -112,6 +112,7 @@ def test_a_missing_key_is_named_as_the_command_line_takes_it(
         (("approve",), ["ID the conversation id", "PROPOSAL_ID the proposal id"]),
         (("conversations", "show"), ["ID the conversation id"]),
         (("chart",), ["N which chart of the conversation, from 1 (default: 1)"]),
+        (("queue", "edit"), ["QUEUE_ID the queued follow-up's id", "MESSAGE the follow-up's text"]),
     ],
 )
 def test_help_names_each_argument_as_a_user_types_it_and_says_what_it_is(
