@@ -218,6 +218,7 @@ def test_errors_are_one_line_and_a_non_zero_exit(
 
     assert missing[0] == 1 and missing[2].startswith("max-tools: Could not read conversation")
     assert code == 2 and "POSTHOG_PERSONAL_API_KEY" in no_key.err
+    assert "No account yet? max-tools emulator serves PostHog AI offline" in no_key.err
     for err in (missing[2], no_key.err):
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
