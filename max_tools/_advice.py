@@ -52,7 +52,8 @@ _ADVICE: dict[str, str] = {
     "no_key": (
         "Sign in with PostHog (run max-tools login), or set POSTHOG_PERSONAL_API_KEY (or {key}) "
         "to a personal API key created under Settings > Personal API keys, with the "
-        "conversation scopes."
+        "conversation scopes. No account yet? max-tools emulator serves PostHog AI offline and "
+        "prints the settings to use."
     ),
     "signin_expired": (
         "Your PostHog sign-in has expired or was revoked: {login} again (or use a personal API "

@@ -171,6 +171,12 @@ class SignInStore:
         """The file's path."""
         return self.directory / FILE_NAME
 
+    @property
+    def keyring_name(self) -> str | None:
+        """The system keyring new sign-ins go to, or None (none usable, or not to be used)."""
+        keyring = _system_keyring.system_keyring() if self.use_keyring else None
+        return keyring.name if keyring is not None else None
+
     def where(self, sign_in: SignIn) -> str:
         """Where `sign_in`'s tokens are kept, for people (never the tokens)."""
         if sign_in.kept_in == "keyring":

@@ -27,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="max-mcp",
         description=(
             "MCP server for PostHog AI (Max). Configure PostHog with POSTHOG_PERSONAL_API_KEY, "
-            "POSTHOG_HOST and POSTHOG_PROJECT_ID, or the flags below."
+            "POSTHOG_HOST and POSTHOG_PROJECT_ID, or the flags below; without a key, the "
+            "sign-in of max-tools login is used. --emulator needs neither."
         ),
     )
     parser.add_argument(

@@ -25,7 +25,7 @@ class Browser:
         self.will("follow")
 
     def will(self, mode: str) -> None:
-        """What the browser does with the next link: follow, deny, forge-state or away."""
+        """What the browser does with the next link: follow, allow, deny, forge-state or away."""
         self._monkeypatch.setenv("STANDIN_BROWSER", mode)
 
     def opened(self) -> list[str]:

@@ -39,6 +39,13 @@ async def run(args: argparse.Namespace, terminal: Terminal) -> int:
     if args.command == "emulator":
         return await _serve_emulator(args, terminal)
     if args.command in ("login", "logout", "whoami"):
+        if args.emulator:
+            # A sign-in stored for an in-process emulator would name a server gone when the
+            # command ends; without this, `--emulator login` quietly went to PostHog Cloud.
+            raise ConfigurationError(
+                f"--emulator does not apply to {args.command}: serve an emulator that stays up "
+                "with max-tools emulator, then run max-tools login --host http://127.0.0.1:8010"
+            )
         from max_tools.cli import _signin
 
         runner = {
@@ -283,6 +290,15 @@ async def _conversations(
             terminal.line(f"{item.id}  {item.status:<11}  {updated}  {title}")
         if page.count > len(page.results):
             terminal.error(f"({len(page.results)} of {page.count}; more with --limit)")
+        if not page.results:
+            # An empty stdout alone reads like a failure, above all on `--emulator`, whose
+            # in-process emulator starts empty for every command.
+            terminal.error(
+                "(no conversations yet: --emulator starts empty for each command; serve one "
+                "that keeps them with max-tools emulator)"
+                if args.emulator
+                else "(no conversations yet: start one with max-tools chat)"
+            )
         return 0
     conversation = await client.get_conversation(args.conversation)
     if args.json:
@@ -290,6 +306,14 @@ async def _conversations(
         return 0
     text, _ = render_conversation(conversation, last_messages=args.last)
     terminal.line(text)
+    # The stored status of a run that waits for a person is "idle": without this line the
+    # approval or form, and how to answer it, would be nowhere on the screen.
+    waiting = client.last_reply(conversation).status
+    if waiting in _NEEDS_PERSON:
+        what = "an approval" if waiting is ReplyStatus.NEEDS_APPROVAL else "answers to a form"
+        terminal.error(
+            f"(waits for {what}: max-tools wait {conversation.id} shows it and how to answer)"
+        )
     return 0
 
 

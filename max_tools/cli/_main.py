@@ -122,6 +122,14 @@ def _shown(value: str) -> str:
     return repr(value if len(value) <= 40 else value[:40] + "...")
 
 
+_ID_HELP = "the conversation id (chat prints it as `conversation: ID`)"
+_PROPOSAL_HELP = "the proposal id, from the approval card"
+_QUEUE_HELP = {
+    "queue_id": "the queued follow-up's id (max-tools queue list ID shows it)",
+    "message": "the follow-up's text",
+}
+
+
 def _command(commands: argparse._SubParsersAction[_Parser], name: str, help: str) -> _Parser:
     """A (sub)command; the parsed arguments keep its parser, to report what the client refuses."""
     parser = commands.add_parser(name, help=help)
@@ -132,7 +140,7 @@ def _command(commands: argparse._SubParsersAction[_Parser], name: str, help: str
 def _follows(command: _Parser, *, conversation: bool) -> None:
     """The options of the commands that follow a reply (and `ID`, when it is positional)."""
     if conversation:
-        command.add_argument("conversation", type=_conversation, metavar="ID")
+        command.add_argument("conversation", type=_conversation, metavar="ID", help=_ID_HELP)
     command.add_argument("--json", action="store_true", help="print the reply as JSON at the end")
     command.add_argument(
         "--wait-s",
@@ -180,13 +188,13 @@ def _parser() -> argparse.ArgumentParser:
 
     approve = _command(commands, "approve", "approve an operation PostHog AI proposed")
     _follows(approve, conversation=True)
-    approve.add_argument("proposal", metavar="PROPOSAL_ID")
+    approve.add_argument("proposal", metavar="PROPOSAL_ID", help=_PROPOSAL_HELP)
     approve.add_argument(
         "--payload", type=_json_object, metavar="JSON", help="arguments to change, a JSON object"
     )
     reject = _command(commands, "reject", "reject an operation PostHog AI proposed")
     _follows(reject, conversation=True)
-    reject.add_argument("proposal", metavar="PROPOSAL_ID")
+    reject.add_argument("proposal", metavar="PROPOSAL_ID", help=_PROPOSAL_HELP)
     reject.add_argument("--feedback", metavar="TEXT", help="why, for PostHog AI")
     answer = _command(commands, "answer", "answer the questions PostHog AI asked")
     _follows(answer, conversation=True)
@@ -200,8 +208,15 @@ def _parser() -> argparse.ArgumentParser:
     answer.add_argument("--dismiss", action="store_true", help="decline to answer the form")
 
     chart = _command(commands, "chart", "the numbers behind a chart (a table), or a picture")
-    chart.add_argument("conversation", type=_conversation, metavar="ID")
-    chart.add_argument("number", nargs="?", type=_count, default=1, metavar="N", help="chart N")
+    chart.add_argument("conversation", type=_conversation, metavar="ID", help=_ID_HELP)
+    chart.add_argument(
+        "number",
+        nargs="?",
+        type=_count,
+        default=1,
+        metavar="N",
+        help="which chart of the conversation, from 1 (default: 1)",
+    )
     drawn = chart.add_mutually_exclusive_group()
     drawn.add_argument("--json", action="store_true", help="the data and the Vega-Lite spec")
     drawn.add_argument("--png", metavar="FILE", help="write the chart as PNG (extra: charts)")
@@ -226,14 +241,14 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     show = _command(conversation_commands, "show", "a conversation's messages")
-    show.add_argument("conversation", type=_conversation, metavar="ID")
+    show.add_argument("conversation", type=_conversation, metavar="ID", help=_ID_HELP)
     show.add_argument(
         "--last", type=_count, default=50, help="how many messages (default: %(default)s)"
     )
     show.add_argument("--json", action="store_true", help="print JSON")
 
     _command(commands, "cancel", "stop the running reply and clear the queue").add_argument(
-        "conversation", type=_conversation, metavar="ID"
+        "conversation", type=_conversation, metavar="ID", help=_ID_HELP
     )
 
     queue = commands.add_parser("queue", help="the follow-ups queued in a conversation")
@@ -246,9 +261,9 @@ def _parser() -> argparse.ArgumentParser:
         ("clear", "remove every queued follow-up", ()),
     ):
         command = _command(queue_commands, name, help)
-        command.add_argument("conversation", type=_conversation, metavar="ID")
+        command.add_argument("conversation", type=_conversation, metavar="ID", help=_ID_HELP)
         for argument in arguments:
-            command.add_argument(argument, metavar=argument.upper())
+            command.add_argument(argument, metavar=argument.upper(), help=_QUEUE_HELP[argument])
 
     emulator = commands.add_parser("emulator", help="serve the offline PostHog AI emulator")
     emulator.add_argument("--bind", default="127.0.0.1", help="address (default: %(default)s)")
@@ -307,11 +322,17 @@ def _parser() -> argparse.ArgumentParser:
     whoami = _command(commands, "whoami", "which host, project, scopes and credential are used")
     for command in (login, logout, whoami):
         command.add_argument(
-            "--host", dest="command_host", help="PostHog host: us, eu or a URL (POSTHOG_HOST)"
+            "--host",
+            dest="command_host",
+            metavar="HOST",
+            help="PostHog host: us, eu or a URL (POSTHOG_HOST)",
         )
     for command in (login, whoami):
         command.add_argument(
-            "--project-id", dest="command_project_id", help="project id (POSTHOG_PROJECT_ID)"
+            "--project-id",
+            dest="command_project_id",
+            metavar="PROJECT_ID",
+            help="project id (POSTHOG_PROJECT_ID)",
         )
 
     commands.add_parser("demo", help="walk through every tool with max-mcp on the emulator")
@@ -336,24 +357,38 @@ def _answer_or_dismiss(args: argparse.Namespace) -> None:
         )
 
 
-_DESTS = {"conversation_id": "conversation", "chart": "number"}
+_DESTS = {"conversation_id": "conversation", "chart": "number", "agent_mode": "mode"}
 """Where a client argument's name differs from the command line's (argparse `dest`)."""
 
 
-def _refused(args: argparse.Namespace, error: InvalidArgumentsError) -> None:
+def _refused(args: argparse.Namespace, argument: str | None, problem: str | None) -> None:
     """Report an argument the client refused as argparse reports one: its flag, exit status 2.
 
     The client checks every argument it is given, once, before anything is sent; the command
     line only names the flag (or positional argument) that carried it.
     """
     parser: argparse.ArgumentParser | None = getattr(args, "command_parser", None)
-    if parser is None or error.argument is None or error.problem is None:
+    if parser is None or argument is None or problem is None:
         return
-    dest = _DESTS.get(error.argument, error.argument)
+    dest = _DESTS.get(argument, argument)
     for action in parser._actions:
         if action.dest == dest:
             name = "/".join(action.option_strings) or action.metavar or action.dest
-            parser.error(f"argument {name}: {error.problem}")
+            parser.error(f"argument {name}: {problem}")
+
+
+_POSTHOG_CHECKED = frozenset({"agent_mode"})
+"""Fields whose values only PostHog checks; other 400s keep the client's advice."""
+
+
+def _refused_by_posthog(args: argparse.Namespace, error: APIStatusError) -> None:
+    """Report a 400 that names a field the command line took as a flag (``--mode``), exit 2.
+
+    Some values only PostHog checks (the agent modes grow over time); its 400 names the body's
+    field, which a command-line user never typed.
+    """
+    if error.status_code == 400 and error.attr in _POSTHOG_CHECKED and error.detail:
+        _refused(args, error.attr, f"PostHog refused it: {error.detail.rstrip('.')}")
 
 
 def _run(args: argparse.Namespace, terminal: Terminal, stop: SigtermStop) -> int | None:
@@ -419,12 +454,13 @@ def _main(arguments: list[str], stop: SigtermStop) -> int:
     except InvalidArgumentsError as exc:  # caught by the client before anything was sent
         if args.debug:
             raise
-        _refused(args, exc)
+        _refused(args, exc.argument, exc.problem)
         terminal.error(f"max-tools: {exc}")
         return 2
     except APIStatusError as exc:  # what to do, in commands to run
         if args.debug:
             raise
+        _refused_by_posthog(args, exc)
         cid = getattr(args, "active_conversation", None) or getattr(args, "conversation", None)
         terminal.error(f"max-tools: {exc.advice_for('cli', cid=cid or '<id>')}")
         return 1

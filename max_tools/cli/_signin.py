@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 
 from max_tools import SignIn, SignInStore, agent, login, logout
 from max_tools.cli._terminal import Terminal
@@ -41,6 +42,16 @@ async def run_login(args: argparse.Namespace, terminal: Terminal) -> int:
         else:
             terminal.error("Open this link in a browser to sign in to PostHog:")
         terminal.error(url)
+        if not opened:
+            # The browser comes back to a listener on this computer's loopback: a browser on
+            # another machine (the usual reason for --no-browser) reaches it only through a
+            # forwarded port, and would otherwise fail after the consent with no word why.
+            port = urlsplit(parse_qs(urlsplit(url).query)["redirect_uri"][0]).port
+            terminal.error(
+                f"It returns to http://127.0.0.1:{port} on this computer. From a browser on "
+                f"another machine, forward that port first: ssh -L {port}:127.0.0.1:{port} "
+                "<this computer>"
+            )
         terminal.error("Waiting for the browser to come back (Ctrl-C to stop)...")
 
     sign_in = await login(
@@ -54,6 +65,12 @@ async def run_login(args: argparse.Namespace, terminal: Terminal) -> int:
     terminal.line(f"Signed in to PostHog at {sign_in.host}.")
     _describe(sign_in, terminal)
     terminal.line(f"stored in: {store.where(sign_in)}")
+    if sign_in.kept_in == "file" and store.use_keyring and store.keyring_name is None:
+        # Whoever installed the keyring extra expects the keyring: say why it is the file.
+        terminal.line(
+            "(no usable system keyring here: that needs max-tools[keyring] and a Keychain, "
+            "Credential Manager, Secret Service or KWallet)"
+        )
     terminal.line(
         "max-tools, max-mcp and the Python client now use this sign-in when no API key is set."
     )

@@ -240,8 +240,14 @@ async def _decide(
         return oauth_error(400, "invalid_request", f"There is no emulated user {user_id}.")
     # What the consent sends is clamped again, as PostHog's serializer does.
     granted = [scope for scope in clamp(" ".join(scopes), asked.app.scopes) if scope in scopes]
+    # A write scope covers its read, as on the API: the page's "Read and write" sends only
+    # `conversation:write`, and an app that requires both must still be allowed.
     missing = [
-        scope for scope in asked.app.scopes if scope in asked.scopes and scope not in granted
+        scope
+        for scope in asked.app.scopes
+        if scope in asked.scopes
+        and scope not in granted
+        and not (scope.endswith(":read") and scope.removesuffix(":read") + ":write" in granted)
     ]
     if missing:
         return oauth_error(400, "invalid_scope", f"Required scopes missing: {' '.join(missing)}.")

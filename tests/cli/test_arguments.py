@@ -102,3 +102,41 @@ def test_a_missing_key_is_named_as_the_command_line_takes_it(
     assert code == 2
     assert "POSTHOG_PERSONAL_API_KEY (or pass --api-key)" in err
     assert "api_key=" not in err
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        (("login",), ["--host HOST", "--project-id PROJECT_ID"]),
+        (("whoami",), ["--host HOST", "--project-id PROJECT_ID"]),
+        (("approve",), ["ID the conversation id", "PROPOSAL_ID the proposal id"]),
+        (("conversations", "show"), ["ID the conversation id"]),
+        (("chart",), ["N which chart of the conversation, from 1 (default: 1)"]),
+        (("queue", "edit"), ["QUEUE_ID the queued follow-up's id", "MESSAGE the follow-up's text"]),
+    ],
+)
+def test_help_names_each_argument_as_a_user_types_it_and_says_what_it_is(
+    capsys: pytest.CaptureFixture[str], command: tuple[str, ...], shown: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    out = " ".join(capsys.readouterr().out.split())  # argparse pads to the terminal's width
+
+    assert exited.value.code == 0
+    assert "COMMAND_" not in out  # argparse's internal names stay internal
+    for text in shown:
+        assert text in out, out
+
+
+def test_a_mode_posthog_refuses_names_the_flag_and_exits_2(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(emulator, capsys, "chat", "Hi", "--mode", "bogus")
+    err = capsys.readouterr().err
+
+    assert exited.value.code == 2
+    assert err == (
+        'max-tools chat: argument --mode: PostHog refused it: "bogus" is not a valid choice. '
+        "See: max-tools chat --help\n"
+    )

@@ -177,6 +177,19 @@ def test_conversations_list_and_show(
     assert json.loads(as_json)["count"] == 3
 
 
+def test_an_empty_conversation_list_says_so_and_how_to_start_one(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(emulator, capsys, "conversations", "list")
+    assert code == 0 and out == ""
+    assert "(no conversations yet: start one with max-tools chat)" in err
+
+    code = main(["--emulator", "conversations", "list"])
+    out, err = capsys.readouterr()
+    assert code == 0 and out == ""
+    assert "--emulator starts empty for each command" in err and "max-tools emulator" in err
+
+
 def test_queue_commands_and_cancel(
     emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -205,6 +218,7 @@ def test_errors_are_one_line_and_a_non_zero_exit(
 
     assert missing[0] == 1 and missing[2].startswith("max-tools: Could not read conversation")
     assert code == 2 and "POSTHOG_PERSONAL_API_KEY" in no_key.err
+    assert "No account yet? max-tools emulator serves PostHog AI offline" in no_key.err
     for err in (missing[2], no_key.err):
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 

@@ -114,6 +114,35 @@ def test_declining_in_the_browser_is_one_line_and_stores_nothing(
     assert out == "" and stored()["sign_ins"] == {}
 
 
+@pytest.mark.parametrize("command", ["login", "logout", "whoami"])
+def test_the_emulator_flag_on_a_sign_in_command_says_how_to_sign_in_to_an_emulator(
+    capsys: pytest.CaptureFixture[str], browser: Browser, command: str
+) -> None:
+    code = main(["--emulator", command])
+    out, err = capsys.readouterr()
+
+    assert code == 2 and out == ""
+    assert err == (
+        f"max-tools: --emulator does not apply to {command}: serve an emulator that stays up "
+        "with max-tools emulator, then run max-tools login --host http://127.0.0.1:8010\n"
+    )
+    assert browser.opened() == []
+
+
+def test_allowing_on_the_consent_page_as_it_stands_signs_in(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], browser: Browser
+) -> None:
+    browser.will("allow")  # the emulator's HTML consent page, Allow pressed on its defaults
+
+    code, out, err = login(emulator, capsys)
+
+    assert code == 0, err
+    assert f"Signed in to PostHog at {emulator.url}." in out
+    assert "conversation:write" in out
+    assert main(["chat", "How many signups?"]) == 0
+    assert 'Here is what I found for "How many signups?"' in capsys.readouterr().out
+
+
 def test_a_return_with_another_state_is_refused(
     emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], browser: Browser
 ) -> None:
@@ -148,6 +177,18 @@ def test_login_stops_waiting_for_a_browser_that_does_not_come_back(
 
     assert code == 1
     assert "The browser did not come back within 0.2 s, so nothing was stored" in err
+
+
+def test_no_browser_says_how_a_browser_on_another_machine_comes_back(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = login(emulator, capsys, "--no-browser", "--wait-s", "0.2")
+
+    assert code == 1  # nobody opened the link
+    [link] = [line for line in err.splitlines() if line.startswith("http")]
+    back = urlsplit(parse_qs(urlsplit(link).query)["redirect_uri"][0])
+    assert f"It returns to http://127.0.0.1:{back.port} on this computer." in err
+    assert f"ssh -L {back.port}:127.0.0.1:{back.port} <this computer>" in err
 
 
 async def test_no_browser_prints_the_link_and_waits_for_the_person_to_open_it(

@@ -29,6 +29,10 @@ __all__ = ["browser", "system_keyring"]  # the fixtures
 ROOT = Path(__file__).parents[2]
 CLI = [sys.executable, "-m", "max_tools.cli"]
 DAY_S = 86_400
+NO_KEYRING = (
+    "(no usable system keyring here: that needs max-tools[keyring] and a Keychain, "
+    "Credential Manager, Secret Service or KWallet)"
+)
 
 
 def login(
@@ -160,6 +164,7 @@ def test_the_file_can_be_chosen_over_a_usable_keyring_and_a_refresh_keeps_it_the
     assert code == 0, err
     file = Path(os.environ["MAX_TOOLS_CONFIG_DIR"]) / "sign-in.json"
     assert f"stored in: {file} (readable by you alone)" in out
+    assert "no usable system keyring" not in out  # chosen, not missing
     before = file_entry()
     assert before["kept_in"] == "file" and before["access_token"].startswith("pha_")
     assert system_keyring.entries() == {}
@@ -217,6 +222,7 @@ async def test_a_locked_keyring_keeps_the_sign_in_in_the_file_and_says_so_once(
     )
     assert [line for line in err.splitlines() if "keyring" in line] == [warning]
     assert f"stored in: {file} (readable by you alone)" in out
+    assert "no usable system keyring" not in out  # there is one: it refused, as said above
     entry = file_entry()
     assert entry["kept_in"] == "file"
     async with AsyncMaxClient.from_env() as client:
@@ -283,7 +289,19 @@ def test_without_the_keyring_extra_login_keeps_the_file(
     assert done[0] == 0, done[2]
     file = Path(os.environ["MAX_TOOLS_CONFIG_DIR"]) / "sign-in.json"
     assert f"stored in: {file} (readable by you alone)" in done[1]
+    assert NO_KEYRING in done[1]
     assert file_entry()["kept_in"] == "file" and system_keyring.entries() == {}
+
+
+def test_on_a_server_without_a_keyring_login_says_why_the_file(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], browser: Browser
+) -> None:
+    no_keyring_here = login(emulator, capsys)  # the suite's default: keyring's fail backend
+
+    assert no_keyring_here[0] == 0, no_keyring_here[2]
+    file = Path(os.environ["MAX_TOOLS_CONFIG_DIR"]) / "sign-in.json"
+    lines = no_keyring_here[1].splitlines()
+    assert lines[lines.index(f"stored in: {file} (readable by you alone)") + 1] == NO_KEYRING
 
 
 async def _run(command: list[str]) -> tuple[int, str, str]:

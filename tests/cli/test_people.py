@@ -34,6 +34,33 @@ def test_in_a_pipe_the_card_and_the_commands_go_out_and_the_exit_status_is_3(
     assert code == 1 and "already approved; nothing was sent" in err
 
 
+def test_showing_a_conversation_that_waits_for_a_person_says_how_to_see_and_answer_it(
+    emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asked = {
+        "an approval": "Delete the onboarding dashboard",
+        "answers to a form": "Make me a chart",
+    }
+    for what, message in asked.items():
+        code, out, _ = run(emulator, capsys, "chat", message, "--json")
+        assert code == 3
+        cid = json.loads(out)["conversation_id"]
+
+        code, out, err = run(emulator, capsys, "conversations", "show", cid)
+
+        assert code == 0 and f"conversation_id: {cid}" in out
+        assert f"(waits for {what}: max-tools wait {cid} shows it and how to answer)" in err
+        code, out, _ = run(emulator, capsys, "wait", cid)
+        assert (
+            code == 3
+            and f"max-tools {'approve' if what == 'an approval' else 'answer'} {cid}" in out
+        )
+
+    code, out, _ = run(emulator, capsys, "chat", "How many signups?", "--json")
+    cid = json.loads(out)["conversation_id"]
+    assert "waits for" not in run(emulator, capsys, "conversations", "show", cid)[2]
+
+
 def test_answer_and_dismiss_a_form_from_the_command_line(
     emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:

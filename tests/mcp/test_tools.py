@@ -392,6 +392,17 @@ def test_max_mcp_refuses_a_wait_budget_out_of_range() -> None:
     assert exit_info.value.code == 2
 
 
+def test_max_mcp_help_says_a_sign_in_replaces_the_key(capsys: pytest.CaptureFixture[str]) -> None:
+    from mcp_server.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+
+    assert exit_info.value.code == 0
+    assert "without a key, the sign-in of max-tools login is used" in out
+
+
 # Reading
 
 
