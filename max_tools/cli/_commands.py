@@ -331,8 +331,12 @@ async def _runtimes(
     to_read = [item.id for item in items if item.task is not None]
     if not to_read:
         return runtimes
-    some = f"{len(to_read)} conversation{'s' if len(to_read) > 1 else ''}"
-    terminal.error(f"(reading {some} for their runtime: one request each)")
+    if len(to_read) == 1:
+        terminal.error("(reading 1 conversation for its runtime: one request)")
+    else:
+        terminal.error(
+            f"(reading {len(to_read)} conversations for their runtime: one request each)"
+        )
     limiter = anyio.CapacityLimiter(_RUNTIME_READS)
 
     async def read(cid: str) -> None:

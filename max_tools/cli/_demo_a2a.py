@@ -82,7 +82,7 @@ async def _send(client: Any, request: Any, step: _Steps) -> tuple[Any, str, Any]
             status = event.status_update.status
             line = " ".join(get_text_parts(status.message.parts)) if status.message else ""
             if line:
-                step.show(f"status: {line.splitlines()[0][:90]}")
+                step.show(f"status: {_first_sentence(line)}")
     if status is None:  # a resumed task streams updates only: its task was announced before
         raise DemoFailed("max-a2a should end the stream with the task's status")
     step.show(f"answer artifact ({updates} updates): {answer}")
@@ -117,3 +117,10 @@ async def _approval(client: Any, step: _Steps) -> None:
     )
     check(done.state == TaskState.TASK_STATE_COMPLETED, "the approved task should complete")
     check("carried out" in answer, "the answer should say the operation was carried out")
+
+
+def _first_sentence(text: str) -> str:
+    """A status line as the demo shows it: its first sentence, whole."""
+    first = text.splitlines()[0]
+    end = first.find(". ")
+    return first[: end + 1] if end != -1 else first

@@ -102,8 +102,9 @@ def test_conversations_list_json_with_runtime_adds_each_agent_runtime(
     cid = moved(emulator)
 
     plain_code, plain, _, plain_requests = listed(emulator, capsys, "--json")
-    code, out, _, requests = listed(emulator, capsys, "--json", "--runtime")
+    code, out, err, requests = listed(emulator, capsys, "--json", "--runtime")
 
+    assert err == "(reading 1 conversation for its runtime: one request)\n"
     assert plain_code == 0 and plain_requests == 1
     assert all("agent_runtime" not in item for item in json.loads(plain)["results"])
     runtimes = {item["id"]: item["agent_runtime"] for item in json.loads(out)["results"]}
