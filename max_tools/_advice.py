@@ -25,6 +25,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "new": "ask() without a conversation_id",
         "key": "pass api_key=",
         "login": "run max-tools login in a terminal",
+        "project": "POSTHOG_PROJECT_ID (or project_id=)",
     },
     "tools": {
         "wait": "max_wait",
@@ -35,6 +36,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "new": "max_chat without a conversation_id",
         "key": "pass api_key=",
         "login": "ask the person running this server to run max-tools login in a terminal",
+        "project": (
+            "the project this server acts in (POSTHOG_PROJECT_ID where it runs; on a hosted "
+            "server, the x-posthog-project-id header if it takes one)"
+        ),
     },
     "cli": {
         "wait": "max-tools wait {cid}",
@@ -45,6 +50,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "new": 'max-tools chat "..." without --conversation',
         "key": "pass --api-key",
         "login": "run max-tools login",
+        "project": "POSTHOG_PROJECT_ID (or --project-id)",
     },
 }
 
@@ -86,10 +92,10 @@ _ADVICE: dict[str, str] = {
     ),
     "forbidden": (
         "The key lacks permission: give it the conversation:read and conversation:write "
-        "scopes, and check that POSTHOG_PROJECT_ID is a project you belong to."
+        "scopes, and check that {project} is a project you belong to."
     ),
     "not_found": (
-        "Not found: check the id (see {list}) and POSTHOG_PROJECT_ID. Conversations you do not "
+        "Not found: check the id (see {list}) and {project}. Conversations you do not "
         "own, deleted ones, and new ones PostHog AI has not titled yet are not found."
     ),
     "queue_full": (

@@ -532,6 +532,9 @@ async def test_unknown_conversations_are_not_found(mcp: Client) -> None:
 
     assert result.is_error
     assert "Not found" in text(result) and "max_list_conversations" in text(result)
+    # The model cannot set environment variables: it is told where the project comes from.
+    assert "the project this server acts in" in text(result)
+    assert "x-posthog-project-id" in text(result)
 
 
 async def test_rate_limits_say_when_to_retry(emulator: RunningEmulator, mcp: Client) -> None:
