@@ -106,6 +106,10 @@ class MaxExecutor(AgentExecutor):
             # the task waits for credentials, and the cached check of a sign-in is dropped so
             # that the client's next request gets the 401 that starts a new sign-in.
             caller.forget_token()
+            if not relay.started:
+                # PostHog refused the message itself: there is no task to wait, and the request
+                # is answered 401 as it would have been up front (the handler's `_credentials`).
+                raise
             await relay.begin()
             relay.over()
             await updater.requires_auth(
@@ -123,12 +127,13 @@ class MaxExecutor(AgentExecutor):
     ) -> None:
         text = get_message_text(message)
         conversation_id = key.conversation_id
+        check = PlaceCheck(client, key, relay.event)
         try:
             reply = await client.ask(
                 text,
                 conversation_id=conversation_id,
                 agent_mode=skill_of(message),
-                on_event=PlaceCheck(client, key, relay.event).event,
+                on_event=check.event,
             )
         except ConversationBusyError:
             await self._queue(client, conversation_id, text, event_queue)
@@ -145,6 +150,8 @@ class MaxExecutor(AgentExecutor):
             )
             return
         except AuthenticationError:
+            if check.heard:  # the message is PostHog's: its task waits for credentials
+                await relay.begin()
             raise  # `execute` asks for credentials
         except MaxError as exc:
             if not relay.started:
