@@ -32,7 +32,7 @@ from max_tools import (
 )
 from max_tools.agent import explain_error
 
-__all__ = ["NO_QUERY_READ", "MaxExecutor", "skill_of"]
+__all__ = ["NO_QUERY_READ", "MaxExecutor", "sign_in_again", "skill_of"]
 
 NO_QUERY_READ = (
     "your PostHog sign-in does not grant query:read, which reading a chart's data needs. Sign "
@@ -113,7 +113,7 @@ class MaxExecutor(AgentExecutor):
             await relay.begin()
             relay.over()
             await updater.requires_auth(
-                message=updater.new_agent_message(_text_parts(_sign_in_again(caller.signed_in)))
+                message=updater.new_agent_message(_text_parts(sign_in_again(caller.signed_in)))
             )
 
     async def _ask(
@@ -207,7 +207,7 @@ class MaxExecutor(AgentExecutor):
         await relay.finish(client, reply)
 
 
-def _sign_in_again(signed_in: bool) -> str:
+def sign_in_again(signed_in: bool) -> str:
     """What a caller whose credentials PostHog refused mid-task is told (never the token)."""
     if signed_in:
         return (
