@@ -32,7 +32,7 @@ from max_tools import (
 )
 from max_tools.agent import explain_error
 
-__all__ = ["NO_QUERY_READ", "MaxExecutor", "skill_of"]
+__all__ = ["NO_QUERY_READ", "MaxExecutor", "sign_in_again", "skill_of"]
 
 NO_QUERY_READ = (
     "your PostHog sign-in does not grant query:read, which reading a chart's data needs. Sign "
@@ -106,10 +106,14 @@ class MaxExecutor(AgentExecutor):
             # the task waits for credentials, and the cached check of a sign-in is dropped so
             # that the client's next request gets the 401 that starts a new sign-in.
             caller.forget_token()
+            if not relay.started:
+                # PostHog refused the message itself: there is no task to wait, and the request
+                # is answered 401 as it would have been up front (the handler's `_credentials`).
+                raise
             await relay.begin()
             relay.over()
             await updater.requires_auth(
-                message=updater.new_agent_message(_text_parts(_sign_in_again(caller.signed_in)))
+                message=updater.new_agent_message(_text_parts(sign_in_again(caller.signed_in)))
             )
 
     async def _ask(
@@ -123,12 +127,13 @@ class MaxExecutor(AgentExecutor):
     ) -> None:
         text = get_message_text(message)
         conversation_id = key.conversation_id
+        check = PlaceCheck(client, key, relay.event)
         try:
             reply = await client.ask(
                 text,
                 conversation_id=conversation_id,
                 agent_mode=skill_of(message),
-                on_event=PlaceCheck(client, key, relay.event).event,
+                on_event=check.event,
             )
         except ConversationBusyError:
             await self._queue(client, conversation_id, text, event_queue)
@@ -145,6 +150,8 @@ class MaxExecutor(AgentExecutor):
             )
             return
         except AuthenticationError:
+            if check.heard:  # the message is PostHog's: its task waits for credentials
+                await relay.begin()
             raise  # `execute` asks for credentials
         except MaxError as exc:
             if not relay.started:
@@ -200,7 +207,7 @@ class MaxExecutor(AgentExecutor):
         await relay.finish(client, reply)
 
 
-def _sign_in_again(signed_in: bool) -> str:
+def sign_in_again(signed_in: bool) -> str:
     """What a caller whose credentials PostHog refused mid-task is told (never the token)."""
     if signed_in:
         return (

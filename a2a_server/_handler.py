@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 import anyio.abc
-from a2a.helpers import get_data_parts, get_text_parts
+from a2a.helpers import get_data_parts, get_text_parts, new_text_part
 from a2a.server.agent_execution import RequestContext, SimpleRequestContextBuilder
 from a2a.server.context import ServerCallContext
 from a2a.server.events import Event, EventQueue
@@ -42,7 +42,7 @@ from a2a.utils.errors import (
 )
 
 from a2a_server._clients import Clients
-from a2a_server._executor import NO_QUERY_READ, MaxExecutor, skill_of
+from a2a_server._executor import NO_QUERY_READ, MaxExecutor, sign_in_again, skill_of
 from a2a_server._relay import Relay
 from a2a_server._store import NEW_TASK, PostHogTaskStore
 from a2a_server._tasks import conversation_id_of, human_turns, parse_task_id, task_id_for
@@ -282,18 +282,30 @@ class MaxRequestHandler(DefaultRequestHandler):
         client = caller.client
         send, receive = anyio.create_memory_object_stream[Event](max_buffer_size=64)
         queue = _StreamQueue(send)
+        updater = TaskUpdater(queue, task.id, task.context_id)
         relay = Relay(
             queue,
-            TaskUpdater(queue, task.id, task.context_id),
+            updater,
             None,
             charts=self._charts and caller.can_query,
             no_charts=NO_QUERY_READ if self._charts and not caller.can_query else None,
         )
 
         async def follow() -> None:
-            async with send, relay.running():
-                reply = await client.wait(key.conversation_id, on_event=relay.event)
-                await relay.finish(client, reply)
+            async with send:
+                try:
+                    async with relay.running():
+                        reply = await client.wait(key.conversation_id, on_event=relay.event)
+                        await relay.finish(client, reply)
+                except AuthenticationError:
+                    # As the executor: the stream has started, so the task waits for credentials
+                    # (an error here would reach the client as a task group's internal error).
+                    caller.forget_token()
+                    relay.over()
+                    said = sign_in_again(caller.signed_in)
+                    await updater.requires_auth(
+                        message=updater.new_agent_message([new_text_part(said)])
+                    )
 
         async with anyio.create_task_group() as task_group, receive:
             task_group.start_soon(follow)

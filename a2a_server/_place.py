@@ -54,9 +54,12 @@ class PlaceCheck:
         self._key = key
         self._on_event = on_event
         self._checked = False
+        self.heard = False
+        """Whether PostHog streamed anything back (the message reached it)."""
 
     def event(self, event: StreamEvent) -> Awaitable[None] | None:
         """One stream event: the echo is checked first; everything is then passed on."""
+        self.heard = True
         if not self._checked:
             if type(event) is ConversationEvent:
                 # This send created the conversation: its message is the first one.

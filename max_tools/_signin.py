@@ -286,7 +286,8 @@ class SignInStore:
 
     def _keep(self, sign_in: SignIn) -> KeptIn:
         """Put `sign_in`'s tokens in the keyring when they belong there; where they belong now."""
-        if sign_in.kept_in == "file" or not self.use_keyring:
+        # `use_keyring` is about new sign-ins: one kept in the keyring goes back there.
+        if sign_in.kept_in == "file" or (sign_in.kept_in is None and not self.use_keyring):
             return "file"
         keyring = _system_keyring.system_keyring()
         if keyring is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["ENV_VAR", "SERVICE", "KeyringFailedError", "SystemKeyring", "enabled", "system_keyring"]
@@ -35,10 +35,10 @@ class KeyringFailedError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Tokens:
-    """A sign-in's two secrets, as kept in the keyring."""
+    """A sign-in's two secrets, as kept in the keyring (in clear, so never in a repr)."""
 
-    access_token: str
-    refresh_token: str | None
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
 
 
 def enabled(environ: Mapping[str, str] | None = None) -> bool:

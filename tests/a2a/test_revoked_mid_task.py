@@ -17,6 +17,7 @@ import anyio
 import httpx
 import pytest
 from a2a.client import Client
+from a2a.types import SubscribeToTaskRequest, Task
 
 from max_tools.emulator import RunningEmulator
 from tests.a2a.conftest import Streamed, TaskState, a2a_client, serving_a2a, user_message
@@ -132,3 +133,47 @@ async def test_a_run_that_stops_for_approval_after_its_credentials_are_revoked_e
     assert later.status_code == 401
     assert later.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
     assert creds.secret not in later.text
+
+
+@pytest.mark.parametrize("face", FACES)
+async def test_a_subscriber_whose_credentials_are_revoked_before_the_approval_is_read_sees_auth_required(
+    emulator: RunningEmulator, face: str
+) -> None:
+    later = Streamed()
+    async with (
+        FACES[face](emulator) as creds,
+        a2a_client(creds.url, headers=bearer(creds.secret)) as a2a,
+        a2a_client(creds.url, headers=bearer(creds.secret)) as other,
+    ):
+        started = anyio.Event()
+        task: list[Task] = []
+
+        # A conversation PostHog lists (it has a title), so the task can be read while it runs.
+        first_reply = [e async for e in a2a.send_message(user_message("How many users?"))]
+        context_id = first_reply[0].task.context_id
+        asked = user_message("Delete the onboarding dashboard")
+        asked.message.context_id = context_id
+
+        async def send() -> None:
+            async for event in a2a.send_message(asked):
+                if event.HasField("task"):
+                    task.append(event.task)
+                    started.set()
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                with emulator.held():
+                    tg.start_soon(send)
+                    await started.wait()
+                    events = other.subscribe(SubscribeToTaskRequest(id=task[0].id))
+                    first = await anext(events)
+                    assert first.task.status.state == TaskState.TASK_STATE_WORKING
+                    await creds.revoke()
+                async for event in events:
+                    later.events.append(event)
+            refused = await _next_request(creds.url, creds.secret, task[0].id)
+    assert later.final_state == TaskState.TASK_STATE_AUTH_REQUIRED
+    [said] = [p.text for p in later.final_status.message.parts]  # type: ignore[attr-defined]  # protobuf stubs
+    assert creds.sign_in_again in said
+    assert creds.secret not in str(later.events)
+    assert refused.status_code == 401

@@ -308,3 +308,24 @@ async def _run(command: list[str]) -> tuple[int, str, str]:
     with anyio.fail_after(60):
         done = await anyio.run_process(command, cwd=ROOT, check=False)
     return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+def test_a_refresh_in_a_process_with_the_keyring_turned_off_keeps_the_tokens_in_the_keyring(
+    emulator: RunningEmulator,
+    capsys: pytest.CaptureFixture[str],
+    browser: Browser,
+    system_keyring: Keyring,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code, _, err = login(emulator, capsys)
+    assert code == 0, err
+    before = kept_tokens(system_keyring)
+    # MAX_TOOLS_KEYRING=0 is about new sign-ins: one kept in the keyring stays there.
+    monkeypatch.setenv("MAX_TOOLS_KEYRING", "0")
+
+    make_expiring()
+    assert main(["conversations", "list"]) == 0, capsys.readouterr().err
+
+    after = file_entry()
+    assert after["kept_in"] == "keyring" and "access_token" not in after
+    assert kept_tokens(system_keyring)["access_token"] != before["access_token"]
