@@ -6,9 +6,12 @@ the page holds `page_size` tasks; a conversation that cannot give a task the pag
 idle one, for `working` tasks) is not read at all.
 
 A page token says where the next task is: ``<n>`` is the n-th conversation of PostHog's list
-(newest first, from 0), from its newest task; ``<n>:<turn>`` is that conversation from its task
-``turn`` down. A task's turn never changes as its conversation goes on, so a client paging
-through sees each task once.
+(newest first, from 0), from its newest task; ``<n>:<turn>:<conversation id>`` is that
+conversation from its task ``turn`` down. A task's turn never changes as its conversation goes
+on, so a client paging through sees each task once while the list keeps its order. PostHog
+orders it by last activity and pages it by offset: a conversation that moves between two pages
+can be listed twice or skipped (as with PostHog's own list), but the turn of a token never cuts
+the tasks of another conversation that took its place (the token names its conversation).
 """
 
 from __future__ import annotations
@@ -48,18 +51,29 @@ class _Start:
 
     place: int = 0
     turn: int | None = None
+    conversation_id: str | None = None
+    """The conversation `turn` is of (None in a token from before it was named: any)."""
+
+    def newest(self, row: _Row, turns: int) -> int:
+        """The newest turn of `row`'s conversation this page gives, of its `turns`."""
+        if row.place != self.place or self.turn is None:
+            return turns
+        if self.conversation_id not in (None, row.conversation_id):
+            return turns  # another conversation took the place since: all of its tasks
+        return min(turns, self.turn)
 
 
 def _parse_token(token: str) -> _Start:
     """The place a page token names; an unknown token starts at the beginning (as before)."""
-    place, _, turn = token.partition(":")
+    place, _, rest = token.partition(":")
+    turn, _, conversation_id = rest.partition(":")
     if not place.isdigit() or (turn and not turn.isdigit()):
         return _Start()
-    return _Start(int(place), int(turn) if turn else None)
+    return _Start(int(place), int(turn) if turn else None, conversation_id or None)
 
 
-def _token(place: int, turn: int | None = None) -> str:
-    return str(place) if turn is None else f"{place}:{turn}"
+def _token(place: int, turn: int | None = None, conversation_id: str = "") -> str:
+    return str(place) if turn is None else f"{place}:{turn}:{conversation_id}"
 
 
 async def list_tasks(client: AsyncMaxClient, params: ListTasksRequest) -> ListTasksResponse:
@@ -82,9 +96,7 @@ async def list_tasks(client: AsyncMaxClient, params: ListTasksRequest) -> ListTa
         for row, conversation in zip(batch, await _read(client, batch), strict=True):
             if conversation is None:
                 continue
-            newest = len(human_turns(conversation.messages))
-            if row.place == start.place and start.turn is not None:
-                newest = min(newest, start.turn)
+            newest = start.newest(row, len(human_turns(conversation.messages)))
             for turn in range(newest, 0, -1):
                 task = read_task(client, conversation, turn)
                 if task is None or (params.status and task.status.state != params.status):
@@ -98,7 +110,7 @@ async def list_tasks(client: AsyncMaxClient, params: ListTasksRequest) -> ListTa
 def _after(row: _Row, turn: int, rows: Sequence[_Row], then: str) -> str:
     """The token of the task after `turn` of `row`: its older turn, the next row, or `then`."""
     if turn > 1:
-        return _token(row.place, turn - 1)
+        return _token(row.place, turn - 1, row.conversation_id)
     later = [r.place for r in rows if r.place > row.place]
     return _token(later[0]) if later else then
 

@@ -147,3 +147,20 @@ async def test_a_task_answered_while_paging_does_not_move_the_pages(
 
     assert [t.id for t in first.tasks] == [f"{cid}~2"]
     assert [t.id for t in rest.tasks] == [f"{cid}~1"]
+
+
+async def test_a_conversation_that_takes_the_place_of_a_page_token_keeps_its_newer_tasks(
+    a2a: Client, emulator: RunningEmulator
+) -> None:
+    older, newer = await _conversations(emulator, 2, 2)
+    with anyio.fail_after(60):
+        first = await a2a.list_tasks(ListTasksRequest(page_size=1))
+        # The older conversation goes on: it is now first in PostHog's list, at the place the
+        # token's turn was about.
+        async with key_holder_client(emulator) as max_client:
+            await max_client.ask("And by country?", conversation_id=older)
+        rest = await a2a.list_tasks(ListTasksRequest(page_token=first.next_page_token))
+
+    assert [t.id for t in first.tasks] == [f"{newer}~2"]
+    listed = [t.id for t in rest.tasks]
+    assert listed[:3] == [f"{older}~3", f"{older}~2", f"{older}~1"]
