@@ -1,6 +1,7 @@
 """What an A2A 0.3 client sends, posted as-is with httpx, and the 0.3 shapes max-a2a answers.
 
-0.3 method names (``message/send``, ``message/stream``, ``tasks/get``, ``tasks/cancel``) and
+0.3 method names (``message/send``, ``message/stream``, ``tasks/get``, ``tasks/cancel``,
+``tasks/resubscribe``) and
 payloads (``kind``-tagged messages and parts, camelCase ids) as the 0.3 spec and the SDK's
 compat adapter define them. tests/a2a/test_js_client.py runs a real 0.3 client (the JavaScript
 SDK 0.3.14) through the same flows; these tests pin the exact wire: ``kind`` on every object,
@@ -175,3 +176,43 @@ async def test_0_3_tasks_cancel_stops_a_running_task_and_answers_it_canceled(
     assert canceled["result"]["status"]["state"] == "canceled"
     assert seen[-1]["kind"] == "status-update" and seen[-1]["final"] is True
     assert seen[-1]["status"]["state"] == "canceled"
+
+
+async def test_0_3_tasks_resubscribe_re_attaches_to_a_running_task_and_follows_it_to_the_end(
+    a2a_url: str, emulator: RunningEmulator
+) -> None:
+    first: list[Json] = []
+    again: list[Json] = []
+    started, attached = anyio.Event(), anyio.Event()
+
+    async def read(method: str, params: Json, into: list[Json], seen: anyio.Event) -> None:
+        request = _request(method, params)
+        async with (
+            httpx.AsyncClient(timeout=30) as http,
+            http.stream("POST", f"{a2a_url}/", json=request) as response,
+        ):
+            assert response.headers["content-type"].startswith("text/event-stream")
+            async for line in response.aiter_lines():
+                if line.startswith("data:"):
+                    event = json.loads(line.removeprefix("data:"))
+                    assert "error" not in event, event
+                    into.append(event["result"])
+                    seen.set()
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            with emulator.held():
+                message = _message("How many users signed up last week?")
+                tg.start_soon(read, "message/stream", {"message": message}, first, started)
+                await started.wait()
+                task_id = first[0]["id"]
+                tg.start_soon(read, "tasks/resubscribe", {"id": task_id}, again, attached)
+                await attached.wait()  # a second 0.3 client follows the same task
+
+    assert again[0]["kind"] == "task" and again[0]["id"] == task_id
+    assert again[0]["status"]["state"] == "working"
+    assert again[-1]["kind"] == "status-update" and again[-1]["final"] is True
+    assert again[-1]["status"]["state"] == "completed"
+    answers = [e for e in again if e["kind"] == "artifact-update"]
+    assert answers and "matching events" in _text(answers[-1]["artifact"]["parts"])
+    assert first[-1]["status"]["state"] == "completed"
