@@ -15,16 +15,12 @@ from a2a.types import Artifact, Message, Part, Role, Task, TaskState, TaskStatus
 
 from max_tools import (
     AIMessage,
-    ArtifactMessage,
     AsyncMaxClient,
     Conversation,
-    FailureMessage,
     HumanMessage,
-    MultiVisualizationMessage,
-    NotebookMessage,
     Reply,
     ReplyStatus,
-    VisualizationMessage,
+    Turn,
 )
 from max_tools import Message as MaxMessage
 from max_tools.agent import render_chat
@@ -122,43 +118,17 @@ def task_from_turn(conversation: Conversation, turn: int) -> Task | None:
     starts = human_turns(conversation.messages)
     if not 1 <= turn < len(starts):
         return None
-    question = conversation.messages[starts[turn - 1]]
-    segment = conversation.messages[starts[turn - 1] + 1 : starts[turn]]
-    answers = [m.content for m in segment if isinstance(m, AIMessage) and m.content]
+    done = Turn.of(conversation.messages[starts[turn - 1] : starts[turn]])
     task_id = task_id_for(conversation.id, turn)
-    state = _finished_state(segment)
-    text = question.content if isinstance(question, HumanMessage) else ""
+    state = STATE_OF[done.status]
+    text = done.question or ""
     return Task(
         id=task_id,
         context_id=conversation.id,
         status=TaskStatus(state=state),
         history=[_user_message(task_id, conversation.id, text)],
-        artifacts=[answer_artifact(answers[-1])] if answers else [],
+        artifacts=[answer_artifact(done.text)] if done.text else [],
     )
-
-
-_ANSWERS = (VisualizationMessage, MultiVisualizationMessage, ArtifactMessage, NotebookMessage)
-"""Messages that end a turn with an answer, as a final text does (the core client's rule)."""
-
-
-def _finished_state(segment: list[MaxMessage]) -> TaskState:
-    """How a turn that is over ended, read from its messages (PostHog keeps no cancel mark).
-
-    As the core client reads a conversation's last turn: the last message that says anything
-    decides; a failure is `failed`, a final answer (text without tool calls, a chart, a
-    notebook) `completed`, and a run that stopped before any answer (tool calls left open, or
-    nothing after the question) was canceled.
-    """
-    for message in reversed(segment):
-        if isinstance(message, FailureMessage):
-            return TaskState.TASK_STATE_FAILED
-        if isinstance(message, AIMessage) and message.content and not message.tool_calls:
-            return TaskState.TASK_STATE_COMPLETED
-        if isinstance(message, _ANSWERS):
-            return TaskState.TASK_STATE_COMPLETED
-        if isinstance(message, HumanMessage | AIMessage):
-            break
-    return TaskState.TASK_STATE_CANCELED
 
 
 def task_from_reply(task_id: str, reply: Reply, question: str | None) -> Task:

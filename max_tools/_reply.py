@@ -52,6 +52,14 @@ class Turn(BaseModel):
     text: str = ""
     status: ReplyStatus
 
+    @classmethod
+    def of(cls, messages: list[Message]) -> Turn:
+        """The turn these stored messages make (from its human message on), read as a run over.
+
+        PostHog keeps no cancel mark: a turn that ended before any answer is `canceled`.
+        """
+        return _turn(messages) if messages else cls(status=_final_status([]))
+
 
 class Reply(BaseModel):
     """The outcome of a message: status, the answer's text, and every finished message.
