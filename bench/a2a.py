@@ -41,7 +41,7 @@ from functools import partial
 
 import anyio
 import httpx
-from a2a.client import ClientConfig, ClientFactory, create_client
+from a2a.client import Client, ClientConfig, ClientFactory, create_client
 from a2a.helpers import get_message_text, new_text_part
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
@@ -104,11 +104,11 @@ def _bare_app(client: AsyncMaxClient, card: AgentCard) -> Starlette:
     return Starlette(routes=create_jsonrpc_routes(handler, "/"))
 
 
-async def _read(a2a: object, n: int) -> tuple[float, int]:
+async def _read(a2a: Client, n: int) -> tuple[float, int]:
     """Time to read one streamed task to its end, and how many events it took."""
     started = time.perf_counter()
     count, state = 0, 0
-    async for event in a2a.send_message(_question(n)):  # type: ignore[attr-defined]
+    async for event in a2a.send_message(_question(n)):
         count += 1
         if event.HasField("status_update"):
             state = event.status_update.status.state
