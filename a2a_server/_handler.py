@@ -45,7 +45,13 @@ from a2a_server._clients import Clients
 from a2a_server._executor import NO_QUERY_READ, MaxExecutor, sign_in_again, skill_of
 from a2a_server._relay import Relay
 from a2a_server._store import NEW_TASK, PostHogTaskStore
-from a2a_server._tasks import conversation_id_of, human_turns, parse_task_id, task_id_for
+from a2a_server._tasks import (
+    TaskKey,
+    conversation_id_of,
+    human_turns,
+    parse_task_id,
+    task_id_for,
+)
 from max_tools import AuthenticationError, NotFoundError, PermissionDeniedError
 from max_tools.agent import explain_error
 
@@ -215,6 +221,14 @@ class MaxRequestHandler(DefaultRequestHandler):
         async with self._credentials(context):
             return await self._cancel_task(params, context)
 
+    async def _known(self, task_id: str, context: ServerCallContext) -> tuple[TaskKey, Task]:
+        """A task this face can name and PostHog has, with its key; else TaskNotFoundError."""
+        key = parse_task_id(task_id)
+        task = await self._store.get(task_id, context) if key else None
+        if key is None or task is None:
+            raise TaskNotFoundError(message=f"Task {task_id} was not found.")
+        return key, task
+
     async def _cancel_task(
         self, params: CancelTaskRequest, context: ServerCallContext
     ) -> Task | None:
@@ -222,10 +236,7 @@ class MaxRequestHandler(DefaultRequestHandler):
             raise UnsupportedOperationError(message="This A2A server is read-only: no cancel.")
         if self._clients.caller(context).read_only:
             raise UnsupportedOperationError(message=READ_ONLY_SIGN_IN.format(what="cancel tasks"))
-        key = parse_task_id(params.id)
-        task = await self._store.get(params.id, context) if key else None
-        if key is None or task is None:
-            raise TaskNotFoundError(message=f"Task {params.id} was not found.")
+        key, task = await self._known(params.id, context)
         if task.status.state in _DONE:
             raise TaskNotCancelableError(
                 message=f"Task {params.id} is {TaskState.Name(task.status.state)} already."
@@ -266,10 +277,7 @@ class MaxRequestHandler(DefaultRequestHandler):
     async def _subscribe(
         self, params: SubscribeToTaskRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event, None]:
-        key = parse_task_id(params.id)
-        task = await self._store.get(params.id, context) if key else None
-        if key is None or task is None:
-            raise TaskNotFoundError(message=f"Task {params.id} was not found.")
+        key, task = await self._known(params.id, context)
         if task.status.state in _DONE:
             raise UnsupportedOperationError(
                 message=f"Task {params.id} is {TaskState.Name(task.status.state)}: nothing more "
