@@ -5,12 +5,13 @@ from __future__ import annotations
 import anyio
 import httpx
 import pytest
-from a2a.types import CancelTaskRequest, GetTaskRequest, TaskState
+from a2a.client import Client
+from a2a.types import CancelTaskRequest, GetTaskRequest, SubscribeToTaskRequest, TaskState
 from a2a.utils.errors import UnsupportedOperationError
 
 from a2a_server import A2AOptions
 from max_tools.emulator import RunningEmulator
-from tests.a2a.conftest import a2a_client, serving_a2a, stream, user_message
+from tests.a2a.conftest import Streamed, a2a_client, serving_a2a, stream, user_message
 from tests.scale.round_robin import round_robin
 
 
@@ -81,3 +82,43 @@ async def test_two_replicas_behind_a_round_robin_balancer_serve_one_conversation
         TaskState.TASK_STATE_COMPLETED,
     )
     assert set(balancer.backends_of(b"POST")) == {0, 1}
+
+
+async def test_a_server_restarted_while_a_task_streams_answers_for_it_and_re_attaches(
+    emulator: RunningEmulator,
+) -> None:
+    seen, started = Streamed(), anyio.Event()
+
+    async def ask(client: Client) -> None:
+        async for event in client.send_message(user_message("How many users signed up last week?")):
+            seen.events.append(event)
+            started.set()
+
+    later = Streamed()
+    with anyio.fail_after(60), emulator.held():
+        # A task in flight on the first server; its client leaves and the server stops (a
+        # deploy, a crash) while PostHog's run goes on.
+        async with (
+            serving_a2a(emulator) as url,
+            a2a_client(url) as first,
+            anyio.create_task_group() as tg,
+        ):
+            tg.start_soon(ask, first)
+            await started.wait()
+            tg.cancel_scope.cancel()
+        task_id = seen.task.id
+        # A new server, with nothing in memory, answers for the task PostHog still runs.
+        async with serving_a2a(emulator) as url, a2a_client(url) as second:
+            polled = await second.get_task(GetTaskRequest(id=task_id))
+            assert polled.status.state == TaskState.TASK_STATE_WORKING
+            events = second.subscribe(SubscribeToTaskRequest(id=task_id))
+            later.events.append(await anext(events))
+            emulator.release()
+            async for event in events:
+                later.events.append(event)
+            done = await second.get_task(GetTaskRequest(id=task_id))
+
+    assert later.task.id == task_id
+    assert later.final_state == TaskState.TASK_STATE_COMPLETED
+    assert "matching events" in later.answer()
+    assert done.status.state == TaskState.TASK_STATE_COMPLETED
